@@ -1,0 +1,5 @@
+//! `ssi`: what a Service Status Indicator check script, schedule, status line
+//! and service id are. Shared by `ssi-generator`, `ssi-status` and
+//! `ssi-broadcaster`, so all three judge and present a script the same way.
+
+pub mod calendar;
