@@ -3,3 +3,5 @@
 //! `ssi-broadcaster`, so all three judge and present a script the same way.
 
 pub mod calendar;
+pub mod dirs;
+pub mod status;
