@@ -4,4 +4,7 @@
 
 pub mod calendar;
 pub mod dirs;
+pub mod manifest;
+pub mod service;
 pub mod status;
+pub mod timespan;
