@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= target
 export CARGO_TARGET_DIR
 RELEASE := $(CARGO_TARGET_DIR)/release
 
-.PHONY: all build test lint demo bench clean
+.PHONY: all build test lint demo bench clean e2e
 
 all: build
 
@@ -20,6 +20,11 @@ lint:
 test:
 	$(CARGO) nextest run --locked --workspace --all-targets --no-fail-fast
 	$(CARGO) test --locked --workspace --doc
+
+# End-to-end under a real systemd (root, systemd-nspawn): installs the built
+# binaries inside a throwaway container and drives them (tests/e2e/run).
+e2e: build
+	tests/e2e/run
 
 demo: build
 	@echo "demo: nothing to show yet"
