@@ -239,6 +239,9 @@ ct_cgroup_pids() {
     return 0
 }
 
+ct_nspawn_gone() { ! kill -0 "$CT_NSPAWN" 2>/dev/null; }
+ct_cgroups_empty() { [ -z "$(ct_cgroup_pids)" ]; }
+
 # Halts the container (SIGTERM to nspawn = clean poweroff), kills what is
 # left in our cgroups only if the halt timed out, removes the cgroup dirs and
 # checks that nothing is left behind. Idempotent.
@@ -248,7 +251,7 @@ ct_teardown() {
     t0=$(date +%s%N)
     if [ -n "$CT_NSPAWN" ] && kill -0 "$CT_NSPAWN" 2>/dev/null; then
         kill -TERM "$CT_NSPAWN"
-        if wait_for 20 eval '! kill -0 "$CT_NSPAWN" 2>/dev/null'; then
+        if wait_for 20 ct_nspawn_gone; then
             CT_HALT_SECONDS=$(secs_since "$t0")
             pass "teardown: container halted cleanly in ${CT_HALT_SECONDS} s"
         else
@@ -260,7 +263,7 @@ ct_teardown() {
     if [ -n "$pids" ]; then
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null
-        wait_for 5 eval '[ -z "$(ct_cgroup_pids)" ]'
+        wait_for 5 ct_cgroups_empty
     fi
     wait "$CT_NSPAWN" 2>/dev/null
     for d in "${CT_CGROUP_DIRS[@]}"; do
