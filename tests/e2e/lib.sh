@@ -162,14 +162,14 @@ ct_boot() {
         --register=no --keep-unit --private-network --console=read-only \
         --link-journal=no --resolv-conf=off --timezone=off \
         systemd.unit=multi-user.target "${masks[@]}" \
-        >"$CT_RUN/log" 2>&1 </dev/null &
+        >"$CT_RUN/console.log" 2>&1 </dev/null &
     # setsid need not fork (we are no group leader) and the rest execs: this
     # pid is nspawn's from now on. Known at once, so an interrupt right now
     # still tears it down.
     CT_NSPAWN=$!
 
     if ! wait_for 10 test -s "$CT_RUN/pid"; then
-        fail "container: systemd-nspawn started" "a pid in $CT_RUN/pid within 10 s" "$(cat "$CT_RUN/log")"
+        fail "container: systemd-nspawn started" "a pid in $CT_RUN/pid within 10 s" "$(cat "$CT_RUN/console.log")"
         return 1
     fi
     if [ "$(cat "$CT_RUN/pid")" != "$CT_NSPAWN" ]; then
@@ -180,7 +180,7 @@ ct_boot() {
     ct_find_pid1() { CT_PID1=$(pgrep -P "$CT_NSPAWN" -x systemd) && [ -S "/proc/$CT_PID1/root/run/systemd/private" ]; }
     if ! wait_for 20 ct_find_pid1; then
         fail "container: systemd is PID 1 with its private socket" \
-            "a systemd child of nspawn $CT_NSPAWN within 20 s" "$(tail -n 30 "$CT_RUN/log")"
+            "a systemd child of nspawn $CT_NSPAWN within 20 s" "$(tail -n 30 "$CT_RUN/console.log")"
         return 1
     fi
     state=$(ct_exec_t 30 systemctl is-system-running --wait)
@@ -279,10 +279,14 @@ ct_teardown() {
     expect_eq "teardown: no process of the container left" "" "$leftovers"
     mounts=$(findmnt -rn -o TARGET | grep -F -e "$CT_ROOT" -e "$CT_RUN")
     expect_eq "teardown: no mount of the container left (findmnt)" "" "$mounts"
-    rm -f "$CT_RUN/pid" "$CT_RUN/log.saved"
-    [ -f "$CT_RUN/log" ] && mv "$CT_RUN/log" "$CT_WORK/last-console.log"
-    rmdir "$CT_RUN" "$CT_ROOT" 2>/dev/null
-    rmdir "$CT_WORK" 2>/dev/null
+    # What a failed run needs for a post-mortem (console, client output,
+    # file lists) stays in $CT_WORK/last until the next run.
+    rm -f "$CT_RUN/pid"
+    if [ -z "$mounts" ]; then
+        rm -rf -- "$CT_WORK/last"
+        mv -- "$CT_RUN" "$CT_WORK/last"
+        rmdir -- "$CT_ROOT" 2>/dev/null
+    fi
     CT_NSPAWN=
     CT_CGROUP_DIRS=()
 }
