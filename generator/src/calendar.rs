@@ -45,7 +45,11 @@ impl CalendarSpec {
     /// The first elapse strictly after `after`, expressed in `local` (the
     /// zone used for expressions that name none), or `None` when the
     /// expression never elapses again.
-    pub fn next_elapse(&self, _after: jiff::Timestamp, _local: &jiff::tz::TimeZone) -> Option<jiff::Zoned> {
+    pub fn next_elapse(
+        &self,
+        _after: jiff::Timestamp,
+        _local: &jiff::tz::TimeZone,
+    ) -> Option<jiff::Zoned> {
         None
     }
 }
