@@ -72,7 +72,7 @@ lint:
 test:
 	$(CARGO) nextest run --locked --workspace --all-targets --no-fail-fast
 	$(CARGO) test --locked --workspace --doc
-	tests/examples/run.sh
+	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
 	tests/units.sh
 	tests/install.sh
 

@@ -113,7 +113,14 @@ else
     echo "note: shellcheck is not installed, examples not linted"
 fi
 
-if [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check"; then
+# Until ssi-status has its "check" command (its --help says so), this is
+# skipped with a note rather than failed.
+if [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check" && [[ ! -x $SSI_STATUS ]]; then
+    fail "ssi-status check" "SSI_STATUS=$SSI_STATUS is not an executable"
+elif [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check" &&
+    ! "$SSI_STATUS" --help 2>/dev/null | grep -qw check; then
+    echo "note: $SSI_STATUS has no check command yet, examples not validated by it"
+elif [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check"; then
     if ! out=$("$SSI_STATUS" check "$examples"/* 2>&1); then
         fail "ssi-status check" "exit code $?: $out"
     else
