@@ -99,8 +99,12 @@ demo: build
 # until interrupted; the background loop ends with the recipe.
 dashboard: demo
 	@echo "==> ssi-broadcaster on http://$(DASHBOARD_LISTEN)/ (checks re-run every $(DASHBOARD_INTERVAL) s; Ctrl-C stops)"
+	@# The loop waits on a background sleep so that its TERM trap fires at
+	@# once; Ctrl-C reaches the broadcaster, and the EXIT trap ends the loop.
 	@set -u; \
-	( while sleep $(DASHBOARD_INTERVAL); do \
+	( trap 'exit 0' TERM; \
+	  while :; do \
+	    sleep $(DASHBOARD_INTERVAL) & wait $$!; \
 	    tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log; \
 	  done ) & loop=$$!; \
 	trap 'kill $$loop 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
