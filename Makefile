@@ -147,7 +147,8 @@ endif
 	    systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf && \
 	    echo "==> running the generator: systemctl daemon-reload" && \
 	    systemctl daemon-reload && \
-	    echo "Installed. Put check scripts in $(SCRIPTSDIR), run 'systemctl daemon-reload', then 'ssi-status'." && \
+	    echo "Installed. Put check scripts in $(SCRIPTSDIR), then run 'systemctl daemon-reload'," && \
+	    echo "'systemctl start timers.target' (starts the new timers) and 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "systemd is not running: on the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \
