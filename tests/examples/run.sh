@@ -322,6 +322,7 @@ expect "tls: worst of several" tls-expiry.bash WARNING "^$tls/long.pem expires i
 expect "tls: custom thresholds" tls-expiry.bash FAILURE "^$tls/soon.pem expires" SSI_TLS_TARGETS="$tls/soon.pem" SSI_TLS_FAIL_DAYS=30 SSI_TLS_WARN_DAYS=60
 expect "tls: not a certificate" tls-expiry.bash UNKNOWN "^$tls/junk.pem: no certificate \\(cannot read or connect\\)$" SSI_TLS_TARGETS="$tls/junk.pem"
 expect "tls: no server" tls-expiry.bash UNKNOWN '^127.0.0.1:1: no certificate' SSI_TLS_TARGETS=127.0.0.1:1 SSI_TLS_CONNECT_TIMEOUT=5
+expect "tls: malformed target" tls-expiry.bash UNKNOWN '^bad:target:x: no certificate' SSI_TLS_TARGETS=bad:target:x
 expect "tls: no openssl" tls-expiry.bash UNKNOWN '^openssl is not available$' PATH="$minimal"
 
 # A real TLS server on a loopback port, so the host:port path is exercised too.
