@@ -25,7 +25,8 @@ demo: build
 	@echo "demo: nothing to show yet"
 
 bench:
-	@echo "bench: no benchmarks yet"
+	$(CARGO) bench --locked -p ssi-generator --bench library
+	$(CARGO) bench --locked -p ssi-generator --bench generator
 
 clean:
 	$(CARGO) clean
