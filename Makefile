@@ -178,7 +178,8 @@ uninstall:
 	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
 
 bench:
-	@echo "bench: no benchmarks yet"
+	$(CARGO) bench --locked -p ssi-generator --bench library
+	$(CARGO) bench --locked -p ssi-generator --bench generator
 
 clean:
 	$(CARGO) clean
