@@ -86,7 +86,7 @@ demo: build
 	@install -m 0755 $(EXAMPLES) $(DEMO)/scripts/
 	@echo "==> ssi-generator $(DEMO)/units   (scripts: $(DEMO)/scripts, logs: $(DEMO)/log)"
 	@$(DEMO_ENV) $(RELEASE)/ssi-generator $(DEMO)/units
-	@ls $(DEMO)/units
+	@cd $(DEMO)/units && echo "    wrote $$(ls | grep -c '\.service$$') services, $$(ls | grep -c '\.timer$$') timers and $$(ls timers.target.wants 2>/dev/null | wc -l) timers.target.wants links"
 	@echo "==> running every check once, stdout appended to $(DEMO)/log/<id>.log as its unit would"
 	@tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log
 	@echo "==> ssi-status"
