@@ -110,11 +110,18 @@ dashboard: demo
 	trap 'kill $$loop 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(DEMO_ENV) $(RELEASE)/ssi-broadcaster --listen $(DASHBOARD_LISTEN)
 
-ifeq ($(NOBUILD),1)
+# Without NOBUILD=1, install first brings the release build up to date;
+# "sudo make install" often runs without cargo in PATH (sudo resets it), and
+# then the binaries `make` already built are installed as they are.
 install:
-else
-install: build
-endif
+	@if [ "$(NOBUILD)" != 1 ]; then \
+	    if command -v $(CARGO) >/dev/null 2>&1; then \
+	        echo "$(CARGO) build --release --locked --workspace"; \
+	        $(CARGO) build --release --locked --workspace || exit 1; \
+	    else \
+	        echo "install: $(CARGO) not found (sudo resets PATH); installing the binaries built in $(RELEASE)"; \
+	    fi; \
+	fi
 	@for b in $(BINARIES); do \
 	    [ -x $(RELEASE)/$$b ] || { echo "install: $(RELEASE)/$$b is missing; run 'make' first (or drop NOBUILD=1)" >&2; exit 1; }; \
 	done
