@@ -92,12 +92,7 @@ impl Logger {
             }
             Target::Kmsg(f) => {
                 // One write per record: the kernel takes each as one message.
-                let line = format!(
-                    "<{}>{}[{}]: {msg}\n",
-                    level as u8,
-                    self.program,
-                    std::process::id()
-                );
+                let line = kmsg_record(level, &self.program, std::process::id(), msg);
                 if let Ok(mut f) = f.lock() {
                     let _ = f.write_all(line.as_bytes());
                 }
@@ -118,5 +113,38 @@ impl Logger {
     /// Every decision, for `SYSTEMD_LOG_LEVEL=debug`.
     pub fn debug(&self, msg: &str) {
         self.log(Level::Debug, msg);
+    }
+}
+
+/// One kernel log record: `<priority>program[pid]: message`, which journald
+/// turns into a journal entry with `SYSLOG_IDENTIFIER=program`.
+fn kmsg_record(level: Level, program: &str, pid: u32, msg: &str) -> String {
+    format!("<{}>{program}[{pid}]: {msg}\n", level as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        assert_eq!(Level::parse("debug"), Some(Level::Debug));
+        assert_eq!(Level::parse("7"), Some(Level::Debug));
+        assert_eq!(Level::parse(" WARNING "), Some(Level::Warning));
+        assert_eq!(Level::parse("crit"), Some(Level::Err));
+        assert_eq!(Level::parse("loud"), None);
+    }
+
+    #[test]
+    fn kmsg_format() {
+        assert_eq!(
+            kmsg_record(
+                Level::Warning,
+                "ssi-generator",
+                42,
+                "/x.sh: not executable, ignoring."
+            ),
+            "<4>ssi-generator[42]: /x.sh: not executable, ignoring.\n"
+        );
     }
 }
