@@ -95,7 +95,7 @@ e2e_prerequisites() {
         return 1
     fi
     for tool in systemd-nspawn:systemd-container nsenter:util-linux unshare:util-linux \
-        findmnt:util-linux pgrep:procps logrotate:logrotate python3:python3 timeout:coreutils; do
+        findmnt:util-linux flock:util-linux pgrep:procps logrotate:logrotate python3:python3 timeout:coreutils; do
         command -v "${tool%%:*}" >/dev/null || missing+=("${tool%%:*} (Debian package ${tool#*:})")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -135,6 +135,49 @@ ct_cgroup_roots() {
         echo /sys/fs/cgroup/systemd
         [ -d /sys/fs/cgroup/unified ] && echo /sys/fs/cgroup/unified
     fi
+    return 0
+}
+
+# One container at a time on this machine: a second run waits for the first
+# (bounded), instead of doubling the load or racing on /tmp/ssi-e2e.
+ct_lock() {
+    mkdir -p "$CT_WORK"
+    exec {CT_LOCK_FD}>"$CT_WORK/lock"
+    if ! flock -n "$CT_LOCK_FD"; then
+        log "another e2e run holds $CT_WORK/lock; waiting up to ${1}s"
+        flock -w "$1" "$CT_LOCK_FD" || return 1
+    fi
+}
+
+# Containers of earlier runs that were killed outright (SIGKILL gives no
+# chance to tear down): their cgroup is named after a pid that is gone.
+# Halts them and removes their cgroups; names what it reaped.
+ct_reap_orphans() {
+    local root d name owner pids
+    for root in $(ct_cgroup_roots); do
+        for d in "$root"/ssie2e[0-9]*; do
+            [ -d "$d" ] || continue
+            name=${d##*/}
+            owner=${name#ssie2e}
+            [ "$owner" = $$ ] && continue
+            kill -0 "$owner" 2>/dev/null && continue
+            pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un | tr '\n' ' ')
+            log "reaping the container of a dead run ($d, pids: ${pids:-none})"
+            # The top-level pid is nspawn: SIGTERM halts its container cleanly.
+            # shellcheck disable=SC2046
+            [ -n "$pids" ] && kill -TERM $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+            for _ in $(seq 50); do
+                [ -z "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
+                sleep 0.2
+            done
+            pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+            # shellcheck disable=SC2086
+            [ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.5
+            find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+            rmdir "$CT_WORK/root.$name" 2>/dev/null
+            rm -rf -- "$CT_WORK/run.$name"
+        done
+    done
     return 0
 }
 
