@@ -142,11 +142,16 @@ ct_cgroup_roots() {
 # (bounded), instead of doubling the load or racing on /tmp/ssi-e2e.
 ct_lock() {
     mkdir -p "$CT_WORK"
-    exec {CT_LOCK_FD}>"$CT_WORK/lock"
-    if ! flock -n "$CT_LOCK_FD"; then
-        log "another e2e run holds $CT_WORK/lock; waiting up to ${1}s"
-        flock -w "$1" "$CT_LOCK_FD" || return 1
-    fi
+    # fd 9; every long-lived child closes it (9>&-), or a run killed outright
+    # would leave the lock held by its orphans.
+    exec 9>"$CT_WORK/lock"
+    local waited=0
+    # Short waits: a signal is handled between them, not after the whole wait.
+    until flock -w 1 9; do
+        [ $waited -eq 0 ] && log "another e2e run holds $CT_WORK/lock; waiting up to ${1}s"
+        waited=$((waited + 1))
+        [ $waited -lt "$1" ] || return 1
+    done
 }
 
 # Containers of earlier runs that were killed outright (SIGKILL gives no
@@ -205,7 +210,7 @@ ct_boot() {
         --register=no --keep-unit --private-network --console=read-only \
         --link-journal=no --resolv-conf=off --timezone=off \
         systemd.unit=multi-user.target "${masks[@]}" \
-        >"$CT_RUN/console.log" 2>&1 </dev/null &
+        >"$CT_RUN/console.log" 2>&1 </dev/null 9>&- &
     # setsid need not fork (we are no group leader) and the rest execs: this
     # pid is nspawn's from now on. Known at once, so an interrupt right now
     # still tears it down.
