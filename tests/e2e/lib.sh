@@ -158,7 +158,7 @@ ct_lock() {
 # chance to tear down): their cgroup is named after a pid that is gone.
 # Halts them and removes their cgroups; names what it reaped.
 ct_reap_orphans() {
-    local root d name owner pids
+    local root d name owner pids p
     for root in $(ct_cgroup_roots); do
         for d in "$root"/ssie2e[0-9]*; do
             [ -d "$d" ] || continue
@@ -168,9 +168,11 @@ ct_reap_orphans() {
             kill -0 "$owner" 2>/dev/null && continue
             pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un | tr '\n' ' ')
             log "reaping the container of a dead run ($d, pids: ${pids:-none})"
-            # The top-level pid is nspawn: SIGTERM halts its container cleanly.
-            # shellcheck disable=SC2046
-            [ -n "$pids" ] && kill -TERM $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+            # SIGTERM to nspawn halts its container cleanly (to the
+            # container's systemd it would mean "re-execute").
+            for p in $pids; do
+                [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd-nspawn ] && kill -TERM "$p"
+            done
             for _ in $(seq 50); do
                 [ -z "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
                 sleep 0.2
