@@ -171,7 +171,7 @@ fn check(l: &Located, field: Field, end_of_month: bool, index: usize) -> Result<
     let from = field.min;
     let at = l.column;
     let name = if end_of_month {
-        "day before the end of the month"
+        "day after \"~\""
     } else {
         field.name
     };
