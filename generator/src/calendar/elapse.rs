@@ -27,10 +27,15 @@ fn before(a: &Tm, a_usec: i64, b: &Tm, b_usec: i64) -> bool {
         < (b.year, b.mon, b.mday, b.hour, b.min, b.sec, b_usec)
 }
 
-/// Why a round of the search could not continue.
+/// Why the search ended without a result. Callers see `None` either way;
+/// `systemd-analyze` prints "never" for the first and an error for the
+/// second.
+#[derive(Debug)]
 enum Stop {
-    /// The search is over without a result.
+    /// No time matches any more (systemd: `-ENOENT`).
     Never,
+    /// The search went round `MAX_ITERATIONS` times (systemd: `-EDEADLK`).
+    GaveUp,
 }
 
 /// The first elapse strictly after `usec` (µs since the epoch).
@@ -347,6 +352,6 @@ impl Search<'_> {
             *usec = tm_usec;
             return Ok(());
         }
-        Err(Stop::Never)
+        Err(Stop::GaveUp)
     }
 }
