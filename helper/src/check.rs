@@ -25,27 +25,35 @@ pub fn judge(files: &[PathBuf]) -> Vec<Script> {
 /// same units and log once installed together; the same file named twice
 /// is no collision.
 fn mark_collisions(scripts: &mut [Script]) {
-    let mut by_id: BTreeMap<ServiceId, Vec<(usize, PathBuf)>> = BTreeMap::new();
+    // id → distinct files (canonical path, first index naming it).
+    let mut by_id: BTreeMap<ServiceId, Vec<(PathBuf, usize)>> = BTreeMap::new();
+    let mut file_of = Vec::with_capacity(scripts.len());
     for (i, s) in scripts.iter().enumerate() {
+        let real = s.path.canonicalize().unwrap_or_else(|_| s.path.clone());
         if let Some(id) = &s.id {
-            let real = s.path.canonicalize().unwrap_or_else(|_| s.path.clone());
-            let same = by_id.entry(id.clone()).or_default();
-            if !same.iter().any(|(_, p)| *p == real) {
-                same.push((i, real));
+            let files = by_id.entry(id.clone()).or_default();
+            if !files.iter().any(|(p, _)| *p == real) {
+                files.push((real.clone(), i));
             }
         }
+        file_of.push(real);
     }
-    for (id, files) in by_id {
-        if files.len() < 2 {
+    for (i, real) in file_of.iter().enumerate() {
+        let Some(files) = scripts[i].id.as_ref().and_then(|id| by_id.get(id)) else {
             continue;
-        }
-        for (i, _) in &files {
-            let others: Vec<String> = files
-                .iter()
-                .filter(|(j, _)| j != i)
-                .map(|(j, _)| scripts[*j].path.display().to_string())
-                .collect();
-            scripts[*i].problems.push(format!(
+        };
+        let others: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p != real)
+            .map(|(_, j)| scripts[*j].path.display().to_string())
+            .collect();
+        if !others.is_empty() {
+            let id = scripts[i]
+                .id
+                .as_ref()
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            scripts[i].problems.push(format!(
                 "service id \"{id}\" is also the id of {}, expected one script per id",
                 others.join(", ")
             ));

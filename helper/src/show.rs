@@ -246,7 +246,12 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
         if tail.is_empty() {
             let _ = writeln!(out, "(log empty or missing)");
         } else {
-            let _ = writeln!(out, "Last {} log lines:", tail.len());
+            match tail.len() {
+                1 => out.push_str("Last log line:\n"),
+                n => {
+                    let _ = writeln!(out, "Last {n} log lines:");
+                }
+            }
             for l in tail {
                 let _ = writeln!(out, "  {}", printable(l));
             }
