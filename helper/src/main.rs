@@ -184,21 +184,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every script of the scripts directory with its last status, and
-/// systemd's state of its units when systemd runs (one `systemctl show`).
+/// Every script of the scripts directory with its last status.
 fn load(ctx: &Ctx) -> Result<Vec<Entry>, Failure> {
     let found = discover(&ctx.dirs.scripts).map_err(|e| fail(1, e.to_string()))?;
-    let mut entries: Vec<Entry> = found
+    Ok(found
         .scripts
         .into_iter()
         .map(|s| Entry::new(s, &ctx.dirs.logs, &ctx.tz))
-        .collect();
+        .collect())
+}
+
+/// systemd's state of the entries' units, when systemd runs: one
+/// `systemctl show` for all of them. A failure is reported and leaves the
+/// entries without state.
+fn ask_systemd(entries: &mut [Entry]) {
     if systemd::is_running() {
-        if let Err(why) = entry::attach_systemd(&mut entries) {
+        if let Err(why) = entry::attach_systemd(entries) {
             eprintln!("ssi-status: {why}; timer state unavailable");
         }
     }
-    Ok(entries)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
@@ -208,7 +212,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
 }
 
 fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx)?;
+    let mut entries = load(ctx)?;
+    ask_systemd(&mut entries);
     let systemd = entries.iter().any(|e| e.units.is_some());
     if a.nagios {
         let (line, code) = list::nagios(&entries, ctx.now);
@@ -233,6 +238,9 @@ fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
     let Some(entry) = show::find(&entries, &a.id) else {
         return Err(fail(1, show::not_found(&entries, &a.id)));
     };
+    let mut one = [entry.clone()];
+    ask_systemd(&mut one);
+    let entry = &one[0];
     let tail = match &entry.log {
         Some(p) => read_last_lines(p, show::TAIL_LINES)
             .map_err(|e| fail(1, format!("cannot read {}: {e}", p.display())))?,
@@ -287,12 +295,7 @@ struct RunJson {
 }
 
 fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
-    let found = discover(&ctx.dirs.scripts).map_err(|e| fail(1, e.to_string()))?;
-    let entries: Vec<Entry> = found
-        .scripts
-        .into_iter()
-        .map(|s| Entry::new(s, &ctx.dirs.logs, &ctx.tz))
-        .collect();
+    let entries = load(ctx)?;
     let Some(entry) = show::find(&entries, &a.id) else {
         return Err(fail(1, show::not_found(&entries, &a.id)));
     };
