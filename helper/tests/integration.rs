@@ -324,12 +324,21 @@ fn one_systemctl_call_for_every_unit() {
     let never = table.lines().find(|l| l.starts_with("never_ran ")).unwrap();
     assert!(never.contains("not-found"), "{never}");
 
-    // `show` asks once too, and so does `list --json`.
-    for args in [
-        &["show", "disk_usage"][..],
-        &["list", "--json"],
-        &["--nagios"],
-    ] {
+    // `show` asks once, about its own two units only.
+    fs::remove_file(&calls).unwrap();
+    let out = ssi_status(dir, &["show", "disk_usage"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = fs::read_to_string(&calls).unwrap();
+    let units: Vec<&str> = log
+        .split_whitespace()
+        .filter(|a| a.starts_with("ssi_"))
+        .collect();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert_eq!(units, ["ssi_disk_usage.timer", "ssi_disk_usage.service"]);
+    assert!(stdout(&out).contains("active (waiting); next Wed 2026-11-25 10:10:00 UTC"));
+
+    // `list --json` and `--nagios` ask once too.
+    for args in [&["list", "--json"][..], &["--nagios"]] {
         fs::remove_file(&calls).unwrap();
         let out = ssi_status(dir, args, &env);
         assert!(out.status.code().is_some(), "{}", stderr(&out));
