@@ -4,7 +4,10 @@
 
 pub mod calendar;
 pub mod dirs;
+pub mod generator;
+pub mod log;
 pub mod manifest;
 pub mod service;
 pub mod status;
 pub mod timespan;
+pub mod units;

@@ -273,6 +273,17 @@ fn judge(path: &Path, as_root: bool) -> Script {
         Some(Err(why)) => script.problems.push(why),
         None => script.problems.push("not a file name".to_owned()),
     }
+    // Unit files are UTF-8 text, one setting per line: a path that cannot
+    // be written into `ExecStart=` faithfully is refused up front.
+    match path.to_str() {
+        None => script
+            .problems
+            .push("path is not valid UTF-8, expected a UTF-8 path for the unit file".to_owned()),
+        Some(p) if p.chars().any(char::is_control) => script
+            .problems
+            .push("path contains control characters, expected none".to_owned()),
+        Some(_) => {}
+    }
 
     let meta = match fs::metadata(path) {
         Ok(m) => m,
