@@ -49,9 +49,10 @@ fn main() {
         sparse_log(&logs.join(format!("{id}.log")), per_log, i);
         for unit in ["timer", "service"] {
             show_output.push_str(&format!(
-                "Id=ssi_{id}.{unit}\nLoadState=loaded\nActiveState=active\nSubState=waiting\n\
-                 Result=success\nNextElapseUSecRealtime=@1795601400\nLastTriggerUSec=@1795601100\n\
-                 ExecMainStatus=0\n\n"
+                "NextElapseUSecRealtime=Wed 2026-11-25 10:10:00 UTC\n\
+                 LastTriggerUSec=Wed 2026-11-25 10:05:00 UTC\nResult=success\n\
+                 ExecMainStatus=0\nExecMainStartTimestamp=@1795601100\n\
+                 Id=ssi_{id}.{unit}\nLoadState=loaded\nActiveState=active\nSubState=waiting\n\n"
             ));
         }
     }

@@ -110,7 +110,11 @@ pub fn show(units: &[String]) -> Result<State, String> {
         return Ok(State::default());
     }
     let prog = program();
+    // systemd 252 prints NextElapseUSecRealtime and LastTriggerUSec in
+    // the pretty form whatever --timestamp= says (ExecMain*Timestamp obey
+    // it); TZ=UTC keeps the pretty form unambiguous.
     let out = Command::new(&prog)
+        .env("TZ", "UTC")
         .arg("show")
         .arg("--timestamp=unix")
         .arg(format!("--property={PROPERTIES}"))
@@ -160,8 +164,8 @@ pub fn parse_show(out: &str) -> State {
 }
 
 /// A `systemctl show` time stamp: `@1764151200` (`--timestamp=unix`), or
-/// the default `Thu 2026-11-26 10:00:00 UTC` in case an older systemctl
-/// ignored the option. `0` and unparsable values are `None`.
+/// the pretty `Thu 2026-11-26 10:00:00 UTC` that systemd 252 still uses
+/// for timer properties. `0`, empty and unparsable values are `None`.
 pub fn parse_timestamp(v: &str) -> Option<Timestamp> {
     let v = v.trim();
     if let Some(secs) = v.strip_prefix('@') {
@@ -276,6 +280,38 @@ ActiveState=stray block without id\n\nId=ssi_c.timer\r\nLoadState=not-found\r\n"
         let c = s.unit("ssi_c.timer").unwrap();
         assert!(!c.is_loaded());
         assert_eq!(c.state().as_deref(), Some("not-found"));
+    }
+
+    /// What systemd 252 printed for a transient timer, its service and a
+    /// unit that does not exist (captured in a container).
+    #[test]
+    fn real_systemd_252_output() {
+        let out = "NextElapseUSecRealtime=Thu 2026-11-26 04:18:20 UTC\n\
+LastTriggerUSec=Thu 2026-11-26 04:18:10 UTC\nResult=success\nId=ssi_probe.timer\n\
+LoadState=loaded\nActiveState=active\nSubState=waiting\n\n\
+Result=success\nExecMainStartTimestamp=@1795666690\nExecMainExitTimestamp=@1795666690\n\
+ExecMainStatus=0\nId=ssi_probe.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n\n\
+NextElapseUSecRealtime=\nLastTriggerUSec=\nResult=success\nId=ssi_nope.timer\n\
+LoadState=not-found\nActiveState=inactive\nSubState=dead\n";
+        let s = parse_show(out);
+        let t = s.unit("ssi_probe.timer").unwrap();
+        assert_eq!(
+            t.timestamp("LastTriggerUSec"),
+            Some(Timestamp::from_second(1_795_666_690).unwrap())
+        );
+        assert_eq!(
+            t.timestamp("NextElapseUSecRealtime"),
+            Some(Timestamp::from_second(1_795_666_700).unwrap())
+        );
+        assert_eq!(t.state().as_deref(), Some("active (waiting)"));
+        let sv = s.unit("ssi_probe.service").unwrap();
+        assert_eq!(
+            sv.timestamp("ExecMainStartTimestamp"),
+            Some(Timestamp::from_second(1_795_666_690).unwrap())
+        );
+        let nope = s.unit("ssi_nope.timer").unwrap();
+        assert_eq!(nope.timestamp("LastTriggerUSec"), None);
+        assert_eq!(nope.state().as_deref(), Some("not-found"));
     }
 
     #[test]
