@@ -18,13 +18,15 @@ struct Column {
 
 /// The table: `ID NAME VERSION SCHEDULE STATUS LAST RUN [NEXT RUN TIMER]
 /// MESSAGE`, columns as wide as their widest cell, the last one unpadded.
-/// `systemd` adds the two systemd columns.
+/// `systemd` adds the two systemd columns. With a terminal `width`, long
+/// messages are cut to fit, ending in `…`, as systemctl does.
 pub fn table(
     entries: &[Entry],
     systemd: bool,
     tz: &TimeZone,
     now: Timestamp,
     color: bool,
+    width: Option<usize>,
 ) -> String {
     let dash = || ("-".to_owned(), "");
     let opt = |v: &Option<String>| v.as_deref().map_or_else(dash, |s| (printable(s), ""));
@@ -82,7 +84,9 @@ pub fn table(
         let mut row = String::new();
         for (i, (text, sgr)) in cells.into_iter().enumerate() {
             if i == last {
-                row.push_str(&paint(&text, sgr, color));
+                let used: usize = widths[..last].iter().map(|w| w + 2).sum();
+                let room = width.map(|w| w.saturating_sub(used).max(MIN_MESSAGE));
+                row.push_str(&paint(&ellipsize(&text, room), sgr, color));
             } else {
                 let pad = widths[i].saturating_sub(text.chars().count()) + 2;
                 row.push_str(&paint(&text, sgr, color));
@@ -96,6 +100,22 @@ pub fn table(
         line(cols.iter().map(|c| c.cells[r].clone()).collect());
     }
     out
+}
+
+/// The narrowest a cut message gets, however little room the other
+/// columns leave.
+const MIN_MESSAGE: usize = 12;
+
+/// `text` cut to `room` characters, the last one `…`, when it is longer.
+fn ellipsize(text: &str, room: Option<usize>) -> String {
+    match room {
+        Some(room) if text.chars().count() > room => {
+            let mut cut: String = text.chars().take(room.saturating_sub(1)).collect();
+            cut.push('…');
+            cut
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn col(
@@ -213,4 +233,17 @@ pub fn nagios(entries: &[Entry], now: Timestamp) -> (String, u8) {
         count(Nagios::Unknown),
     );
     (line, worst.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_to_the_terminal() {
+        assert_eq!(ellipsize("abcdef", Some(4)), "abc…");
+        assert_eq!(ellipsize("abcd", Some(4)), "abcd");
+        assert_eq!(ellipsize("äöüß", Some(3)), "äö…");
+        assert_eq!(ellipsize("abcdef", None), "abcdef");
+    }
 }

@@ -33,6 +33,27 @@ impl ColorChoice {
     }
 }
 
+/// The terminal's width when standard output is one (`COLUMNS` first, as
+/// systemd does, then the tty's size); `None` for pipes and files, which
+/// get every character.
+pub fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(c);
+    }
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we own; on
+    // failure it is left zeroed and ignored.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// The ANSI SGR code for a status, by severity.
 pub fn status_sgr(s: Status) -> &'static str {
     match s {

@@ -75,6 +75,9 @@ struct ListArgs {
     /// Print one Nagios plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
     #[arg(long)]
     nagios: bool,
+    /// Do not cut long messages to the terminal's width
+    #[arg(short = 'l', long)]
+    full: bool,
 }
 
 #[derive(Debug, Args)]
@@ -228,7 +231,8 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
     } else if entries.is_empty() {
         format!("No check scripts in {}.\n", ctx.dirs.scripts.display())
     } else {
-        list::table(&entries, systemd, &ctx.tz, ctx.now, ctx.color)
+        let width = if a.full { None } else { look::terminal_width() };
+        list::table(&entries, systemd, &ctx.tz, ctx.now, ctx.color, width)
     };
     Ok(Outcome { stdout, code: 0 })
 }
