@@ -245,9 +245,9 @@ fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
     let mut one = [entry.clone()];
     ask_systemd(&mut one);
     let entry = &one[0];
+    // An unreadable log is already in `log_error`; show the rest.
     let tail = match &entry.log {
-        Some(p) => read_last_lines(p, show::TAIL_LINES)
-            .map_err(|e| fail(1, format!("cannot read {}: {e}", p.display())))?,
+        Some(p) => read_last_lines(p, show::TAIL_LINES).unwrap_or_default(),
         None => Vec::new(),
     };
     let stdout = if a.json {

@@ -243,7 +243,9 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
     }
     if entry.log.is_some() {
         let _ = writeln!(out);
-        if tail.is_empty() {
+        if let Some(e) = &entry.log_error {
+            let _ = writeln!(out, "({})", printable(e));
+        } else if tail.is_empty() {
             let _ = writeln!(out, "(log empty or missing)");
         } else {
             match tail.len() {

@@ -475,6 +475,34 @@ fn group_writable_script_is_refused() {
     assert!(stdout(&out).contains("writable by group or others"));
 }
 
+#[test]
+fn unreadable_log_is_reported_not_fatal() {
+    let tmp = copy_fixture("nagios-ok");
+    let dir = tmp.path();
+    let log = dir.join("logs/updates.log");
+    fs::remove_file(&log).unwrap();
+    fs::create_dir(&log).unwrap();
+    let out = ssi_status(dir, &["list", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let arr = json_array(&out);
+    let d = by_id(&arr, "updates");
+    assert_eq!(d["status"], Value::Null);
+    let err = d["log_error"].as_str().unwrap();
+    assert!(
+        err.starts_with(&format!("cannot read {}: ", log.display())) && err.contains("directory"),
+        "{err}"
+    );
+    assert_eq!(
+        by_id(&arr, "dummy_service")["status"],
+        "OK",
+        "the others are fine"
+    );
+
+    let out = ssi_status(dir, &["show", "updates"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("(cannot read {}: ", log.display())));
+}
+
 /// A log of `size` bytes that is one big hole, then `tail`.
 fn sparse_log(path: &Path, size: u64, tail: &[u8]) {
     let mut f = File::create(path).unwrap();
@@ -638,6 +666,22 @@ fn list_marks_valid_scripts() {
     assert_eq!(
         by_id(&arr, "dummy_service")["schedule_normalized"],
         "*-*-* 00:00:00"
+    );
+}
+
+#[test]
+fn unreadable_log_in_the_table() {
+    let tmp = copy_fixture("nagios-ok");
+    let dir = tmp.path();
+    let log = dir.join("logs/updates.log");
+    fs::remove_file(&log).unwrap();
+    fs::create_dir(&log).unwrap();
+    let out = ssi_status(dir, &["list"], &[]);
+    let table = stdout(&out);
+    let row = table.lines().find(|l| l.starts_with("updates ")).unwrap();
+    assert!(
+        row.contains(&format!("cannot read {}", log.display())),
+        "{row}"
     );
 }
 
