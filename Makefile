@@ -86,7 +86,7 @@ demo: build
 	@install -m 0755 $(EXAMPLES) $(DEMO)/scripts/
 	@echo "==> ssi-generator $(DEMO)/units   (scripts: $(DEMO)/scripts, logs: $(DEMO)/log)"
 	@$(DEMO_ENV) $(RELEASE)/ssi-generator $(DEMO)/units
-	@ls $(DEMO)/units
+	@cd $(DEMO)/units && echo "    wrote $$(ls | grep -c '\.service$$') services, $$(ls | grep -c '\.timer$$') timers and $$(ls timers.target.wants 2>/dev/null | wc -l) timers.target.wants links"
 	@echo "==> running every check once, stdout appended to $(DEMO)/log/<id>.log as its unit would"
 	@tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log
 	@echo "==> ssi-status"
@@ -99,18 +99,29 @@ demo: build
 # until interrupted; the background loop ends with the recipe.
 dashboard: demo
 	@echo "==> ssi-broadcaster on http://$(DASHBOARD_LISTEN)/ (checks re-run every $(DASHBOARD_INTERVAL) s; Ctrl-C stops)"
+	@# The loop waits on a background sleep so that its TERM trap fires at
+	@# once; Ctrl-C reaches the broadcaster, and the EXIT trap ends the loop.
 	@set -u; \
-	( while sleep $(DASHBOARD_INTERVAL); do \
+	( trap 'exit 0' TERM; \
+	  while :; do \
+	    sleep $(DASHBOARD_INTERVAL) & wait $$!; \
 	    tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log; \
 	  done ) & loop=$$!; \
 	trap 'kill $$loop 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(DEMO_ENV) $(RELEASE)/ssi-broadcaster --listen $(DASHBOARD_LISTEN)
 
-ifeq ($(NOBUILD),1)
+# Without NOBUILD=1, install first brings the release build up to date;
+# "sudo make install" often runs without cargo in PATH (sudo resets it), and
+# then the binaries `make` already built are installed as they are.
 install:
-else
-install: build
-endif
+	@if [ "$(NOBUILD)" != 1 ]; then \
+	    if command -v $(CARGO) >/dev/null 2>&1; then \
+	        echo "$(CARGO) build --release --locked --workspace"; \
+	        $(CARGO) build --release --locked --workspace || exit 1; \
+	    else \
+	        echo "install: $(CARGO) not found (sudo resets PATH); installing the binaries built in $(RELEASE)"; \
+	    fi; \
+	fi
 	@for b in $(BINARIES); do \
 	    [ -x $(RELEASE)/$$b ] || { echo "install: $(RELEASE)/$$b is missing; run 'make' first (or drop NOBUILD=1)" >&2; exit 1; }; \
 	done
@@ -143,7 +154,8 @@ endif
 	    systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf && \
 	    echo "==> running the generator: systemctl daemon-reload" && \
 	    systemctl daemon-reload && \
-	    echo "Installed. Put check scripts in $(SCRIPTSDIR), run 'systemctl daemon-reload', then 'ssi-status'." && \
+	    echo "Installed. Put check scripts in $(SCRIPTSDIR), then run 'systemctl daemon-reload'," && \
+	    echo "'systemctl start timers.target' (starts the new timers) and 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "systemd is not running: on the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \

@@ -42,16 +42,23 @@ command -v timeout >/dev/null 2>&1 || report UNKNOWN "timeout is not available"
 
 # Prints the certificate's "notAfter=…" line for TARGET, or fails.
 end_date() {
-    local target=$1 host port
+    local target=$1 host port sni
     case $target in
         /* | .*)
             openssl x509 -noout -enddate -in "$target" 2>/dev/null
             ;;
         *)
-            host=${target%:*}
-            port=${target##*:}
-            [[ $target == *:* ]] || { host=$target; port=443; }
-            timeout "$connect_timeout" openssl s_client -connect "$host:$port" -servername "$host" \
+            # "host", "host:port", "[v6 address]" or "[v6 address]:port".
+            if [[ $target =~ ^(\[[^]]*\]|[^:]+)(:([0-9]+))?$ ]]; then
+                host=${BASH_REMATCH[1]}
+                port=${BASH_REMATCH[3]:-443}
+            else
+                return 1
+            fi
+            # Server name indication takes names only, not IP addresses.
+            sni=()
+            [[ $host =~ ^\[|^[0-9.]+$ ]] || sni=(-servername "$host")
+            timeout "$connect_timeout" openssl s_client -connect "$host:$port" "${sni[@]}" \
                 </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null
             ;;
     esac

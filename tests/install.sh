@@ -186,6 +186,37 @@ else
     fail "$name" "$(cat "$work/make.out")"
 fi
 
+# Without NOBUILD=1: cargo runs when it can be found (here: a stand-in
+# that records its arguments), and is skipped with a note when it cannot
+# (sudo's PATH), installing what is built.
+printf '#!/bin/sh\necho "$@" >"%s/cargo.args"\n' "$work" >"$work/fake-cargo"
+chmod 755 "$work/fake-cargo"
+name="install without NOBUILD runs cargo build --release first"
+if "$make" --no-print-directory -C "$root" install DESTDIR="$work/built" CARGO="$work/fake-cargo" \
+    CARGO_TARGET_DIR="$fake_target" >"$work/make.out" 2>&1 &&
+    [[ $(cat "$work/cargo.args" 2>&1) == "build --release --locked --workspace" && -x $work/built/usr/local/bin/ssi-status ]]; then
+    pass
+else
+    fail "$name" "cargo args: $(cat "$work/cargo.args" 2>&1); $(tail -n 3 "$work/make.out")"
+fi
+name="install without NOBUILD and without cargo installs what is built"
+if "$make" --no-print-directory -C "$root" install DESTDIR="$work/nocargo" CARGO="$work/no-such-cargo" \
+    CARGO_TARGET_DIR="$fake_target" >"$work/make.out" 2>&1 &&
+    grep -q "not found (sudo resets PATH)" "$work/make.out" && [[ -x $work/nocargo/usr/local/bin/ssi-status ]]; then
+    pass
+else
+    fail "$name" "$(tail -n 3 "$work/make.out")"
+fi
+name="install stops when the build fails"
+if "$make" --no-print-directory -C "$root" install DESTDIR="$work/buildfail" CARGO=false \
+    CARGO_TARGET_DIR="$fake_target" >"$work/make.out" 2>&1; then
+    fail "$name" "succeeded although cargo failed"
+elif [[ ! -e $work/buildfail ]]; then
+    pass
+else
+    fail "$name" "installed files although cargo failed"
+fi
+
 # --- man pages --------------------------------------------------------------
 for page in "$root"/man/*.[0-9]; do
     name="man ${page##*/} renders without warnings"

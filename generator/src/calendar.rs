@@ -1,14 +1,58 @@
 //! systemd OnCalendar expressions (systemd.time(7)): parsing, systemd's
 //! normalized form, and the next elapse after a given time.
 //!
-//! NOTE: placeholder API; the real grammar lands with the calendar work.
+//! The behaviour follows systemd 252 (`systemd-analyze calendar`) exactly:
+//! the same expressions are accepted, the normalized form matches character
+//! for character, and elapses are computed with the same algorithm, including
+//! how glibc's `mktime()` resolves times that fall into DST gaps and folds.
+//!
+//! - [`grammar`] turns text into fields (nom),
+//! - [`chain`] holds one field's values and systemd's normalization rules,
+//! - [`zone`] decides which trailing words name a time zone,
+//! - [`clock`] is broken-down time as glibc computes it, on top of jiff,
+//! - [`elapse`] is systemd's search for the next matching time.
+
+mod chain;
+mod clock;
+mod elapse;
+mod grammar;
+mod zone;
 
 use std::fmt;
+
+use chain::Chain;
+pub use zone::LocalNames;
 
 /// A parsed, valid OnCalendar expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarSpec {
-    normalized: String,
+    /// Bit 0 = Monday … bit 6 = Sunday; `None` when every day matches.
+    weekdays: Option<u8>,
+    year: Chain,
+    month: Chain,
+    day: Chain,
+    hour: Chain,
+    minute: Chain,
+    /// Seconds, in microseconds.
+    second: Chain,
+    /// `~`: days count backwards from the end of the month.
+    end_of_month: bool,
+    zone: SpecZone,
+}
+
+/// Which clock an expression is read in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SpecZone {
+    /// The caller's local zone.
+    Local,
+    /// ` UTC` (or an `@epoch` expression).
+    Utc,
+    /// The local zone's standard (`dst == false`) or daylight abbreviation,
+    /// e.g. `CET`/`CEST`: local time with DST forced off or on, as systemd
+    /// does by handing `tm_isdst` to `mktime()`.
+    LocalAbbreviation { dst: bool, name: String },
+    /// An IANA zone named in the expression.
+    Named(zone::NamedZone),
 }
 
 /// Why an expression is not a valid OnCalendar expression.
@@ -29,35 +73,100 @@ impl fmt::Display for CalendarError {
 impl std::error::Error for CalendarError {}
 
 impl CalendarSpec {
-    /// Parses `input` exactly as systemd does.
+    /// Parses `input` exactly as systemd does, with the system's local time
+    /// zone (`TZ`) deciding which zone abbreviations (e.g. `CET`) are
+    /// understood, as glibc's `tzname` does for systemd.
     pub fn parse(input: &str) -> Result<Self, CalendarError> {
-        Err(CalendarError {
+        Self::parse_with_local(input, &jiff::tz::TimeZone::system())
+    }
+
+    /// Parses `input` as systemd would when running in the zone `local`.
+    pub fn parse_with_local(
+        input: &str,
+        local: &jiff::tz::TimeZone,
+    ) -> Result<Self, CalendarError> {
+        grammar::parse(input, &LocalNames::of(local)).map_err(|reason| CalendarError {
             input: input.to_owned(),
-            reason: "calendar parsing is not implemented yet".to_owned(),
+            reason,
         })
     }
 
     /// systemd's normalized form, as `systemd-analyze calendar` prints it.
     pub fn normalized(&self) -> String {
-        self.normalized.clone()
+        self.to_string()
     }
 
     /// The first elapse strictly after `after`, expressed in `local` (the
     /// zone used for expressions that name none), or `None` when the
-    /// expression never elapses again.
+    /// expression never elapses again (systemd: "never", or its calculation
+    /// gives up, as it does for a few pathological expressions).
     pub fn next_elapse(
         &self,
-        _after: jiff::Timestamp,
-        _local: &jiff::tz::TimeZone,
+        after: jiff::Timestamp,
+        local: &jiff::tz::TimeZone,
     ) -> Option<jiff::Zoned> {
-        None
+        // systemd counts in whole microseconds, and never before 1970.
+        let usec = u64::try_from(after.as_microsecond()).ok()?;
+        let next = elapse::next_usec(self, usec, local)?;
+        let ts = jiff::Timestamp::from_microsecond(i64::try_from(next).ok()?).ok()?;
+        Some(ts.to_zoned(local.clone()))
     }
 }
 
 impl fmt::Display for CalendarSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.normalized)
+        if let Some(bits) = self.weekdays {
+            write_weekdays(f, bits)?;
+            f.write_str(" ")?;
+        }
+        self.year.write(f, 4, false)?;
+        f.write_str("-")?;
+        self.month.write(f, 2, false)?;
+        f.write_str(if self.end_of_month { "~" } else { "-" })?;
+        self.day.write(f, 2, false)?;
+        f.write_str(" ")?;
+        self.hour.write(f, 2, false)?;
+        f.write_str(":")?;
+        self.minute.write(f, 2, false)?;
+        f.write_str(":")?;
+        self.second.write(f, 2, true)?;
+        match &self.zone {
+            SpecZone::Local => Ok(()),
+            SpecZone::Utc => f.write_str(" UTC"),
+            SpecZone::LocalAbbreviation { name, .. } => write!(f, " {name}"),
+            SpecZone::Named(zone) => write!(f, " {}", zone.name()),
+        }
     }
+}
+
+const WEEKDAY_ABBREVIATIONS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// Runs of three or more days are written `a..b`, shorter ones listed.
+fn write_weekdays(f: &mut fmt::Formatter<'_>, bits: u8) -> fmt::Result {
+    let mut first = true;
+    let mut day = 0;
+    while day < 7 {
+        if bits & (1 << day) == 0 {
+            day += 1;
+            continue;
+        }
+        let mut last = day;
+        while last + 1 < 7 && bits & (1 << (last + 1)) != 0 {
+            last += 1;
+        }
+        if !first {
+            f.write_str(",")?;
+        }
+        first = false;
+        f.write_str(WEEKDAY_ABBREVIATIONS[day])?;
+        match last - day {
+            0 => {}
+            1 => write!(f, ",{}", WEEKDAY_ABBREVIATIONS[last])?,
+            _ => write!(f, "..{}", WEEKDAY_ABBREVIATIONS[last])?,
+        }
+        day = last + 1;
+    }
+    Ok(())
 }
 
 /// Formats a time as `systemd-analyze calendar` prints "Next elapse:",

@@ -322,6 +322,7 @@ expect "tls: worst of several" tls-expiry.bash WARNING "^$tls/long.pem expires i
 expect "tls: custom thresholds" tls-expiry.bash FAILURE "^$tls/soon.pem expires" SSI_TLS_TARGETS="$tls/soon.pem" SSI_TLS_FAIL_DAYS=30 SSI_TLS_WARN_DAYS=60
 expect "tls: not a certificate" tls-expiry.bash UNKNOWN "^$tls/junk.pem: no certificate \\(cannot read or connect\\)$" SSI_TLS_TARGETS="$tls/junk.pem"
 expect "tls: no server" tls-expiry.bash UNKNOWN '^127.0.0.1:1: no certificate' SSI_TLS_TARGETS=127.0.0.1:1 SSI_TLS_CONNECT_TIMEOUT=5
+expect "tls: malformed target" tls-expiry.bash UNKNOWN '^bad:target:x: no certificate' SSI_TLS_TARGETS=bad:target:x
 expect "tls: no openssl" tls-expiry.bash UNKNOWN '^openssl is not available$' PATH="$minimal"
 
 # A real TLS server on a loopback port, so the host:port path is exercised too.
@@ -386,6 +387,49 @@ expect "http: worst of several" http-health.bash FAILURE '^http://ok.test/: HTTP
 expect "http: real curl, closed port" http-health.bash FAILURE '^http://127.0.0.1:1/: curl: \(7\)' SSI_HTTP_URLS=http://127.0.0.1:1/
 expect "http: no curl" http-health.bash UNKNOWN '^curl is not available$' PATH="$minimal"
 expect "http: bad timeout" http-health.bash UNKNOWN '^SSI_HTTP_TIMEOUT="0" is not a positive whole number$' SSI_HTTP_TIMEOUT=0
+
+# ---------------------------------------------------------------------------
+# run-as-units.sh, the runner behind "make demo": ids, logs, modes, ERROR lines.
+
+if selected "run-as-units"; then
+    demo=$work/demo
+    mkdir -p "$demo/scripts"
+    cp "$examples/dummy-service.bash" "$demo/scripts/Dummy Service.v2.bash"
+    printf '#!/bin/bash\n# timeout: 1  # seconds\nsleep 5\n' >"$demo/scripts/slow.sh"
+    printf '#!/bin/bash\necho "OK, partial"\nexit 3\n' >"$demo/scripts/crash.sh"
+    printf '#!/bin/bash\necho OK\n' >"$demo/scripts/skipped.sh.disabled"
+    printf '#!/bin/bash\necho OK\n' >"$demo/scripts/.hidden.sh"
+    printf '#!/bin/bash\necho OK\n' >"$demo/scripts/not-executable.sh"
+    chmod 755 "$demo/scripts/"*.sh "$demo/scripts/"*.bash "$demo/scripts/skipped.sh.disabled" "$demo/scripts/.hidden.sh"
+    chmod 644 "$demo/scripts/not-executable.sh"
+    "$root/tests/examples/run-as-units.sh" "$demo/scripts" "$demo/log" "$demo/stderr"
+    logs=$(cd "$demo/log" && ls)
+    name="run-as-units: one log per runnable script, named by service id"
+    if [[ $logs == $'crash.log\ndummy_service_v2.log\nslow.log' ]]; then pass "$name"; else fail "$name" "logs: $logs"; fi
+    name="run-as-units: logs are 0640"
+    modes=$(stat -c %a "$demo/log/"*.log | sort -u)
+    if [[ $modes == 640 ]]; then pass "$name"; else fail "$name" "modes: $modes"; fi
+    name="run-as-units: stdout appended"
+    "$root/tests/examples/run-as-units.sh" "$demo/scripts" "$demo/log" "$demo/stderr"
+    if (($(grep -c ', OK, Dummy service is running$' "$demo/log/dummy_service_v2.log") == 2)); then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$demo/log/dummy_service_v2.log")"
+    fi
+    name="run-as-units: ERROR line after a failed run"
+    if [[ $(tail -n 1 "$demo/log/crash.log") =~ ^[0-9-]{10}\ [0-9:]{8},\ ERROR,\ exited\ with\ status\ 3$ ]] &&
+        grep -qx 'OK, partial' "$demo/log/crash.log"; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$demo/log/crash.log")"
+    fi
+    name="run-as-units: ERROR line after a timeout from the manifest"
+    if [[ $(tail -n 1 "$demo/log/slow.log") == *", ERROR, timed out after 1s" ]]; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$demo/log/slow.log")"
+    fi
+fi
 
 printf 'examples: %d passed, %d failed\n' "$passed" "$failed"
 ((failed == 0))
