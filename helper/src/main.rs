@@ -288,6 +288,10 @@ fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
     Ok(Outcome { stdout, code })
 }
 
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
 /// The JSON of `run --json`.
 #[derive(serde::Serialize)]
 struct RunJson {
@@ -336,11 +340,17 @@ fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
             NotFound(m) => {
                 return Err(fail(
                     5,
-                    format!("{unit} is not loaded; run \"systemctl daemon-reload\" so the generator creates it ({m})"),
+                    format!(
+                        "{unit} is not loaded; run \"systemctl daemon-reload\" so the generator creates it ({})",
+                        first_line(m)
+                    ),
                 ))
             }
             Denied(m) => {
-                return Err(fail(4, format!("permission denied starting {unit}; run as root ({m})")))
+                return Err(fail(
+                    4,
+                    format!("permission denied starting {unit}; run as root ({})", first_line(m)),
+                ))
             }
             Failed(_) => {}
         }
@@ -378,7 +388,7 @@ fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
         // Print what the run left, then say it failed.
         let mut out = io::stdout().lock();
         let _ = out.write_all(stdout.as_bytes());
-        return Err(fail(1, format!("{unit} failed: {m}")));
+        return Err(fail(1, format!("{unit} failed: {}", m.replace('\n', " "))));
     }
     if last.is_none() {
         let mut out = io::stdout().lock();

@@ -246,7 +246,12 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
         if let Some(e) = &entry.log_error {
             let _ = writeln!(out, "({})", printable(e));
         } else if tail.is_empty() {
-            let _ = writeln!(out, "(log empty or missing)");
+            let exists = entry.log.as_ref().is_some_and(|p| p.exists());
+            out.push_str(if exists {
+                "(log is empty)\n"
+            } else {
+                "(no log yet)\n"
+            });
         } else {
             match tail.len() {
                 1 => out.push_str("Last log line:\n"),

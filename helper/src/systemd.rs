@@ -195,7 +195,8 @@ pub fn parse_timestamp(v: &str) -> Option<Timestamp> {
         .map(|z| z.timestamp())
 }
 
-/// Why `systemctl start` did not run a unit to success.
+/// Why `systemctl start` did not run a unit to success; each carries
+/// systemctl's message (lines joined by `\n`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartError {
     /// `systemctl` could not be run at all.
@@ -227,7 +228,7 @@ pub fn start(unit: &str) -> Result<(), StartError> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ");
+        .join("\n");
     let text = if text.is_empty() {
         format!("{} start {unit}: {}", prog.to_string_lossy(), out.status)
     } else {
