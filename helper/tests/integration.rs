@@ -669,6 +669,84 @@ fn list_marks_valid_scripts() {
     );
 }
 
+/// `check` prints the normalized form and the elapses exactly as the
+/// installed `systemd-analyze calendar` does (skipped without it).
+#[test]
+fn check_agrees_with_systemd_analyze() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze not installed, skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let schedules = [
+        "*:0/5",
+        "daily",
+        "Mon..Fri 08:00",
+        "weekly",
+        "*-*-01 00:00",
+        "Sat,Sun 10:30",
+        "*-02-29 12:00",
+        "quarterly",
+        "*:*:0/10",
+        "*-*-* 02:30",
+    ];
+    // Around the spring DST change in Europe (29 March 2026).
+    let base = "2026-03-28 12:00:00 UTC";
+    let keep = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(str::trim_start)
+            .filter(|l| {
+                ["Normalized form:", "Next elapse:", "Iter. #", "(in UTC):"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    for (i, schedule) in schedules.iter().enumerate() {
+        let script = tmp.path().join(format!("s{i}.sh"));
+        fs::write(
+            &script,
+            format!("#!/bin/sh\n# name: Schedule {i}\n# description: d\n# version: 1\n# schedule: {schedule}\necho OK\n"),
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        for tz in ["UTC", "Europe/Berlin", "America/New_York"] {
+            let ours = ssi_status(
+                tmp.path(),
+                &[
+                    "check",
+                    "--base-time",
+                    base,
+                    "--iterations",
+                    "4",
+                    script.to_str().unwrap(),
+                ],
+                &[("TZ", tz)],
+            );
+            assert_eq!(ours.status.code(), Some(0), "{schedule}: {}", stdout(&ours));
+            let theirs = Command::new("systemd-analyze")
+                .args([
+                    "calendar",
+                    "--iterations=4",
+                    &format!("--base-time={base}"),
+                    schedule,
+                ])
+                .env("TZ", tz)
+                .output()
+                .unwrap();
+            assert!(theirs.status.success(), "{schedule}");
+            let (ours, theirs) = (keep(&stdout(&ours)), keep(&stdout(&theirs)));
+            assert!(theirs.len() >= 2, "{schedule} {tz}: {theirs:?}");
+            assert_eq!(ours, theirs, "{schedule} in {tz}");
+        }
+    }
+}
+
 #[test]
 fn unreadable_log_in_the_table() {
     let tmp = copy_fixture("nagios-ok");
