@@ -8,6 +8,7 @@
 //!
 //! Each runs the release binary as a process N times (`SSI_BENCH_RUNS`,
 //! default 30) after one warm-up, and prints mean / median / min / max.
+//! `SSI_BENCH_DIR=/some/dir` builds the data set there and keeps it.
 
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom, Write};
@@ -25,8 +26,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    // SSI_BENCH_DIR keeps the data set for profiling; default a temp dir.
     let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path();
+    let kept = std::env::var_os("SSI_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(tmp.path());
     let (scripts, logs) = (dir.join("scripts"), dir.join("logs"));
     fs::create_dir_all(&scripts).expect("scripts dir");
     fs::create_dir_all(&logs).expect("logs dir");

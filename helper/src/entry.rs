@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
-use ssi::service::Script;
+use ssi::service::{Script, ServiceId};
 use ssi::status::{read_last_status, rfc3339, LastStatus, Status};
 
 use crate::systemd;
@@ -209,16 +209,18 @@ pub struct EntryJson {
     pub exit_status: Option<i32>,
 }
 
-/// Asks systemd once about the timer and service of every entry with an
-/// id and attaches the answers. Without systemd, nothing is asked; when
-/// `systemctl` fails, the reason is returned and entries keep no state.
-pub fn attach_systemd(entries: &mut [Entry]) -> Result<(), String> {
-    let names: Vec<String> = entries
-        .iter()
-        .filter_map(Entry::unit_stem)
-        .flat_map(|stem| [format!("{stem}.timer"), format!("{stem}.service")])
-        .collect();
-    let state = systemd::show(&names)?;
+/// The units to ask systemd about: the timer and the service of each id.
+pub fn unit_names<'a>(ids: impl IntoIterator<Item = &'a ServiceId>) -> Vec<String> {
+    ids.into_iter()
+        .flat_map(|id| {
+            let stem = id.unit_stem();
+            [format!("{stem}.timer"), format!("{stem}.service")]
+        })
+        .collect()
+}
+
+/// Attaches systemd's answer to every entry with an id.
+pub fn attach(entries: &mut [Entry], state: &systemd::State) {
     for e in entries {
         if let Some(stem) = e.unit_stem() {
             e.units = Some(UnitsState {
@@ -227,5 +229,51 @@ pub fn attach_systemd(entries: &mut [Entry]) -> Result<(), String> {
             });
         }
     }
-    Ok(())
+}
+
+/// Reads every script's last status, keeping their order. Logs are
+/// independent and on a big installation reading them is most of the
+/// work, so large sets are split over a few threads.
+pub fn read_all(scripts: Vec<Script>, log_dir: &Path, tz: &TimeZone) -> Vec<Entry> {
+    const PER_THREAD_MIN: usize = 64;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+        .min(scripts.len() / PER_THREAD_MIN)
+        .max(1);
+    if threads == 1 {
+        return scripts
+            .into_iter()
+            .map(|s| Entry::new(s, log_dir, tz))
+            .collect();
+    }
+    let per = scripts.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Script>> = Vec::with_capacity(threads);
+    let mut rest = scripts.into_iter();
+    loop {
+        let chunk: Vec<Script> = rest.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|s| Entry::new(s, log_dir, tz))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A reader thread cannot panic on input (errors are values);
+            // if one did, its panic is re-raised rather than entries lost.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }

@@ -187,24 +187,43 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every script of the scripts directory with its last status.
-fn load(ctx: &Ctx) -> Result<Vec<Entry>, Failure> {
+/// Every script of the scripts directory with its last status, and, with
+/// `with_systemd` when systemd runs, the state of their units from one
+/// `systemctl show`, which runs while the logs are read.
+fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
     let found = discover(&ctx.dirs.scripts).map_err(|e| fail(1, e.to_string()))?;
-    Ok(found
-        .scripts
-        .into_iter()
-        .map(|s| Entry::new(s, &ctx.dirs.logs, &ctx.tz))
-        .collect())
+    let names = if with_systemd && systemd::is_running() {
+        entry::unit_names(found.scripts.iter().filter_map(|s| s.id.as_ref()))
+    } else {
+        Vec::new()
+    };
+    let (mut entries, state) = std::thread::scope(|scope| {
+        let query = (!names.is_empty()).then(|| scope.spawn(|| systemd::show(&names)));
+        let entries = entry::read_all(found.scripts, &ctx.dirs.logs, &ctx.tz);
+        let state = query.map(|q| {
+            q.join()
+                .unwrap_or_else(|_| Err("systemctl query failed".to_owned()))
+        });
+        (entries, state)
+    });
+    match state {
+        Some(Ok(state)) => entry::attach(&mut entries, &state),
+        Some(Err(why)) => eprintln!("ssi-status: {why}; timer state unavailable"),
+        None => {}
+    }
+    Ok(entries)
 }
 
-/// systemd's state of the entries' units, when systemd runs: one
-/// `systemctl show` for all of them. A failure is reported and leaves the
-/// entries without state.
+/// systemd's state of a few entries' units, when systemd runs (one
+/// `systemctl show`). A failure is reported and leaves them without state.
 fn ask_systemd(entries: &mut [Entry]) {
-    if systemd::is_running() {
-        if let Err(why) = entry::attach_systemd(entries) {
-            eprintln!("ssi-status: {why}; timer state unavailable");
-        }
+    if !systemd::is_running() {
+        return;
+    }
+    let names = entry::unit_names(entries.iter().filter_map(|e| e.script.id.as_ref()));
+    match systemd::show(&names) {
+        Ok(state) => entry::attach(entries, &state),
+        Err(why) => eprintln!("ssi-status: {why}; timer state unavailable"),
     }
 }
 
@@ -215,8 +234,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
 }
 
 fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
-    let mut entries = load(ctx)?;
-    ask_systemd(&mut entries);
+    let entries = load(ctx, true)?;
     let systemd = entries.iter().any(|e| e.units.is_some());
     if a.nagios {
         let (line, code) = list::nagios(&entries, ctx.now);
@@ -238,7 +256,7 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
 }
 
 fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx)?;
+    let entries = load(ctx, false)?;
     let Some(entry) = show::find(&entries, &a.id) else {
         return Err(fail(1, show::not_found(&entries, &a.id)));
     };
@@ -303,7 +321,7 @@ struct RunJson {
 }
 
 fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx)?;
+    let entries = load(ctx, false)?;
     let Some(entry) = show::find(&entries, &a.id) else {
         return Err(fail(1, show::not_found(&entries, &a.id)));
     };
