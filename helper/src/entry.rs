@@ -220,12 +220,12 @@ pub fn unit_names<'a>(ids: impl IntoIterator<Item = &'a ServiceId>) -> Vec<Strin
 }
 
 /// Attaches systemd's answer to every entry with an id.
-pub fn attach(entries: &mut [Entry], state: &systemd::State) {
+pub fn attach(entries: &mut [Entry], mut state: systemd::State) {
     for e in entries {
         if let Some(stem) = e.unit_stem() {
             e.units = Some(UnitsState {
-                timer: state.unit(&format!("{stem}.timer")).cloned(),
-                service: state.unit(&format!("{stem}.service")).cloned(),
+                timer: state.take(&format!("{stem}.timer")),
+                service: state.take(&format!("{stem}.service")),
             });
         }
     }

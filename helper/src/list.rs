@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::status::Status;
 
-use crate::entry::Entry;
+use crate::entry::{Entry, UnitsState};
 use crate::look::{self, paint, printable};
 
 /// One column: header, and per row the text and its colour.
@@ -42,13 +42,15 @@ pub fn table(
         }),
     ];
     if systemd {
-        let units = |e: &Entry| e.units.clone().unwrap_or_default();
-        cols.push(col("NEXT RUN", entries, |e| match units(e).next_run() {
-            Some(t) => (look::short_time(t, tz), ""),
-            None => dash(),
+        cols.push(col("NEXT RUN", entries, |e| {
+            match e.units.as_ref().and_then(UnitsState::next_run) {
+                Some(t) => (look::short_time(t, tz), ""),
+                None => dash(),
+            }
         }));
         cols.push(col("TIMER", entries, |e| {
-            match units(e).timer.as_ref().and_then(|t| t.state()) {
+            let timer = e.units.as_ref().and_then(|u| u.timer.as_ref());
+            match timer.and_then(|t| t.state()) {
                 Some(s) => (printable(&s), ""),
                 None => dash(),
             }

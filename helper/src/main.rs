@@ -207,7 +207,7 @@ fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
         (entries, state)
     });
     match state {
-        Some(Ok(state)) => entry::attach(&mut entries, &state),
+        Some(Ok(state)) => entry::attach(&mut entries, state),
         Some(Err(why)) => eprintln!("ssi-status: {why}; timer state unavailable"),
         None => {}
     }
@@ -222,7 +222,7 @@ fn ask_systemd(entries: &mut [Entry]) {
     }
     let names = entry::unit_names(entries.iter().filter_map(|e| e.script.id.as_ref()));
     match systemd::show(&names) {
-        Ok(state) => entry::attach(entries, &state),
+        Ok(state) => entry::attach(entries, state),
         Err(why) => eprintln!("ssi-status: {why}; timer state unavailable"),
     }
 }

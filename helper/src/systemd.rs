@@ -92,8 +92,14 @@ pub struct State {
 
 impl State {
     /// The unit named `name` (e.g. `ssi_x.timer`), if systemctl reported it.
+    #[cfg(test)]
     pub fn unit(&self, name: &str) -> Option<&Unit> {
         self.units.get(name)
+    }
+
+    /// Takes the unit named `name` out of the state.
+    pub fn take(&mut self, name: &str) -> Option<Unit> {
+        self.units.remove(name)
     }
 
     /// How many units were reported.
