@@ -168,6 +168,19 @@ mod tests {
         assert_eq!(p("12:00").unwrap(), "2025-11-26T11:00:00Z");
     }
 
+    proptest::proptest! {
+        /// No input makes the parser panic.
+        #[test]
+        fn never_panics(s in "(?s).{0,40}") {
+            let _ = p(&s);
+        }
+
+        #[test]
+        fn never_panics_on_near_misses(s in "[@A-Za-z]{0,3}[ ]?[0-9]{1,5}-[0-9]{1,3}-[0-9]{1,3}( [0-9]{1,3}:[0-9]{1,3}(:[0-9]{1,3}(\\.[0-9]{0,12})?)?)?( [A-Za-z/_]{0,20})?") {
+            let _ = p(&s);
+        }
+    }
+
     #[test]
     fn rejects() {
         for bad in [

@@ -94,8 +94,9 @@ struct CheckArgs {
     /// Scripts to validate
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// How many elapses to show
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// How many elapses to show (at most 100000)
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
     iterations: u32,
     /// Compute elapses after this time instead of now (`2026-11-26 10:00:00`, `@1764151200`, `now`, … with optional ` UTC`)
     #[arg(long, value_name = "TIMESTAMP")]

@@ -321,6 +321,21 @@ LoadState=not-found\nActiveState=inactive\nSubState=dead\n";
         assert_eq!(nope.state().as_deref(), Some("not-found"));
     }
 
+    proptest::proptest! {
+        /// Whatever systemctl prints, parsing neither panics nor invents
+        /// units without an `Id=`.
+        #[test]
+        fn any_output_parses(out in "(?s).{0,400}") {
+            let state = parse_show(&out);
+            proptest::prop_assert!(state.len() <= out.matches("Id=").count());
+        }
+
+        #[test]
+        fn any_timestamp_parses(v in "(?s).{0,40}") {
+            let _ = parse_timestamp(&v);
+        }
+    }
+
     #[test]
     fn garbage_gives_no_units() {
         assert_eq!(parse_show("").len(), 0);
