@@ -453,6 +453,75 @@ fn failing_or_garbled_systemctl_degrades_to_no_state() {
     assert_eq!(d["late"], false);
 }
 
+/// On a terminal (a pty from util-linux `script`), statuses are coloured
+/// unless NO_COLOR is set; skipped without `script`.
+#[test]
+fn colours_on_a_terminal_unless_no_color() {
+    let dir = fixtures().join("basic");
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &format!("{BIN} list"), "/dev/null"])
+            .current_dir(&dir)
+            .env("TZ", "UTC")
+            .env("SSI_SCRIPTS_DIR", "scripts")
+            .env("SSI_LOG_DIR", "logs")
+            .env("SSI_ASSUME_SYSTEMD", "0")
+            .env("COLUMNS", "400")
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        cmd.output().ok().filter(|o| o.status.success())
+    };
+    let Some(coloured) = on_tty(None) else {
+        eprintln!("script(1) not available, skipped");
+        return;
+    };
+    let coloured = stdout(&coloured);
+    assert!(coloured.contains("\x1b[33mWARNING\x1b[0m"), "{coloured}");
+    assert!(coloured.contains("\x1b[1;31mINVALID\x1b[0m"), "{coloured}");
+    let plain = stdout(&on_tty(Some("1")).unwrap());
+    assert!(
+        plain.contains("WARNING") && !plain.contains('\x1b'),
+        "{plain}"
+    );
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(stdout(&on_tty(Some("")).unwrap()).contains('\x1b'));
+}
+
+#[test]
+fn long_messages_are_cut_on_a_narrow_terminal() {
+    let dir = fixtures().join("basic");
+    let run = |args: &str| {
+        Command::new("script")
+            .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
+            .current_dir(&dir)
+            .env("TZ", "UTC")
+            .env("SSI_SCRIPTS_DIR", "scripts")
+            .env("SSI_LOG_DIR", "logs")
+            .env("SSI_ASSUME_SYSTEMD", "0")
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let Some(cut) = run("list") else {
+        eprintln!("script(1) not available, skipped");
+        return;
+    };
+    let cut = stdout(&cut);
+    let broken = cut.lines().find(|l| l.starts_with("broken ")).unwrap();
+    assert!(broken.trim_end().ends_with('…'), "{broken}");
+    assert!(broken.trim_end().chars().count() <= 100, "{broken}");
+    let full = stdout(&run("list --full").unwrap());
+    let broken = full.lines().find(|l| l.starts_with("broken ")).unwrap();
+    assert!(
+        broken.trim_end().ends_with("line in the header"),
+        "{broken}"
+    );
+}
+
 #[test]
 fn group_writable_script_is_refused() {
     let tmp = copy_fixture("nagios-ok");
