@@ -70,7 +70,7 @@ lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 test:
-	$(CARGO) nextest run --locked --workspace --all-targets --no-fail-fast
+	$(CARGO) nextest run --locked --workspace --no-fail-fast
 	$(CARGO) test --locked --workspace --doc
 	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
 	tests/units.sh

@@ -46,12 +46,19 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time_runs(mut f: impl FnMut(usize)) -> Duration {
+/// Times `RUNS` runs of `f(i)`, each writing into `out(i)`; every output but
+/// the first is removed right away (untimed), so the tmpfs does not fill up
+/// with hundreds of thousands of entries that would slow later runs.
+fn time_runs(out: impl Fn(usize) -> PathBuf, mut f: impl FnMut(&Path)) -> Duration {
     let mut times = Vec::with_capacity(RUNS);
     for i in 0..RUNS {
+        let dir = out(i);
         let t = Instant::now();
-        f(i);
+        f(&dir);
         times.push(t.elapsed());
+        if i > 0 {
+            fs::remove_dir_all(&dir).unwrap();
+        }
     }
     median(times)
 }
@@ -67,29 +74,34 @@ fn main() {
     for n in [1_000usize, 10_000] {
         let scripts = root.join(format!("scripts-{n}"));
         make_scripts(&scripts, n);
-        let gen_time = time_runs(|i| {
-            let out = root.join(format!("gen-{n}-{i}"));
-            fs::create_dir(&out).unwrap();
-            let st = Command::new(GENERATOR)
-                .arg(&out)
-                .env("SSI_SCRIPTS_DIR", &scripts)
-                .env_remove("SYSTEMD_LOG_LEVEL")
-                .status()
-                .unwrap();
-            assert!(st.success());
-        });
+        let gen_time = time_runs(
+            |i| root.join(format!("gen-{n}-{i}")),
+            |out| {
+                fs::create_dir(out).unwrap();
+                let st = Command::new(GENERATOR)
+                    .arg(out)
+                    .env("SSI_SCRIPTS_DIR", &scripts)
+                    .env_remove("SYSTEMD_LOG_LEVEL")
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+            },
+        );
         let reference = root.join(format!("gen-{n}-0"));
         let units = fs::read_dir(&reference).unwrap().count() - 1;
         assert_eq!(units, 2 * n, "every script must get a service and a timer");
-        let cp_time = time_runs(|i| {
-            let st = Command::new("cp")
-                .arg("-a")
-                .arg(&reference)
-                .arg(root.join(format!("cp-{n}-{i}")))
-                .status()
-                .unwrap();
-            assert!(st.success());
-        });
+        let cp_time = time_runs(
+            |i| root.join(format!("cp-{n}-{i}")),
+            |out| {
+                let st = Command::new("cp")
+                    .arg("-a")
+                    .arg(&reference)
+                    .arg(out)
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+            },
+        );
         let ratio = gen_time.as_secs_f64() / cp_time.as_secs_f64();
         println!(
             "{n:>6} scripts: generator {:>8.2} ms, cp -a {:>8.2} ms, ratio {ratio:.2}x, {:.1} µs/script",
@@ -98,10 +110,8 @@ fn main() {
             gen_time.as_secs_f64() * 1e6 / n as f64
         );
         per_script.push(gen_time.as_secs_f64() / n as f64);
-        for i in 0..RUNS {
-            let _ = fs::remove_dir_all(root.join(format!("gen-{n}-{i}")));
-            let _ = fs::remove_dir_all(root.join(format!("cp-{n}-{i}")));
-        }
+        let _ = fs::remove_dir_all(root.join(format!("gen-{n}-0")));
+        let _ = fs::remove_dir_all(root.join(format!("cp-{n}-0")));
     }
     println!(
         "growth 1,000 -> 10,000: {:.2}x time per script (1.00 = linear)",

@@ -92,12 +92,7 @@ impl Logger {
             }
             Target::Kmsg(f) => {
                 // One write per record: the kernel takes each as one message.
-                let line = format!(
-                    "<{}>{}[{}]: {msg}\n",
-                    level as u8,
-                    self.program,
-                    std::process::id()
-                );
+                let line = kmsg_record(level, &self.program, std::process::id(), msg);
                 if let Ok(mut f) = f.lock() {
                     let _ = f.write_all(line.as_bytes());
                 }

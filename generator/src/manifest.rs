@@ -194,6 +194,12 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         fail("expected no control characters".to_owned());
         return;
     }
+    // Name and description go into unit files, where a line ending in a
+    // backslash continues on the next line.
+    if matches!(key, Key::Name | Key::Description) && value.ends_with('\\') {
+        fail("expected no backslash at the end".to_owned());
+        return;
+    }
     let chars = value.chars().count();
     match key {
         Key::Name => {
@@ -410,6 +416,19 @@ mod tests {
             with("# name: bad\u{7}bell"),
             vec!["line 5: name \"bad\\u{7}bell\": expected no control characters"]
         );
+    }
+
+    #[test]
+    fn trailing_backslash_in_unit_values() {
+        assert_eq!(
+            with("# description: ends \\"),
+            vec!["line 5: description \"ends \\\\\": expected no backslash at the end"]
+        );
+        assert_eq!(
+            with("# name: Name \\"),
+            vec!["line 5: name \"Name \\\\\": expected no backslash at the end"]
+        );
+        assert!(with("# description: a \\ b").is_empty());
     }
 
     #[test]

@@ -16,8 +16,9 @@ pub fn escape_specifiers(value: &str) -> String {
     value.replace('%', "%%")
 }
 
-/// Quotes one `ExecStart=` word: C-style escapes inside double quotes, `$`
-/// doubled (no variable expansion) and `%` doubled (no specifiers).
+/// Quotes one `ExecStart=` argument (not the executable): C-style escapes
+/// inside double quotes, `$` doubled (no variable expansion) and `%` doubled
+/// (no specifiers).
 /// Control characters never get here (scripts with them are refused).
 pub fn quote_exec_arg(arg: &str) -> String {
     let mut out = String::with_capacity(arg.len() + 2);
@@ -33,6 +34,19 @@ pub fn quote_exec_arg(arg: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The `ExecStart=` command line that runs `path`. systemd expands
+/// specifiers in the executable word but not `$`, and refuses an executable
+/// name holding `"`, `'` or `\` outright ("Executable name contains special
+/// characters"). Such a path (it can only come from an unusual scripts
+/// directory) becomes an argument of `/bin/sh`, where anything can be quoted.
+pub fn exec_start(path: &str) -> String {
+    if path.contains(['"', '\'', '\\']) {
+        format!("/bin/sh -c 'exec \"$$0\"' {}", quote_exec_arg(path))
+    } else {
+        format!("\"{}\"", escape_specifiers(path))
+    }
 }
 
 /// Runs after every run of a check (`ExecStopPost=`, stdout appended to the
@@ -80,7 +94,7 @@ pub fn service_unit(s: &ValidScript<'_>, script_path: &str, log_dir: &Path) -> S
          ExecStopPost={post}\n",
         description = escape_specifiers(s.description),
         source = escape_specifiers(script_path),
-        exec = quote_exec_arg(script_path),
+        exec = exec_start(script_path),
         timeout = s.timeout,
         log = escape_specifiers(&log.to_string_lossy()),
         post = record_failure(s.timeout),
@@ -123,6 +137,16 @@ mod tests {
             r#""/x/\"q\"\\$$HOME%%n.sh""#
         );
         assert_eq!(quote_exec_arg("/ü/ß.sh"), "\"/ü/ß.sh\"");
+    }
+
+    #[test]
+    fn exec_start_direct_or_through_sh() {
+        assert_eq!(exec_start("/a b/$x%n.sh"), "\"/a b/$x%%n.sh\"");
+        assert_eq!(
+            exec_start("/a\"b/c.sh"),
+            "/bin/sh -c 'exec \"$$0\"' \"/a\\\"b/c.sh\""
+        );
+        assert!(exec_start("/o'brien/c.sh").starts_with("/bin/sh -c "));
     }
 
     #[test]
