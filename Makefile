@@ -187,6 +187,7 @@ uninstall:
 bench:
 	$(CARGO) bench --locked -p ssi-generator --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
+	$(CARGO) bench --locked -p ssi-status --bench status
 
 clean:
 	$(CARGO) clean
