@@ -120,7 +120,12 @@ pub fn handle(ctx: &Context, mut stream: TcpStream) {
     }
     let head_only = req.method == "HEAD";
     if req.method != "GET" && !head_only {
-        let _ = http::respond_text(&mut stream, 405, "Allow: GET, HEAD\r\n", "method not allowed\n");
+        let _ = http::respond_text(
+            &mut stream,
+            405,
+            "Allow: GET, HEAD\r\n",
+            "method not allowed\n",
+        );
         return;
     }
     let result = match req.path.as_str() {
@@ -402,7 +407,11 @@ impl Conn {
             ];
             let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
             // Round up so a timer is never polled for in a 0 ms spin.
-            let ms = if timeout.as_nanos() > 0 && ms == 0 { 1 } else { ms };
+            let ms = if timeout.as_nanos() > 0 && ms == 0 {
+                1
+            } else {
+                ms
+            };
             // SAFETY: fds is a valid array of two pollfd structs.
             let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
             client.set_waiting(false);

@@ -47,7 +47,8 @@ impl Request {
 
     /// Whether this asks for a WebSocket upgrade.
     pub fn is_upgrade(&self) -> bool {
-        self.header_has_token("upgrade", "websocket") && self.header_has_token("connection", "upgrade")
+        self.header_has_token("upgrade", "websocket")
+            && self.header_has_token("connection", "upgrade")
     }
 }
 
@@ -220,7 +221,14 @@ pub fn respond(
 
 /// A short plain-text response.
 pub fn respond_text(stream: &mut TcpStream, code: u16, extra: &str, body: &str) -> io::Result<()> {
-    respond(stream, code, "text/plain; charset=utf-8", extra, body.as_bytes(), false)
+    respond(
+        stream,
+        code,
+        "text/plain; charset=utf-8",
+        extra,
+        body.as_bytes(),
+        false,
+    )
 }
 
 /// The dashboard page, locked down: nothing but itself and a WebSocket
@@ -269,21 +277,34 @@ mod tests {
         assert!(a.check(&req(&[("host", "LOCALHOST:5000")])).is_ok());
         assert!(a.check(&req(&[("host", "[::1]:5000")])).is_ok());
         assert!(a.check(&req(&[("host", "status.example.com")])).is_ok());
-        assert!(a.check(&req(&[("host", "status.example.com:5000")])).is_ok());
+        assert!(a
+            .check(&req(&[("host", "status.example.com:5000")]))
+            .is_ok());
         assert!(a.check(&req(&[("host", "evil.example:5000")])).is_err());
         assert!(a.check(&req(&[("host", "localhost:5001")])).is_err());
         assert!(a.check(&req(&[])).is_err());
         let h = ("host", "localhost:5000");
-        assert!(a.check(&req(&[h, ("origin", "http://localhost:5000")])).is_ok());
-        assert!(a.check(&req(&[h, ("origin", "https://status.example.com")])).is_ok());
-        assert!(a.check(&req(&[h, ("origin", "http://evil.example")])).is_err());
+        assert!(a
+            .check(&req(&[h, ("origin", "http://localhost:5000")]))
+            .is_ok());
+        assert!(a
+            .check(&req(&[h, ("origin", "https://status.example.com")]))
+            .is_ok());
+        assert!(a
+            .check(&req(&[h, ("origin", "http://evil.example")]))
+            .is_err());
         assert!(a.check(&req(&[h, ("origin", "null")])).is_err());
-        assert!(a.check(&req(&[h, ("origin", "http://localhost:5001")])).is_err());
+        assert!(a
+            .check(&req(&[h, ("origin", "http://localhost:5001")]))
+            .is_err());
     }
 
     #[test]
     fn upgrade_tokens() {
-        let r = req(&[("upgrade", "WebSocket"), ("connection", "keep-alive, Upgrade")]);
+        let r = req(&[
+            ("upgrade", "WebSocket"),
+            ("connection", "keep-alive, Upgrade"),
+        ]);
         assert!(r.is_upgrade());
         assert!(!req(&[("connection", "upgrade")]).is_upgrade());
     }

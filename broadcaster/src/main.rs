@@ -74,7 +74,12 @@ fn run(mut o: Opts) -> Result<(), String> {
         .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
 
     let access = http::Access::new(local, &o.allow_hosts, &o.allow_origins);
-    let ctx = Arc::new(client::Context::new(hub, access, o.max_clients, o.tuning.clone()));
+    let ctx = Arc::new(client::Context::new(
+        hub,
+        access,
+        o.max_clients,
+        o.tuning.clone(),
+    ));
 
     if !local.ip().is_loopback() {
         eprintln!(
@@ -82,7 +87,11 @@ fn run(mut o: Opts) -> Result<(), String> {
              statuses are readable by anyone who can connect."
         );
     }
-    let how = if activated { " (socket from systemd)" } else { "" };
+    let how = if activated {
+        " (socket from systemd)"
+    } else {
+        ""
+    };
     eprintln!("listening on ws://{local}/{how}");
     server::notify_ready();
     server::serve(listener, ctx, signals).map_err(|e| format!("accept loop failed: {e}"))
