@@ -277,6 +277,8 @@ impl Conn {
         let mut last_heard = Instant::now();
         // Set once a close frame is queued: the time by which it must be out.
         let mut closing: Option<Instant> = None;
+        // Whether the socket may have input (saves a recv per wake-up).
+        let mut readable = true;
         loop {
             let now = Instant::now();
             if closing.is_none() {
@@ -349,11 +351,13 @@ impl Conn {
             let mut want_read = false;
             if self.out.is_empty() && closing.is_none() {
                 want_read = true;
-                loop {
+                while readable {
                     match self.ws.read() {
                         // Client messages are ignored; any frame proves it is alive.
                         Ok(_) => last_heard = Instant::now(),
-                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                            readable = false;
+                        }
                         Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
                             closing = Some(now + CLOSE_GRACE);
                             self.start_close(CloseCode::Size, "frame too large");
@@ -420,6 +424,9 @@ impl Conn {
             }
             if fds[1].revents & libc::POLLIN != 0 {
                 client.clear_wake();
+            }
+            if fds[0].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+                readable = true;
             }
             if fds[0].revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
                 return;

@@ -20,6 +20,9 @@ use crate::messages::{Message, ServiceInfo, StatusUpdate};
 /// Shared state of the broadcaster.
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Sequence number after the newest frame, readable without the lock
+    /// so an idle client can tell there is nothing new cheaply.
+    head: AtomicU64,
     queue_len: usize,
     shutdown: AtomicBool,
 }
@@ -96,6 +99,7 @@ impl Hub {
                 clients: Vec::new(),
                 next_client_id: 0,
             }),
+            head: AtomicU64::new(0),
             queue_len: queue_len.max(1),
             shutdown: AtomicBool::new(false),
         }
@@ -130,9 +134,12 @@ impl Hub {
             }
         }
         inner.services = new;
+        let mut wake = Vec::new();
         for f in frames {
-            self.push(&mut inner, f);
+            self.push(&mut inner, f, &mut wake);
         }
+        drop(inner);
+        wake.iter().for_each(|c| c.wake());
     }
 
     /// Records a new status line; clients hear of it if the service is known.
@@ -143,12 +150,17 @@ impl Hub {
             .contains_key(&update.service_id)
             .then(|| Message::Status(&update).to_frame());
         inner.statuses.insert(update.service_id.clone(), update);
+        let mut wake = Vec::new();
         if let Some(f) = frame {
-            self.push(&mut inner, f);
+            self.push(&mut inner, f, &mut wake);
         }
+        drop(inner);
+        // Woken clients take the lock to read: wake them after releasing it.
+        wake.iter().for_each(|c| c.wake());
     }
 
-    fn push(&self, inner: &mut Inner, frame: Bytes) {
+    /// Appends a frame; collects the clients asleep waiting for one.
+    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
         inner.ring.push_back(frame);
         let head = inner.first_seq + inner.ring.len() as u64;
         // Drop what every client has read, and what is beyond the queue
@@ -165,9 +177,10 @@ impl Hub {
             inner.ring.pop_front();
             inner.first_seq += 1;
         }
+        self.head.store(head, Ordering::SeqCst);
         for c in &inner.clients {
             if c.waiting.swap(false, Ordering::SeqCst) {
-                c.wake();
+                wake.push(c.clone());
             }
         }
         if inner.ring.is_empty() && inner.ring.capacity() > 1024 {
@@ -214,8 +227,11 @@ impl Hub {
     /// Appends up to `max` frames the client has not read yet to `out` and
     /// advances its cursor past them.
     pub fn fetch(&self, client: &Client, out: &mut Vec<Bytes>, max: usize) -> Fetch {
-        let inner = self.lock();
         let cursor = client.cursor.load(Ordering::SeqCst);
+        if cursor == self.head.load(Ordering::SeqCst) {
+            return Fetch::Ok;
+        }
+        let inner = self.lock();
         if cursor < inner.first_seq {
             return Fetch::Lagged;
         }
@@ -228,8 +244,7 @@ impl Hub {
 
     /// Whether the client has unread frames (or has lagged).
     pub fn has_pending(&self, client: &Client) -> bool {
-        let inner = self.lock();
-        client.cursor.load(Ordering::SeqCst) != inner.first_seq + inner.ring.len() as u64
+        client.cursor.load(Ordering::SeqCst) != self.head.load(Ordering::SeqCst)
     }
 
     /// Asks every client to close (SIGTERM).
