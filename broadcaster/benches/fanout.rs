@@ -303,11 +303,9 @@ fn client(kind: Kind, port: u16, burst: u64, shared: Arc<Shared>) -> Seen {
         };
         let mut f = p.split(' ');
         match (f.next(), f.next(), f.next()) {
-            (Some("W"), _, _) => {
-                if !warm {
-                    warm = true;
-                    shared.warm.fetch_add(1, Ordering::SeqCst);
-                }
+            (Some("W"), _, _) if !warm => {
+                warm = true;
+                shared.warm.fetch_add(1, Ordering::SeqCst);
             }
             (Some("P"), Some(_), Some(t)) => {
                 let sent: u64 = t.parse().unwrap_or(recv);
