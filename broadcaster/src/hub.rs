@@ -144,15 +144,26 @@ impl Hub {
 
     /// Records a new status line; clients hear of it if the service is known.
     pub fn set_status(&self, update: StatusUpdate) {
+        self.set_statuses(vec![update]);
+    }
+
+    /// Records several status lines in order under one lock, waking each
+    /// sleeping client once: a burst costs a few wake-ups, not one per line.
+    pub fn set_statuses(&self, updates: Vec<StatusUpdate>) {
+        if updates.is_empty() {
+            return;
+        }
         let mut inner = self.lock();
-        let frame = inner
-            .services
-            .contains_key(&update.service_id)
-            .then(|| Message::Status(&update).to_frame());
-        inner.statuses.insert(update.service_id.clone(), update);
         let mut wake = Vec::new();
-        if let Some(f) = frame {
-            self.push(&mut inner, f, &mut wake);
+        for update in updates {
+            let frame = inner
+                .services
+                .contains_key(&update.service_id)
+                .then(|| Message::Status(&update).to_frame());
+            inner.statuses.insert(update.service_id.clone(), update);
+            if let Some(f) = frame {
+                self.push(&mut inner, f, &mut wake);
+            }
         }
         drop(inner);
         // Woken clients take the lock to read: wake them after releasing it.

@@ -208,13 +208,13 @@ impl Tailer {
                 Err(_) => break,
             };
             t.offset += n as u64;
-            let hub = &self.hub;
             let tz = &self.tz;
+            let mut updates = Vec::new();
             t.lines.push(&buf[..n], |line| {
                 let text = String::from_utf8_lossy(line);
                 if let Some(sl) = StatusLine::parse(&text) {
                     let ts = sl.timestamp(Timestamp::now(), tz);
-                    hub.set_status(StatusUpdate {
+                    updates.push(StatusUpdate {
                         service_id: id.to_owned(),
                         status: sl.status.as_str(),
                         message: sl.message,
@@ -222,6 +222,8 @@ impl Tailer {
                     });
                 }
             });
+            // One publication per chunk read: a burst wakes clients rarely.
+            self.hub.set_statuses(updates);
         }
     }
 }
