@@ -14,7 +14,7 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DOCDIR ?= $(DATADIR)/doc/service-status-indicator
-# ssi-apply, run by ssi-scripts.service (and by hand): a program for
+# ssi-apply, run by ssi-scripts@.service (and by hand): a program for
 # systemd and administrators, not for PATH.
 LIBEXECDIR ?= $(PREFIX)/lib/service-status-indicator
 SYSCONFDIR ?= /etc
@@ -53,6 +53,9 @@ SCRIPTSDIR := /usr/local/bin/service-status-indicator
 BINARIES := ssi-generator ssi-status ssi-broadcaster
 MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
 EXAMPLES := $(wildcard examples/*.bash)
+# The two instances of the scripts directory watch (units/ssi-scripts@.path
+# says why two).
+WATCHES := ssi-scripts@1.path ssi-scripts@2.path
 NAME := service-status-indicator
 
 # `make demo` and `make dashboard` work in $(DEMO), without root or systemd.
@@ -138,9 +141,9 @@ install:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
 	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
 	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts.service >$(DESTDIR)$(UNITDIR)/ssi-scripts.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts.service
-	install -m 0644 units/ssi-scripts.path $(DESTDIR)$(UNITDIR)/
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
 	install -m 0644 units/$(NAME).sysusers $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).tmpfiles $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).logrotate $(DESTDIR)$(LOGROTATEDIR)/$(NAME)
@@ -155,7 +158,7 @@ install:
 	    install -d -m 0755 $(DESTDIR)$(SCRIPTSDIR); \
 	fi
 	@# ssi-apply reloads systemd (the generator makes the check units, and
-	@# systemd learns of ssi-scripts.*) and starts the timers of the scripts
+	@# systemd learns of ssi-scripts@.*) and starts the timers of the scripts
 	@# already there; the enabled path unit then applies every later change.
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> creating the ssi user and group: systemd-sysusers $(SYSUSERSDIR)/$(NAME).conf"; \
@@ -164,17 +167,17 @@ install:
 	    systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf && \
 	    echo "==> running the generator and starting the check timers: $(LIBEXECDIR)/ssi-apply" && \
 	    $(LIBEXECDIR)/ssi-apply && \
-	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now ssi-scripts.path" && \
-	    systemctl enable --now ssi-scripts.path && \
+	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now $(WATCHES)" && \
+	    systemctl enable --now $(WATCHES) && \
 	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
 	    echo "(removing one stops it); see them with 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
 	elif [ -z "$(DESTDIR)" ]; then \
-	    echo "==> systemd is not running: systemctl enable ssi-scripts.path"; \
-	    systemctl enable ssi-scripts.path || exit 1; \
+	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
+	    systemctl enable $(WATCHES) || exit 1; \
 	    echo "On the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \
 	else \
-	    echo "Packagers: enable ssi-scripts.path (WantedBy=paths.target) on the target system, e.g. with dh_installsystemd or a preset."; \
+	    echo "Packagers: enable $(WATCHES) (WantedBy=paths.target) on the target system."; \
 	fi
 
 # Removes exactly what `install` added. Check scripts, logs and the ssi user
@@ -183,17 +186,17 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service"; \
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
-	    echo "==> stopping the scripts watch: systemctl disable --now ssi-scripts.path"; \
-	    systemctl disable --now ssi-scripts.path || true; \
-	    echo "==> stopping the checks: systemctl stop ssi-scripts.service 'ssi_*.timer' 'ssi_*.service'"; \
-	    systemctl stop ssi-scripts.service 'ssi_*.timer' 'ssi_*.service' || true; \
+	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
+	    systemctl disable --now $(WATCHES) || true; \
+	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' || true; \
 	elif [ -z "$(DESTDIR)" ]; then \
-	    echo "==> systemd is not running: systemctl disable ssi-scripts.path"; \
-	    systemctl disable ssi-scripts.path || true; \
+	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
+	    systemctl disable $(WATCHES) || true; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
 	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts.path ssi-scripts.service) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
@@ -205,7 +208,7 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> removing the generated check units: systemctl daemon-reload"; \
 	    systemctl daemon-reload; \
-	    systemctl reset-failed 'ssi_*' ssi-scripts.service 2>/dev/null || true; \
+	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 2>/dev/null || true; \
 	fi
 	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests of units/: the broadcaster's unit files pass systemd-analyze verify
 # and rate "OK" or better in systemd-analyze security; the scripts watch
-# (ssi-scripts.path/.service) verifies and its ssi-apply makes the right
+# (ssi-scripts@.path/.service) verifies and its ssi-apply makes the right
 # systemctl calls (against a stand-in systemctl); the sysusers.d, tmpfiles.d
 # and logrotate files do what their comments promise when applied to a
 # scratch root directory. Prints "units: N passed, M failed".
@@ -64,49 +64,55 @@ if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 name="socket listens on 127.0.0.1:5000"
 if grep -qx 'ListenStream=127.0.0.1:5000' "$units/ssi-broadcaster.socket"; then pass; else fail "$name" "no ListenStream=127.0.0.1:5000"; fi
 
-# --- the scripts watch: ssi-scripts.path, ssi-scripts.service, ssi-apply ---
+# --- the scripts watch: ssi-scripts@.path, ssi-scripts@.service, ssi-apply -
+# Templates are verified as the instances make install enables.
 mkdir -p "$work/libexec"
 cp "$units/ssi-apply" "$work/libexec/ssi-apply"
-sed "s|@LIBEXECDIR@|$work/libexec|g" "$units/ssi-scripts.service" >"$work/units/ssi-scripts.service"
-cp "$units/ssi-scripts.path" "$work/units/ssi-scripts.path"
+for i in 1 2; do
+    sed "s|@LIBEXECDIR@|$work/libexec|g" "$units/ssi-scripts@.service" >"$work/units/ssi-scripts@$i.service"
+    cp "$units/ssi-scripts@.path" "$work/units/ssi-scripts@$i.path"
+done
 
-name="systemd-analyze verify ssi-scripts.path ssi-scripts.service"
-if out=$(systemd-analyze verify --man=no "$work/units/ssi-scripts.path" "$work/units/ssi-scripts.service" 2>&1) && [[ -z $out ]]; then
+name="systemd-analyze verify ssi-scripts@1.path ssi-scripts@2.path and their services"
+if out=$(systemd-analyze verify --man=no "$work/units/ssi-scripts@"[12].{path,service} 2>&1) && [[ -z $out ]]; then
     pass
 else
     fail "$name" "exit code or output: $out"
 fi
 
-name="no @…@ left in ssi-scripts.service after substitution"
-if grep -n '@[A-Z]*@' "$work/units/ssi-scripts.service"; then fail "$name" "placeholders remain"; else pass; fi
+name="no @…@ left in ssi-scripts@.service after substitution"
+if grep -n '@[A-Z]*@' "$work/units/ssi-scripts@1.service"; then fail "$name" "placeholders remain"; else pass; fi
 
 # The directory the binaries read by default (Makefile SCRIPTSDIR, tmpfiles.d).
 scripts_dir=$(sed -n 's/^SCRIPTSDIR := //p' "$root/Makefile")
-name="path unit watches the scripts directory with PathChanged="
+name="path unit watches the scripts directory with PathChanged=, two instances enabled together"
 problems=()
 [[ -n $scripts_dir ]] || problems+=("no SCRIPTSDIR in the Makefile")
-grep -qxF "PathChanged=$scripts_dir" "$units/ssi-scripts.path" || problems+=("no \"PathChanged=$scripts_dir\"")
+for line in "PathChanged=$scripts_dir" 'Unit=ssi-scripts@%i.service' WantedBy=paths.target \
+    'Also=ssi-scripts@1.path ssi-scripts@2.path'; do
+    grep -qxF "$line" "$units/ssi-scripts@.path" || problems+=("no \"$line\"")
+done
 grep -qE "^d $scripts_dir " "$units/service-status-indicator.tmpfiles" || problems+=("tmpfiles.d does not create $scripts_dir")
-grep -qx 'WantedBy=paths.target' "$units/ssi-scripts.path" || problems+=("not WantedBy=paths.target")
+grep -qx 'WATCHES := ssi-scripts@1.path ssi-scripts@2.path' "$root/Makefile" || problems+=("make install does not enable both")
 if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 
 name="reload service: oneshot, root, no start limit, sandboxed"
 problems=()
 for line in Type=oneshot StartLimitIntervalSec=0 "ExecStart=$work/libexec/ssi-apply" ProtectSystem=strict \
     NoNewPrivileges=yes CapabilityBoundingSet= PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX; do
-    grep -qxF "$line" "$work/units/ssi-scripts.service" || problems+=("no \"$line\"")
+    grep -qxF "$line" "$work/units/ssi-scripts@1.service" || problems+=("no \"$line\"")
 done
-grep -qE '^(User|DynamicUser)=' "$units/ssi-scripts.service" && problems+=("must run as root to reload systemd")
+grep -qE '^(User|DynamicUser)=' "$units/ssi-scripts@.service" && problems+=("must run as root to reload systemd")
 if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 
-name="systemd-analyze security ssi-scripts.service"
-out=$(systemd-analyze security --offline=yes "$work/units/ssi-scripts.service" 2>&1)
-exposure=$(sed -nE 's/.*Overall exposure level for ssi-scripts.service: ([0-9]+\.[0-9]+).*/\1/p' <<<"$out")
+name="systemd-analyze security ssi-scripts@1.service"
+out=$(systemd-analyze security --offline=yes "$work/units/ssi-scripts@1.service" 2>&1)
+exposure=$(sed -nE 's/.*Overall exposure level for ssi-scripts@1.service: ([0-9]+\.[0-9]+).*/\1/p' <<<"$out")
 if [[ -z $exposure ]]; then
     fail "$name" "no exposure level in: $(tail -n 3 <<<"$out")"
 elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
     pass
-    echo "units: ssi-scripts.service exposure $exposure"
+    echo "units: ssi-scripts@1.service exposure $exposure"
 else
     fail "$name" "exposure $exposure, expected at most 2.0: $(grep '✗' <<<"$out")"
 fi
@@ -204,7 +210,7 @@ fi
 name="ssi-apply started by the path unit skips the reload when no script changed"
 run_apply
 touch "$apply/scripts/.a.sh.un~" "$apply/scripts/a.sh.swp" "$apply/scripts/a.sh~" "$apply/scripts/b.sh.disabled" "$apply/scripts/c.sh.dpkg-new"
-if run_apply TRIGGER_UNIT=ssi-scripts.path && ! grep -q daemon-reload "$apply/calls" && grep -q '^list-units' "$apply/calls"; then
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && ! grep -q daemon-reload "$apply/calls" && grep -q '^list-units' "$apply/calls"; then
     pass
 else
     fail "$name" "calls: $(cat "$apply/calls")"
@@ -212,7 +218,7 @@ fi
 
 name="ssi-apply started by the path unit reloads after a change"
 chmod 700 "$apply/scripts/a.sh"
-if run_apply TRIGGER_UNIT=ssi-scripts.path && [[ $(grep -c '^daemon-reload$' "$apply/calls") == 1 ]]; then
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && [[ $(grep -c '^daemon-reload$' "$apply/calls") == 1 ]]; then
     pass
 else
     fail "$name" "calls: $(cat "$apply/calls")"
