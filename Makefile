@@ -76,7 +76,7 @@ lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 test:
-	$(CARGO) nextest run --locked --workspace --all-targets --no-fail-fast
+	$(CARGO) nextest run --locked --workspace --no-fail-fast
 	$(CARGO) test --locked --workspace --doc
 	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
 	tests/units.sh
@@ -215,6 +215,7 @@ uninstall:
 bench:
 	$(CARGO) bench --locked -p ssi-generator --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
+	$(CARGO) bench --locked -p ssi-status --bench status
 
 clean:
 	$(CARGO) clean
