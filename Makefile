@@ -6,7 +6,65 @@ CARGO_TARGET_DIR ?= target
 export CARGO_TARGET_DIR
 RELEASE := $(CARGO_TARGET_DIR)/release
 
-.PHONY: all build test lint demo bench clean
+# Installation layout. Packagers set DESTDIR and PREFIX (e.g. PREFIX=/usr),
+# and NOBUILD=1 to install binaries already built in $(RELEASE).
+DESTDIR ?=
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/service-status-indicator
+# ssi-apply, run by ssi-scripts@.service (and by hand): a program for
+# systemd and administrators, not for PATH.
+LIBEXECDIR ?= $(PREFIX)/lib/service-status-indicator
+SYSCONFDIR ?= /etc
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+PKG_CONFIG ?= pkg-config
+
+# systemd directories: what pkg-config says when PREFIX is systemd's own
+# prefix; under /usr/local the directories systemd also searches there
+# (generators and units: systemd.generator(7), systemd.unit(5); sysusers.d
+# and tmpfiles.d: systemd-sysusers/systemd-tmpfiles --cat-config on systemd
+# 252 list /usr/local/lib/*.d); for any other PREFIX, /etc, because systemd
+# would never look under that prefix.
+systemd_prefix := $(shell $(PKG_CONFIG) --variable=prefix systemd 2>/dev/null)
+systemd_var = $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null)
+ifeq ($(PREFIX),$(if $(systemd_prefix),$(systemd_prefix),/usr))
+GENERATORDIR ?= $(or $(call systemd_var,systemdsystemgeneratordir),$(PREFIX)/lib/systemd/system-generators)
+UNITDIR ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(call systemd_var,sysusersdir),$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(or $(call systemd_var,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
+else ifeq ($(PREFIX),/usr/local)
+GENERATORDIR ?= $(PREFIX)/lib/systemd/system-generators
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+else
+GENERATORDIR ?= $(SYSCONFDIR)/systemd/system-generators
+UNITDIR ?= $(SYSCONFDIR)/systemd/system
+SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
+TMPFILESDIR ?= $(SYSCONFDIR)/tmpfiles.d
+endif
+
+# Where the binaries look for check scripts by default (see ssi-script(5));
+# units/service-status-indicator.tmpfiles names the same directory.
+SCRIPTSDIR := /usr/local/bin/service-status-indicator
+
+BINARIES := ssi-generator ssi-status ssi-broadcaster
+MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
+EXAMPLES := $(wildcard examples/*.bash)
+# The two instances of the scripts directory watch (units/ssi-scripts@.path
+# says why two).
+WATCHES := ssi-scripts@1.path ssi-scripts@2.path
+NAME := service-status-indicator
+
+# `make demo` and `make dashboard` work in $(DEMO), without root or systemd.
+DEMO := $(CARGO_TARGET_DIR)/demo
+DEMO_ENV := SSI_SCRIPTS_DIR=$(DEMO)/scripts SSI_LOG_DIR=$(DEMO)/log
+DASHBOARD_LISTEN ?= 127.0.0.1:5000
+DASHBOARD_INTERVAL ?= 15
+
+.PHONY: all build test lint demo dashboard install uninstall bench clean
 
 all: build
 
@@ -18,14 +76,147 @@ lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 test:
-	$(CARGO) nextest run --locked --workspace --all-targets --no-fail-fast
+	$(CARGO) nextest run --locked --workspace --no-fail-fast
 	$(CARGO) test --locked --workspace --doc
+	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
+	tests/units.sh
+	tests/install.sh
 
+# The demo uses the release build, the binaries `make install` installs.
 demo: build
-	@echo "demo: nothing to show yet"
+	@rm -rf $(DEMO)
+	@mkdir -p $(DEMO)/units $(DEMO)/log
+	@# A copy, so every script is 0755 whatever the checkout's umask made it:
+	@# the generator refuses group- or world-writable scripts.
+	@install -d -m 0755 $(DEMO)/scripts
+	@install -m 0755 $(EXAMPLES) $(DEMO)/scripts/
+	@echo "==> ssi-generator $(DEMO)/units   (scripts: $(DEMO)/scripts, logs: $(DEMO)/log)"
+	@$(DEMO_ENV) $(RELEASE)/ssi-generator $(DEMO)/units
+	@cd $(DEMO)/units && echo "    wrote $$(ls | grep -c '\.service$$') services, $$(ls | grep -c '\.timer$$') timers and $$(ls timers.target.wants 2>/dev/null | wc -l) timers.target.wants links"
+	@echo "==> running every check once, stdout appended to $(DEMO)/log/<id>.log as its unit would"
+	@tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log
+	@echo "==> ssi-status"
+	@$(DEMO_ENV) $(RELEASE)/ssi-status
+	@echo
+	@echo "Live dashboard: run 'make dashboard' and open http://$(DASHBOARD_LISTEN)/"
+	@echo "Details of one check: $(DEMO_ENV) $(RELEASE)/ssi-status show dummy_service"
+
+# Serves the demo logs and re-runs the checks every $(DASHBOARD_INTERVAL) s
+# until interrupted; the background loop ends with the recipe.
+dashboard: demo
+	@echo "==> ssi-broadcaster on http://$(DASHBOARD_LISTEN)/ (checks re-run every $(DASHBOARD_INTERVAL) s; Ctrl-C stops)"
+	@# The loop waits on a background sleep so that its TERM trap fires at
+	@# once; Ctrl-C reaches the broadcaster, and the EXIT trap ends the loop.
+	@set -u; \
+	( trap 'exit 0' TERM; \
+	  while :; do \
+	    sleep $(DASHBOARD_INTERVAL) & wait $$!; \
+	    tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log; \
+	  done ) & loop=$$!; \
+	trap 'kill $$loop 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	$(DEMO_ENV) $(RELEASE)/ssi-broadcaster --listen $(DASHBOARD_LISTEN)
+
+# Without NOBUILD=1, install first brings the release build up to date;
+# "sudo make install" often runs without cargo in PATH (sudo resets it), and
+# then the binaries `make` already built are installed as they are.
+install:
+	@if [ "$(NOBUILD)" != 1 ]; then \
+	    if command -v $(CARGO) >/dev/null 2>&1; then \
+	        echo "$(CARGO) build --release --locked --workspace"; \
+	        $(CARGO) build --release --locked --workspace || exit 1; \
+	    else \
+	        echo "install: $(CARGO) not found (sudo resets PATH); installing the binaries built in $(RELEASE)"; \
+	    fi; \
+	fi
+	@for b in $(BINARIES); do \
+	    [ -x $(RELEASE)/$$b ] || { echo "install: $(RELEASE)/$$b is missing; run 'make' first (or drop NOBUILD=1)" >&2; exit 1; }; \
+	done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(RELEASE)/ssi-status $(RELEASE)/ssi-broadcaster $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(RELEASE)/ssi-generator $(DESTDIR)$(GENERATORDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
+	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
+	install -m 0644 units/$(NAME).sysusers $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf
+	install -m 0644 units/$(NAME).tmpfiles $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf
+	install -m 0644 units/$(NAME).logrotate $(DESTDIR)$(LOGROTATEDIR)/$(NAME)
+	install -m 0644 man/ssi-status.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/ssi-script.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/ssi-generator.8 man/ssi-broadcaster.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	@# The scripts directory is created once and never touched again: it
+	@# holds the administrator's scripts.
+	@if [ ! -d $(DESTDIR)$(SCRIPTSDIR) ]; then \
+	    echo "install -d -m 0755 $(DESTDIR)$(SCRIPTSDIR)"; \
+	    install -d -m 0755 $(DESTDIR)$(SCRIPTSDIR); \
+	fi
+	@# ssi-apply reloads systemd (the generator makes the check units, and
+	@# systemd learns of ssi-scripts@.*) and starts the timers of the scripts
+	@# already there; the enabled path unit then applies every later change.
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    echo "==> creating the ssi user and group: systemd-sysusers $(SYSUSERSDIR)/$(NAME).conf"; \
+	    systemd-sysusers $(SYSUSERSDIR)/$(NAME).conf && \
+	    echo "==> creating the log and scripts directories: systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf" && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf && \
+	    echo "==> running the generator and starting the check timers: $(LIBEXECDIR)/ssi-apply" && \
+	    $(LIBEXECDIR)/ssi-apply && \
+	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now $(WATCHES)" && \
+	    systemctl enable --now $(WATCHES) && \
+	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
+	    echo "(removing one stops it); see them with 'ssi-status'." && \
+	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
+	elif [ -z "$(DESTDIR)" ]; then \
+	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
+	    systemctl enable $(WATCHES) || exit 1; \
+	    echo "On the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \
+	else \
+	    echo "Packagers: enable $(WATCHES) (WantedBy=paths.target) on the target system."; \
+	fi
+
+# Removes exactly what `install` added. Check scripts, logs and the ssi user
+# stay (a system user is never deleted: files may still belong to it).
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service"; \
+	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
+	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
+	    systemctl disable --now $(WATCHES) || true; \
+	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' || true; \
+	elif [ -z "$(DESTDIR)" ]; then \
+	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
+	    systemctl disable $(WATCHES) || true; \
+	fi
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
+	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service) \
+	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
+	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	@# The scripts directory goes only if no script is left in it.
+	@[ ! -d $(DESTDIR)$(SCRIPTSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SCRIPTSDIR)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    echo "==> removing the generated check units: systemctl daemon-reload"; \
+	    systemctl daemon-reload; \
+	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 2>/dev/null || true; \
+	fi
+	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
 
 bench:
-	@echo "bench: no benchmarks yet"
+	$(CARGO) bench --locked -p ssi-generator --bench library
+	$(CARGO) bench --locked -p ssi-generator --bench generator
+	$(CARGO) bench --locked -p ssi-generator --bench calendar
+	$(CARGO) bench --locked -p ssi-status --bench status
 
 clean:
 	$(CARGO) clean

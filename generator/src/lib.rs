@@ -3,3 +3,11 @@
 //! `ssi-broadcaster`, so all three judge and present a script the same way.
 
 pub mod calendar;
+pub mod dirs;
+pub mod generator;
+pub mod log;
+pub mod manifest;
+pub mod service;
+pub mod status;
+pub mod timespan;
+pub mod units;

@@ -1,1 +1,87 @@
-fn main() {}
+//! `ssi-generator`: the systemd generator (systemd.generator(7)) that turns
+//! check scripts into `ssi_<id>.service` + `ssi_<id>.timer`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ssi::dirs::Dirs;
+use ssi::generator::{self, Config};
+use ssi::log::Logger;
+
+const USAGE: &str = "\
+Usage: ssi-generator NORMAL-DIR [EARLY-DIR LATE-DIR]
+
+systemd generator for Service Status Indicator: writes ssi_<id>.service and
+ssi_<id>.timer into NORMAL-DIR for every valid check script in
+$SSI_SCRIPTS_DIR (default /usr/local/bin/service-status-indicator).
+
+Options:
+  -h, --help     Print this help
+  -V, --version  Print the version";
+
+enum Command {
+    Generate(PathBuf),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    let mut dirs = Vec::new();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Value(v) => dirs.push(PathBuf::from(v)),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    match dirs.len() {
+        1 | 3 => Ok(Command::Generate(dirs.swap_remove(0))),
+        n => Err(format!("expected 1 or 3 directory arguments, got {n}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let output = match parse_args() {
+        Ok(Command::Generate(dir)) => dir,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("ssi-generator {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("ssi-generator: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let log = Logger::from_env("ssi-generator");
+    // Check scripts live on the real root file system, not in the initrd.
+    if std::env::var("SYSTEMD_IN_INITRD").is_ok_and(|v| v == "1") {
+        log.debug("running in the initrd, nothing to do.");
+        return ExitCode::SUCCESS;
+    }
+    let dirs = Dirs::from_env();
+    let cfg = Config {
+        output,
+        scripts_dir: std::path::absolute(&dirs.scripts).unwrap_or(dirs.scripts),
+        log_dir: std::path::absolute(&dirs.logs).unwrap_or(dirs.logs),
+    };
+    match generator::run(&cfg, &log) {
+        Ok(summary) => {
+            log.debug(&format!(
+                "generated units for {} script(s), skipped {}.",
+                summary.generated, summary.skipped
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log.error(&e.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}

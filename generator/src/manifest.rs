@@ -1,0 +1,536 @@
+//! The manifest: the comment header of a check script that says what the
+//! check is called and when it runs.
+//!
+//! ```text
+//! script   = [ shebang ] header *line
+//! shebang  = "#!" *any EOL                      (first line only)
+//! header   = *( blank / comment )               up to the first other line
+//! comment  = *space "#" *any EOL
+//! key line = *space "#" *space key *space ":" *space value *space EOL
+//! key      = "name" / "description" / "version" / "schedule" / "timeout"   (any case)
+//! EOL      = [ CR ] LF
+//! ```
+//!
+//! Other `# word: …` comments are ordinary comments. `schedule:` and
+//! `timeout:` values may end in a ` # comment`. Only the first
+//! [`MAX_HEADER_BYTES`] of a file are read.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::character::complete::char;
+use nom::combinator::rest;
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
+
+use crate::timespan;
+
+/// How much of a script is read to find its manifest.
+pub const MAX_HEADER_BYTES: usize = 64 << 10;
+/// The run time limit when a script gives no `timeout:`.
+pub const DEFAULT_TIMEOUT_SECS: u32 = 20;
+/// The longest allowed `timeout:` (24 h).
+pub const MAX_TIMEOUT_SECS: u32 = 86_400;
+
+/// The manifest's values as far as they could be read; a value is `None`
+/// when its key is missing or its value is unusable (not UTF-8, or for
+/// `timeout`, not a valid span).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Fields {
+    /// `# name:`, the human name.
+    pub name: Option<String>,
+    /// `# description:`, one sentence.
+    pub description: Option<String>,
+    /// `# version:`, the script's own version.
+    pub version: Option<String>,
+    /// `# schedule:`, the OnCalendar expression without a trailing comment.
+    pub schedule: Option<String>,
+    /// `# timeout:` in seconds, or the default when the key is absent.
+    pub timeout: Option<u32>,
+}
+
+/// A read manifest: its values, where the schedule was, and every problem.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// The values.
+    pub fields: Fields,
+    /// 1-based line of `# schedule:` (0 when absent), so a later schedule
+    /// error can say where it is.
+    pub schedule_line: usize,
+    /// Each problem, e.g. `line 3: name "ab": expected 3 to 60 characters, got 2`.
+    pub errors: Vec<String>,
+}
+
+/// The recognised keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Name,
+    Description,
+    Version,
+    Schedule,
+    Timeout,
+}
+
+impl Key {
+    const ALL: [Key; 5] = [
+        Key::Name,
+        Key::Description,
+        Key::Version,
+        Key::Schedule,
+        Key::Timeout,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Key::Name => "name",
+            Key::Description => "description",
+            Key::Version => "version",
+            Key::Schedule => "schedule",
+            Key::Timeout => "timeout",
+        }
+    }
+
+    fn from_bytes(word: &[u8]) -> Option<Key> {
+        Key::ALL
+            .into_iter()
+            .find(|k| word.eq_ignore_ascii_case(k.as_str().as_bytes()))
+    }
+}
+
+/// Reads the manifest of the script at `path` (its first
+/// [`MAX_HEADER_BYTES`] only).
+pub fn read(path: &Path) -> io::Result<Parsed> {
+    let mut buf = Vec::with_capacity(8192);
+    File::open(path)?
+        .take(MAX_HEADER_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(parse(&buf))
+}
+
+/// Parses a manifest from the start of a script. When `content` is longer
+/// than [`MAX_HEADER_BYTES`] only that much is looked at, and a line cut
+/// there is ignored.
+pub fn parse(content: &[u8]) -> Parsed {
+    let mut body = content;
+    if body.len() > MAX_HEADER_BYTES {
+        body = &body[..MAX_HEADER_BYTES];
+        // The last line was cut by the limit: it is not a line.
+        body = match body.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => &body[..=nl],
+            None => &[],
+        };
+    }
+
+    let mut parsed = Parsed::default();
+    let mut seen: [usize; 5] = [0; 5];
+    for (idx, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let lineno = idx + 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if idx == 0 && line.starts_with(b"#!") {
+            continue;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Ok((_, (word, value))) = key_line(line) else {
+            if is_comment(line) {
+                continue;
+            }
+            // The first line that is neither blank nor a comment ends the header.
+            break;
+        };
+        let Some(key) = Key::from_bytes(word) else {
+            continue;
+        };
+        let slot = &mut seen[key as usize];
+        if *slot != 0 {
+            parsed.errors.push(format!(
+                "line {lineno}: {} given twice (first on line {}), expected it once",
+                key.as_str(),
+                *slot
+            ));
+            continue;
+        }
+        *slot = lineno;
+        accept(&mut parsed, key, value, lineno);
+    }
+
+    for key in Key::ALL {
+        if seen[key as usize] == 0 {
+            match key {
+                Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
+                _ => parsed.errors.push(format!(
+                    "missing \"# {}:\" line in the header",
+                    key.as_str()
+                )),
+            }
+        }
+    }
+    parsed
+}
+
+/// Checks one key's value and stores it.
+fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
+    let name = key.as_str();
+    let Ok(value) = std::str::from_utf8(raw) else {
+        parsed.errors.push(format!(
+            "line {lineno}: {name} {:?}: expected valid UTF-8",
+            String::from_utf8_lossy(raw)
+        ));
+        return;
+    };
+    let value = match key {
+        Key::Schedule | Key::Timeout => strip_trailing_comment(value),
+        _ => value,
+    };
+    let mut fail = |expected: String| {
+        parsed
+            .errors
+            .push(format!("line {lineno}: {name} {value:?}: {expected}"));
+    };
+    if value.chars().any(char::is_control) {
+        fail("expected no control characters".to_owned());
+        return;
+    }
+    // Name and description go into unit files, where a line ending in a
+    // backslash continues on the next line.
+    if matches!(key, Key::Name | Key::Description) && value.ends_with('\\') {
+        fail("expected no backslash at the end".to_owned());
+        return;
+    }
+    let chars = value.chars().count();
+    match key {
+        Key::Name => {
+            if !(3..=60).contains(&chars) {
+                fail(format!("expected 3 to 60 characters, got {chars}"));
+            }
+            parsed.fields.name = Some(value.to_owned());
+        }
+        Key::Description => {
+            if !(1..=255).contains(&chars) {
+                fail(format!("expected 1 to 255 characters, got {chars}"));
+            }
+            parsed.fields.description = Some(value.to_owned());
+        }
+        Key::Version => {
+            if !(1..=32).contains(&chars) {
+                fail(format!("expected 1 to 32 characters, got {chars}"));
+            } else if value.contains(char::is_whitespace) {
+                fail("expected no white space inside".to_owned());
+            }
+            parsed.fields.version = Some(value.to_owned());
+        }
+        Key::Schedule => {
+            if value.is_empty() {
+                fail("expected an OnCalendar expression like daily or *:0/5".to_owned());
+            }
+            parsed.fields.schedule = Some(value.to_owned());
+            parsed.schedule_line = lineno;
+        }
+        Key::Timeout => match timespan::parse_whole_seconds(value, 1, MAX_TIMEOUT_SECS) {
+            Ok(secs) => parsed.fields.timeout = Some(secs),
+            Err(why) => fail(why),
+        },
+    }
+}
+
+/// `key line = *space "#" *space word *space ":" *space value`, giving the
+/// word and the value with surrounding white space removed.
+fn key_line(line: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
+    let (rest_, word) = delimited(
+        (space, char('#'), space),
+        take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        (space, tag(&b":"[..])),
+    )
+    .parse(line)?;
+    let (rest_, value) = preceded(space, rest).parse(rest_)?;
+    Ok((rest_, (word, trim_end(value))))
+}
+
+/// `*space`
+fn space(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while(|b: u8| b == b' ' || b == b'\t').parse(i)
+}
+
+fn is_comment(line: &[u8]) -> bool {
+    line.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'#')
+}
+
+fn trim_end(v: &[u8]) -> &[u8] {
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |p| p + 1);
+    &v[..end]
+}
+
+/// `*:0/5  # Every 5 minutes` → `*:0/5`. A `#` only starts a comment after
+/// white space (or as the first character); neither OnCalendar nor time spans use `#`.
+fn strip_trailing_comment(value: &str) -> &str {
+    // At the very start, `#` means the value itself is empty.
+    let mut prev_space = true;
+    for (i, c) in value.char_indices() {
+        if c == '#' && prev_space {
+            return value[..i].trim_end();
+        }
+        prev_space = c == ' ' || c == '\t';
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "#!/bin/bash\n# name: Dummy Service\n# description: Always fine\n# version: 1.0\n# schedule: *:0/1\n";
+
+    fn errors(s: &str) -> Vec<String> {
+        parse(s.as_bytes()).errors
+    }
+
+    #[test]
+    fn good_manifest() {
+        let p = parse(GOOD.as_bytes());
+        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(
+            p.fields,
+            Fields {
+                name: Some("Dummy Service".into()),
+                description: Some("Always fine".into()),
+                version: Some("1.0".into()),
+                schedule: Some("*:0/1".into()),
+                timeout: Some(DEFAULT_TIMEOUT_SECS),
+            }
+        );
+        assert_eq!(p.schedule_line, 5);
+    }
+
+    #[test]
+    fn keys_any_case_and_spacing_crlf() {
+        let p = parse(b"#!/bin/sh\r\n\r\n  #NAME :  Spaced Name  \r\n#\tDescription:\tx\r\n# Version:2\r\n#   SCHEDULE: daily\r\n# TimeOut: 5min\r\n");
+        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(p.fields.name.as_deref(), Some("Spaced Name"));
+        assert_eq!(p.fields.description.as_deref(), Some("x"));
+        assert_eq!(p.fields.schedule.as_deref(), Some("daily"));
+        assert_eq!(p.fields.timeout, Some(300));
+    }
+
+    #[test]
+    fn trailing_comments_on_schedule_and_timeout_only() {
+        let p = parse(
+            b"# name: Seed\n# description: d # not a comment\n# version: 1\n# schedule: *:0/5  # Every 5 minutes\n# timeout: 30      # Optional: seconds\n",
+        );
+        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(p.fields.schedule.as_deref(), Some("*:0/5"));
+        assert_eq!(p.fields.timeout, Some(30));
+        assert_eq!(p.fields.description.as_deref(), Some("d # not a comment"));
+    }
+
+    #[test]
+    fn header_ends_at_first_code_line() {
+        let e = errors("#!/bin/bash\n# name: Late\necho hi\n# description: too late\n# version: 1\n# schedule: daily\n");
+        assert_eq!(
+            e,
+            vec![
+                "missing \"# description:\" line in the header",
+                "missing \"# version:\" line in the header",
+                "missing \"# schedule:\" line in the header",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_word_colon_lines_are_comments() {
+        let p = parse(format!("{GOOD}# author: me\n# Note: x\n").as_bytes());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn shebang_only_on_first_line() {
+        let e = errors(
+            "\n#!/bin/bash\n# name: abc\n# description: d\n# version: 1\n# schedule: daily\n",
+        );
+        assert!(e.is_empty(), "a later #! line is just a comment: {e:?}");
+    }
+
+    #[test]
+    fn key_twice() {
+        let e = errors(&format!("{GOOD}# Name: Other\n"));
+        assert_eq!(
+            e,
+            vec!["line 6: name given twice (first on line 2), expected it once"]
+        );
+    }
+
+    #[test]
+    fn missing_everything() {
+        assert_eq!(
+            errors("#!/bin/sh\necho OK\n"),
+            vec![
+                "missing \"# name:\" line in the header",
+                "missing \"# description:\" line in the header",
+                "missing \"# version:\" line in the header",
+                "missing \"# schedule:\" line in the header",
+            ]
+        );
+    }
+
+    fn with(line: &str) -> Vec<String> {
+        // Replace one key of GOOD by `line`.
+        let key = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("# ")
+            .to_lowercase();
+        let kept: String = GOOD
+            .lines()
+            .filter(|l| !l.to_lowercase().starts_with(&format!("# {key}:")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        errors(&format!("{kept}{line}\n"))
+    }
+
+    #[test]
+    fn name_rule() {
+        assert_eq!(
+            with("# name: ab"),
+            vec!["line 5: name \"ab\": expected 3 to 60 characters, got 2"]
+        );
+        assert_eq!(
+            with(&format!("# name: {}", "n".repeat(61)))[0],
+            format!(
+                "line 5: name \"{}\": expected 3 to 60 characters, got 61",
+                "n".repeat(61)
+            )
+        );
+        assert!(
+            with(&format!("# name: {}", "é".repeat(60))).is_empty(),
+            "characters, not bytes"
+        );
+        assert_eq!(
+            with("# name: bad\u{7}bell"),
+            vec!["line 5: name \"bad\\u{7}bell\": expected no control characters"]
+        );
+    }
+
+    #[test]
+    fn trailing_backslash_in_unit_values() {
+        assert_eq!(
+            with("# description: ends \\"),
+            vec!["line 5: description \"ends \\\\\": expected no backslash at the end"]
+        );
+        assert_eq!(
+            with("# name: Name \\"),
+            vec!["line 5: name \"Name \\\\\": expected no backslash at the end"]
+        );
+        assert!(with("# description: a \\ b").is_empty());
+    }
+
+    #[test]
+    fn description_rule() {
+        assert!(with(&format!("# description: {}", "d".repeat(255))).is_empty());
+        assert_eq!(
+            with(&format!("# description: {}", "d".repeat(256))),
+            vec![format!(
+                "line 5: description \"{}\": expected 1 to 255 characters, got 256",
+                "d".repeat(256)
+            )]
+        );
+        assert_eq!(
+            with("# description:"),
+            vec!["line 5: description \"\": expected 1 to 255 characters, got 0"]
+        );
+    }
+
+    #[test]
+    fn version_rule() {
+        assert!(with(&format!("# version: {}", "v".repeat(32))).is_empty());
+        assert_eq!(
+            with(&format!("# version: {}", "v".repeat(33))),
+            vec![format!(
+                "line 5: version \"{}\": expected 1 to 32 characters, got 33",
+                "v".repeat(33)
+            )]
+        );
+        assert_eq!(
+            with("# version: 1 beta"),
+            vec!["line 5: version \"1 beta\": expected no white space inside"]
+        );
+        assert_eq!(
+            with("# version:"),
+            vec!["line 5: version \"\": expected 1 to 32 characters, got 0"]
+        );
+    }
+
+    #[test]
+    fn schedule_rule() {
+        assert_eq!(
+            with("# schedule:   # nothing"),
+            vec!["line 5: schedule \"\": expected an OnCalendar expression like daily or *:0/5"]
+        );
+    }
+
+    #[test]
+    fn timeout_rule() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        assert_eq!(t("# timeout: 1h 30s").fields.timeout, Some(3630));
+        assert_eq!(
+            t("# timeout: 0").errors,
+            vec!["line 6: timeout \"0\": expected 1 to 86400 seconds, got 0"]
+        );
+        assert_eq!(
+            t("# timeout: 86401").errors,
+            vec!["line 6: timeout \"86401\": expected 1 to 86400 seconds, got 86401"]
+        );
+        assert_eq!(
+            t("# timeout: 1.5").errors,
+            vec!["line 6: timeout \"1.5\": expected whole seconds"]
+        );
+        assert_eq!(t("# timeout: soon").errors.len(), 1);
+        assert!(t("# timeout: soon").errors[0]
+            .starts_with("line 6: timeout \"soon\": expected a time span"));
+        assert_eq!(t("# timeout: soon").fields.timeout, None);
+    }
+
+    #[test]
+    fn non_utf8_value() {
+        let mut s = GOOD.replace("# name: Dummy Service\n", "").into_bytes();
+        s.extend_from_slice(b"# name: caf\xe9 check\n");
+        assert_eq!(
+            parse(&s).errors,
+            vec!["line 5: name \"caf\u{fffd} check\": expected valid UTF-8"]
+        );
+        // Non-UTF-8 in an ordinary comment is fine.
+        let mut s = GOOD.as_bytes().to_vec();
+        s.extend_from_slice(b"# caf\xe9\n");
+        assert!(parse(&s).errors.is_empty());
+    }
+
+    #[test]
+    fn only_first_64k_read_and_cut_line_ignored() {
+        let mut s = String::from("#!/bin/bash\n# name: abc\n# description: d\n# version: 1\n");
+        while s.len() < MAX_HEADER_BYTES - 20 {
+            s.push_str("# padding padding padding\n");
+        }
+        // This key line straddles the limit.
+        s.push_str("# schedule: daily and more padding to cross the limit\n");
+        assert!(s.len() > MAX_HEADER_BYTES);
+        assert_eq!(
+            parse(s.as_bytes()).errors,
+            vec!["missing \"# schedule:\" line in the header"]
+        );
+    }
+
+    #[test]
+    fn strip_comment() {
+        assert_eq!(strip_trailing_comment("*:0/5  # x"), "*:0/5");
+        assert_eq!(strip_trailing_comment("*:0/5#x"), "*:0/5#x");
+        assert_eq!(strip_trailing_comment("daily"), "daily");
+        assert_eq!(strip_trailing_comment("# x"), "");
+    }
+}

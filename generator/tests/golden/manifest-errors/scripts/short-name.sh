@@ -1,0 +1,5 @@
+#!/bin/sh
+# name: ab
+# description: d
+# version: 1
+# schedule: daily
