@@ -14,6 +14,9 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DOCDIR ?= $(DATADIR)/doc/service-status-indicator
+# ssi-apply, run by ssi-scripts@.service (and by hand): a program for
+# systemd and administrators, not for PATH.
+LIBEXECDIR ?= $(PREFIX)/lib/service-status-indicator
 SYSCONFDIR ?= /etc
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 PKG_CONFIG ?= pkg-config
@@ -50,6 +53,9 @@ SCRIPTSDIR := /usr/local/bin/service-status-indicator
 BINARIES := ssi-generator ssi-status ssi-broadcaster
 MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
 EXAMPLES := $(wildcard examples/*.bash)
+# The two instances of the scripts directory watch (units/ssi-scripts@.path
+# says why two).
+WATCHES := ssi-scripts@1.path ssi-scripts@2.path
 NAME := service-status-indicator
 
 # `make demo` and `make dashboard` work in $(DEMO), without root or systemd.
@@ -130,7 +136,7 @@ install:
 	@for b in $(BINARIES); do \
 	    [ -x $(RELEASE)/$$b ] || { echo "install: $(RELEASE)/$$b is missing; run 'make' first (or drop NOBUILD=1)" >&2; exit 1; }; \
 	done
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(DOCDIR)/examples
@@ -139,6 +145,10 @@ install:
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
 	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
+	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
 	install -m 0644 units/$(NAME).sysusers $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).tmpfiles $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).logrotate $(DESTDIR)$(LOGROTATEDIR)/$(NAME)
@@ -152,18 +162,27 @@ install:
 	    echo "install -d -m 0755 $(DESTDIR)$(SCRIPTSDIR)"; \
 	    install -d -m 0755 $(DESTDIR)$(SCRIPTSDIR); \
 	fi
+	@# ssi-apply reloads systemd (the generator makes the check units, and
+	@# systemd learns of ssi-scripts@.*) and starts the timers of the scripts
+	@# already there; the enabled path unit then applies every later change.
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> creating the ssi user and group: systemd-sysusers $(SYSUSERSDIR)/$(NAME).conf"; \
 	    systemd-sysusers $(SYSUSERSDIR)/$(NAME).conf && \
 	    echo "==> creating the log and scripts directories: systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf" && \
 	    systemd-tmpfiles --create $(TMPFILESDIR)/$(NAME).conf && \
-	    echo "==> running the generator: systemctl daemon-reload" && \
-	    systemctl daemon-reload && \
-	    echo "Installed. Put check scripts in $(SCRIPTSDIR), then run 'systemctl daemon-reload'," && \
-	    echo "'systemctl start timers.target' (starts the new timers) and 'ssi-status'." && \
+	    echo "==> running the generator and starting the check timers: $(LIBEXECDIR)/ssi-apply" && \
+	    $(LIBEXECDIR)/ssi-apply && \
+	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now $(WATCHES)" && \
+	    systemctl enable --now $(WATCHES) && \
+	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
+	    echo "(removing one stops it); see them with 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
 	elif [ -z "$(DESTDIR)" ]; then \
-	    echo "systemd is not running: on the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \
+	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
+	    systemctl enable $(WATCHES) || exit 1; \
+	    echo "On the target system run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload"; \
+	else \
+	    echo "Packagers: enable $(WATCHES) (WantedBy=paths.target) on the target system."; \
 	fi
 
 # Removes exactly what `install` added. Check scripts, logs and the ssi user
@@ -172,26 +191,37 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service"; \
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
+	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
+	    systemctl disable --now $(WATCHES) || true; \
+	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' || true; \
+	elif [ -z "$(DESTDIR)" ]; then \
+	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
+	    systemctl disable $(WATCHES) || true; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
-	    $(DESTDIR)$(GENERATORDIR)/ssi-generator \
-	    $(DESTDIR)$(UNITDIR)/ssi-broadcaster.service $(DESTDIR)$(UNITDIR)/ssi-broadcaster.socket \
+	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	@# The scripts directory goes only if no script is left in it.
 	@[ ! -d $(DESTDIR)$(SCRIPTSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SCRIPTSDIR)
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> removing the generated check units: systemctl daemon-reload"; \
 	    systemctl daemon-reload; \
+	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 2>/dev/null || true; \
 	fi
 	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
 
 bench:
 	$(CARGO) bench --locked -p ssi-generator --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
+	$(CARGO) bench --locked -p ssi-generator --bench calendar
+	$(CARGO) bench --locked -p ssi-status --bench status
 
 clean:
 	$(CARGO) clean

@@ -55,6 +55,9 @@ if run_make "$dest" install; then
             echo "755 f usr/local/lib/systemd/system-generators/ssi-generator"
             echo "644 f usr/local/lib/systemd/system/ssi-broadcaster.service"
             echo "644 f usr/local/lib/systemd/system/ssi-broadcaster.socket"
+            echo "644 f usr/local/lib/systemd/system/ssi-scripts@.path"
+            echo "644 f usr/local/lib/systemd/system/ssi-scripts@.service"
+            echo "755 f usr/local/lib/service-status-indicator/ssi-apply"
             echo "644 f usr/local/lib/sysusers.d/service-status-indicator.conf"
             echo "644 f usr/local/lib/tmpfiles.d/service-status-indicator.conf"
             echo "644 f etc/logrotate.d/service-status-indicator"
@@ -86,8 +89,18 @@ else
     fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"
 fi
 
+name="installed scripts watch runs the installed ssi-apply"
+unit=$dest/usr/local/lib/systemd/system/ssi-scripts@.service
+if grep -qx 'ExecStart=/usr/local/lib/service-status-indicator/ssi-apply' "$unit" && ! grep -qE '@[A-Z]+@' "$unit"; then
+    pass
+else
+    fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"
+fi
+
 name="installed files are the sources"
 if cmp -s "$root/units/ssi-broadcaster.socket" "$dest/usr/local/lib/systemd/system/ssi-broadcaster.socket" &&
+    cmp -s "$root/units/ssi-scripts@.path" "$dest/usr/local/lib/systemd/system/ssi-scripts@.path" &&
+    cmp -s "$root/units/ssi-apply" "$dest/usr/local/lib/service-status-indicator/ssi-apply" &&
     cmp -s "$root/units/service-status-indicator.logrotate" "$dest/etc/logrotate.d/service-status-indicator" &&
     cmp -s "$fake_target/release/ssi-generator" "$dest/usr/local/lib/systemd/system-generators/ssi-generator"; then
     pass
@@ -129,7 +142,11 @@ else
 fi
 
 name="uninstall removes our directories"
-if [[ ! -e $dest/usr/local/share/doc/service-status-indicator ]]; then pass; else fail "$name" "doc directory left"; fi
+if [[ ! -e $dest/usr/local/share/doc/service-status-indicator && ! -e $dest/usr/local/lib/service-status-indicator ]]; then
+    pass
+else
+    fail "$name" "$(ls -d "$dest"/usr/local/share/doc/service-status-indicator "$dest"/usr/local/lib/service-status-indicator 2>/dev/null)"
+fi
 
 name="uninstall of an empty scripts directory removes it"
 rm "$scripts/mine.sh"
@@ -147,11 +164,14 @@ if run_make "$dest" install PREFIX=/usr; then
     units=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /usr/lib/systemd/system)
     sysusers=$(pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
     missing=()
-    for f in "$gen/ssi-generator" "$units/ssi-broadcaster.service" "$sysusers/service-status-indicator.conf" \
-        /usr/bin/ssi-status /usr/share/man/man8/ssi-generator.8 /etc/logrotate.d/service-status-indicator; do
+    for f in "$gen/ssi-generator" "$units/ssi-broadcaster.service" "$units/ssi-scripts@.path" "$sysusers/service-status-indicator.conf" \
+        /usr/bin/ssi-status /usr/lib/service-status-indicator/ssi-apply /usr/share/man/man8/ssi-generator.8 \
+        /etc/logrotate.d/service-status-indicator; do
         [[ -f $dest$f ]] || missing+=("$f")
     done
     grep -qx 'ExecStart=/usr/bin/ssi-broadcaster' "$dest$units/ssi-broadcaster.service" 2>/dev/null || missing+=("ExecStart=/usr/bin/ssi-broadcaster")
+    grep -qx 'ExecStart=/usr/lib/service-status-indicator/ssi-apply' "$dest$units/ssi-scripts@.service" 2>/dev/null ||
+        missing+=("ExecStart=/usr/lib/service-status-indicator/ssi-apply")
     if ((${#missing[@]} == 0)); then pass; else fail "$name" "missing: ${missing[*]}"; fi
 else
     fail "$name" "make failed: $(tail -n 5 "$work/make.out")"
@@ -169,6 +189,8 @@ mkdir -p "$dest"
 name="install, PREFIX=/opt/ssi puts systemd files under /etc"
 if run_make "$dest" install PREFIX=/opt/ssi &&
     [[ -f $dest/etc/systemd/system-generators/ssi-generator && -f $dest/etc/systemd/system/ssi-broadcaster.service &&
+        -f $dest/etc/systemd/system/ssi-scripts@.path && -x $dest/opt/ssi/lib/service-status-indicator/ssi-apply &&
+        $(grep '^ExecStart=' "$dest/etc/systemd/system/ssi-scripts@.service") == ExecStart=/opt/ssi/lib/service-status-indicator/ssi-apply &&
         -f $dest/etc/sysusers.d/service-status-indicator.conf && -f $dest/etc/tmpfiles.d/service-status-indicator.conf &&
         -f $dest/opt/ssi/bin/ssi-status ]]; then
     pass

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests of units/: the broadcaster's unit files pass systemd-analyze verify
-# and rate "OK" or better in systemd-analyze security; the sysusers.d,
-# tmpfiles.d and logrotate files do what their comments promise when applied
-# to a scratch root directory. Prints "units: N passed, M failed".
+# and rate "OK" or better in systemd-analyze security; the scripts watch
+# (ssi-scripts@.path/.service) verifies and its ssi-apply makes the right
+# systemctl calls (against a stand-in systemctl); the sysusers.d, tmpfiles.d
+# and logrotate files do what their comments promise when applied to a
+# scratch root directory. Prints "units: N passed, M failed".
 set -u
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,6 +63,209 @@ if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 
 name="socket listens on 127.0.0.1:5000"
 if grep -qx 'ListenStream=127.0.0.1:5000' "$units/ssi-broadcaster.socket"; then pass; else fail "$name" "no ListenStream=127.0.0.1:5000"; fi
+
+# --- the scripts watch: ssi-scripts@.path, ssi-scripts@.service, ssi-apply -
+# Templates are verified as the instances make install enables.
+mkdir -p "$work/libexec"
+cp "$units/ssi-apply" "$work/libexec/ssi-apply"
+for i in 1 2; do
+    sed "s|@LIBEXECDIR@|$work/libexec|g" "$units/ssi-scripts@.service" >"$work/units/ssi-scripts@$i.service"
+    cp "$units/ssi-scripts@.path" "$work/units/ssi-scripts@$i.path"
+done
+
+name="systemd-analyze verify ssi-scripts@1.path ssi-scripts@2.path and their services"
+if out=$(systemd-analyze verify --man=no "$work/units/ssi-scripts@"[12].{path,service} 2>&1) && [[ -z $out ]]; then
+    pass
+else
+    fail "$name" "exit code or output: $out"
+fi
+
+name="no @…@ left in ssi-scripts@.service after substitution"
+if grep -n '@[A-Z]*@' "$work/units/ssi-scripts@1.service"; then fail "$name" "placeholders remain"; else pass; fi
+
+# The directory the binaries read by default (Makefile SCRIPTSDIR, tmpfiles.d).
+scripts_dir=$(sed -n 's/^SCRIPTSDIR := //p' "$root/Makefile")
+name="path unit watches the scripts directory with PathChanged=, two instances enabled together"
+problems=()
+[[ -n $scripts_dir ]] || problems+=("no SCRIPTSDIR in the Makefile")
+for line in "PathChanged=$scripts_dir" 'Unit=ssi-scripts@%i.service' WantedBy=paths.target \
+    'Also=ssi-scripts@1.path ssi-scripts@2.path'; do
+    grep -qxF "$line" "$units/ssi-scripts@.path" || problems+=("no \"$line\"")
+done
+grep -qE "^d $scripts_dir " "$units/service-status-indicator.tmpfiles" || problems+=("tmpfiles.d does not create $scripts_dir")
+grep -qx 'WATCHES := ssi-scripts@1.path ssi-scripts@2.path' "$root/Makefile" || problems+=("make install does not enable both")
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
+name="reload service: oneshot, root, no start limit, sandboxed"
+problems=()
+for line in Type=oneshot StartLimitIntervalSec=0 "ExecStart=$work/libexec/ssi-apply" ProtectSystem=strict \
+    NoNewPrivileges=yes CapabilityBoundingSet= PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX; do
+    grep -qxF "$line" "$work/units/ssi-scripts@1.service" || problems+=("no \"$line\"")
+done
+grep -qE '^(User|DynamicUser)=' "$units/ssi-scripts@.service" && problems+=("must run as root to reload systemd")
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
+name="systemd-analyze security ssi-scripts@1.service"
+out=$(systemd-analyze security --offline=yes "$work/units/ssi-scripts@1.service" 2>&1)
+exposure=$(sed -nE 's/.*Overall exposure level for ssi-scripts@1.service: ([0-9]+\.[0-9]+).*/\1/p' <<<"$out")
+if [[ -z $exposure ]]; then
+    fail "$name" "no exposure level in: $(tail -n 3 <<<"$out")"
+elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+    pass
+    echo "units: ssi-scripts@1.service exposure $exposure"
+else
+    fail "$name" "exposure $exposure, expected at most 2.0: $(grep '✗' <<<"$out")"
+fi
+
+name="ssi-apply passes shellcheck"
+if ! command -v shellcheck >/dev/null 2>&1; then
+    fail "$name" "shellcheck is not installed (.ci/run installs it)"
+elif out=$(shellcheck "$units/ssi-apply" 2>&1); then
+    pass
+else
+    fail "$name" "$out"
+fi
+
+# ssi-apply against a stand-in systemctl that logs its arguments and answers
+# list-units from $apply/units ("name load active sub description" lines,
+# a leading "●" allowed as systemctl prints it), and a stand-in id that says
+# root. RELOAD_HOOK, when set, runs on each daemon-reload.
+apply=$work/apply
+mkdir -p "$apply/bin" "$apply/scripts" "$apply/run"
+cat >"$apply/bin/systemctl" <<'STUB'
+#!/bin/bash
+echo "$*" >>"$APPLY/calls"
+case $1 in
+daemon-reload) [[ -z ${RELOAD_HOOK:-} ]] || eval "$RELOAD_HOOK" ;;
+list-units)
+    want=() failed_only=
+    for a in "$@"; do
+        case $a in
+        --state=failed) failed_only=1 ;;
+        'ssi_*.timer') want+=(timer) ;;
+        'ssi_*.service') want+=(service) ;;
+        esac
+    done
+    while read -r line; do
+        set -- $line
+        [[ $1 == ● ]] && shift
+        [[ -n $failed_only && $3 != failed ]] && continue
+        for w in "${want[@]}"; do [[ $1 == *."$w" ]] && echo "$line"; done
+    done <"$APPLY/units"
+    ;;
+esac
+exit "${SYSTEMCTL_EXIT:-0}"
+STUB
+# shellcheck disable=SC2016 # expanded by the stand-in when it runs
+printf '#!/bin/sh\necho "${FAKE_UID:-0}"\n' >"$apply/bin/id"
+chmod 755 "$apply/bin/systemctl" "$apply/bin/id"
+printf '#!/bin/sh\necho OK\n' >"$apply/scripts/a.sh"
+chmod 755 "$apply/scripts/a.sh"
+
+# run_apply [VAR=value...]: runs ssi-apply, its output in $apply/out and the
+# systemctl calls, one a line, in $apply/calls.
+run_apply() {
+    : >"$apply/calls"
+    env PATH="$apply/bin:$PATH" APPLY="$apply" SSI_SCRIPTS_DIR="$apply/scripts" RUNTIME_DIRECTORY="$apply/run" \
+        "$@" "$units/ssi-apply" >"$apply/out" 2>&1
+}
+
+cat >"$apply/units" <<'LIST'
+ssi_new.timer       loaded    inactive dead    Timer for New check
+ssi_failed.timer    loaded    failed   failed  Timer for Failed check
+ssi_running.timer   loaded    active   waiting Timer for Running check
+● ssi_gone.timer    not-found active   waiting ssi_gone.timer
+● ssi_gone.service  not-found failed   failed  ssi_gone.service
+ssi_done.service    not-found inactive dead    ssi_done.service
+ssi_running.service loaded    inactive dead    Check: Running
+LIST
+name="ssi-apply reloads, starts stopped timers, stops and resets removed units"
+expected="daemon-reload
+list-units --all --plain --no-legend --no-pager ssi_*.timer
+start -- ssi_new.timer ssi_failed.timer
+list-units --all --plain --no-legend --no-pager ssi_*.timer ssi_*.service
+stop -- ssi_gone.timer ssi_gone.service
+list-units --all --plain --no-legend --no-pager --state=failed ssi_*.timer ssi_*.service
+reset-failed -- ssi_gone.service"
+if run_apply && [[ $(cat "$apply/calls") == "$expected" ]] &&
+    grep -qx 'ssi-apply: started ssi_new.timer ssi_failed.timer' "$apply/out" &&
+    grep -qx 'ssi-apply: stopped ssi_gone.timer ssi_gone.service (script removed or refused)' "$apply/out"; then
+    pass
+else
+    fail "$name" "calls:
+$(diff <(echo "$expected") "$apply/calls")
+output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply with nothing to start or stop only reloads"
+printf '%s\n' 'ssi_running.timer loaded active waiting Timer for Running check' \
+    'ssi_done.service not-found inactive dead ssi_done.service' >"$apply/units"
+if run_apply && [[ $(grep -c . "$apply/calls") == 3 && $(head -n 1 "$apply/calls") == daemon-reload ]] &&
+    ! grep -qE '^(start|stop|reset-failed)' "$apply/calls" && [[ ! -s $apply/out ]]; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply started by the path unit skips the reload when no script changed"
+run_apply
+touch "$apply/scripts/.a.sh.un~" "$apply/scripts/a.sh.swp" "$apply/scripts/a.sh~" "$apply/scripts/b.sh.disabled" "$apply/scripts/c.sh.dpkg-new"
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && ! grep -q daemon-reload "$apply/calls" && grep -q '^list-units' "$apply/calls"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls")"
+fi
+
+name="ssi-apply started by the path unit reloads after a change"
+chmod 700 "$apply/scripts/a.sh"
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && [[ $(grep -c '^daemon-reload$' "$apply/calls") == 1 ]]; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls")"
+fi
+
+name="ssi-apply repeats when the directory changes while it runs"
+rm -f "$apply/run/once"
+hook="[[ -e $apply/run/once ]] || { touch $apply/run/once; printf '#!/bin/sh\n' >$apply/scripts/late.sh; chmod 755 $apply/scripts/late.sh; }"
+if run_apply RELOAD_HOOK="$hook" && [[ $(grep -c '^daemon-reload$' "$apply/calls") == 2 ]]; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls")"
+fi
+
+name="ssi-apply with a missing scripts directory still applies (stops everything)"
+printf '%s\n' 'ssi_old.timer not-found active waiting ssi_old.timer' >"$apply/units"
+if run_apply SSI_SCRIPTS_DIR="$apply/no-such-dir" && grep -qx 'stop -- ssi_old.timer' "$apply/calls"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply reports a failing systemctl and exits 1"
+if run_apply SYSTEMCTL_EXIT=1; then
+    fail "$name" "exit 0; output: $(cat "$apply/out")"
+elif grep -qx 'ssi-apply: "systemctl daemon-reload" failed' "$apply/out"; then
+    pass
+else
+    fail "$name" "output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply refuses to run as another user than root"
+if run_apply FAKE_UID=1000; then
+    fail "$name" "exit 0"
+elif [[ ! -s $apply/calls ]] && grep -q 'must run as root' "$apply/out"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply --help and a wrong argument"
+if env PATH="$apply/bin:$PATH" "$units/ssi-apply" --help | grep -q '^Usage: ssi-apply' &&
+    { env PATH="$apply/bin:$PATH" "$units/ssi-apply" --now >/dev/null 2>&1; [[ $? == 2 ]]; }; then
+    pass
+else
+    fail "$name" "no usage text or exit code not 2"
+fi
 
 # sysusers.d into a scratch root: creates user and group ssi with no login.
 sysroot=$work/root

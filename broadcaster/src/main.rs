@@ -1,1 +1,98 @@
-fn main() {}
+//! `ssi-broadcaster`: tails the Service Status Indicator logs and streams
+//! status changes to WebSocket clients, with a dashboard page on the same
+//! port. Blocking I/O and threads: one watcher thread, one small thread per
+//! connection.
+
+mod client;
+mod http;
+mod hub;
+mod messages;
+mod opts;
+mod server;
+mod tail;
+mod watch;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use opts::{Command, Opts, UsageError};
+
+fn main() -> ExitCode {
+    match opts::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{}", opts::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("ssi-broadcaster {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(o)) => match run(o) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ssi-broadcaster: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(UsageError(e)) => {
+            eprintln!("ssi-broadcaster: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(mut o: Opts) -> Result<(), String> {
+    // Many connection threads each allocate a little; one arena per thread
+    // would multiply the heap for nothing.
+    // SAFETY: mallopt only tunes the allocator; called before any thread.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+
+    // Event paths are compared with these, so make them absolute once.
+    for dir in [&mut o.log_dir, &mut o.scripts_dir] {
+        if let Ok(abs) = std::path::absolute(&*dir) {
+            *dir = abs;
+        }
+    }
+    let signals = server::signal_pipe().map_err(|e| format!("cannot set up signals: {e}"))?;
+    let (listener, activated) =
+        server::listener(o.listen).map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+
+    let hub = Arc::new(hub::Hub::new(o.tuning.queue_len));
+    let watch = watch::Watch::start(
+        o.log_dir.clone(),
+        o.scripts_dir.clone(),
+        hub.clone(),
+        o.tuning.rescan_interval,
+        !o.tuning.ignore_events,
+    );
+    std::thread::Builder::new()
+        .name("ssi-watch".into())
+        .spawn(move || watch.run())
+        .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
+
+    let access = http::Access::new(local, &o.allow_hosts, &o.allow_origins);
+    let ctx = Arc::new(client::Context::new(
+        hub,
+        access,
+        o.max_clients,
+        o.tuning.clone(),
+    ));
+
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
+             statuses are readable by anyone who can connect."
+        );
+    }
+    let how = if activated {
+        " (socket from systemd)"
+    } else {
+        ""
+    };
+    eprintln!("listening on ws://{local}/{how}");
+    server::notify_ready();
+    server::serve(listener, ctx, signals).map_err(|e| format!("accept loop failed: {e}"))
+}

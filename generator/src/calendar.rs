@@ -6,11 +6,11 @@
 //! for character, and elapses are computed with the same algorithm, including
 //! how glibc's `mktime()` resolves times that fall into DST gaps and folds.
 //!
-//! - [`grammar`] turns text into fields (nom),
-//! - [`chain`] holds one field's values and systemd's normalization rules,
-//! - [`zone`] decides which trailing words name a time zone,
-//! - [`clock`] is broken-down time as glibc computes it, on top of jiff,
-//! - [`elapse`] is systemd's search for the next matching time.
+//! - `grammar` turns text into fields (nom),
+//! - `chain` holds one field's values and systemd's normalization rules,
+//! - `zone` decides which trailing words name a time zone,
+//! - `clock` is broken-down time as glibc computes it, on top of jiff,
+//! - `elapse` is systemd's search for the next matching time.
 
 mod chain;
 mod clock;

@@ -228,6 +228,10 @@ pub struct LastStatus {
 /// keeps a log full of garbage from costing a full read.
 pub const MAX_SCAN: u64 = 4 << 20;
 const CHUNK: usize = 64 << 10;
+/// The first read: a status line is nearly always within the last few
+/// hundred bytes, so reads start at one page and double up to [`CHUNK`];
+/// listing a thousand logs then copies kilobytes per log, not 64 KiB.
+const FIRST_CHUNK: usize = 4 << 10;
 
 /// The latest status line of the log at `path`, reading backwards from the
 /// end (at most [`MAX_SCAN`] bytes), so the cost does not depend on the
@@ -295,8 +299,10 @@ fn scan_lines_backwards(
     // already read (after the current chunk).
     let mut tail: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; CHUNK];
+    let mut want = FIRST_CHUNK;
     while pos > stop {
-        let size = (pos - stop).min(CHUNK as u64) as usize;
+        let size = (pos - stop).min(want as u64) as usize;
+        want = (want * 2).min(CHUNK);
         pos -= size as u64;
         file.seek(SeekFrom::Start(pos))?;
         file.read_exact(&mut buf[..size])?;
@@ -464,6 +470,25 @@ mod tests {
         let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
         assert_eq!(last.line.status, Status::Update);
         assert_eq!(last.line.message, "3 pending");
+    }
+
+    #[test]
+    fn last_status_across_growing_read_boundaries() {
+        // Reads end FIRST_CHUNK, 3, 7, 15 × FIRST_CHUNK … bytes before the
+        // end; a status line straddling each one is still found whole.
+        let mut back = 0;
+        let mut read = FIRST_CHUNK;
+        for _ in 0..6 {
+            back += read;
+            read = (read * 2).min(CHUNK);
+            let line = b"\n2026-11-26 10:00:00, WARNING, straddles\n";
+            let mut content = vec![b'x'; back * 2];
+            let start = content.len() - back - line.len() / 2;
+            content[start..start + line.len()].copy_from_slice(line);
+            let f = log(&content);
+            let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+            assert_eq!(last.line.message, "straddles", "boundary {back}");
+        }
     }
 
     #[test]

@@ -1,1 +1,424 @@
-fn main() {}
+//! `ssi-status`: list, show, check and run Service Status Indicator checks.
+//!
+//! Exit codes (also in the README): 0 success; 1 an error, an unknown
+//! service, an invalid file (`check`) or a failed run (`run`); 2 usage;
+//! `run`: 3 systemd not running, 4 permission denied, 5 unit not loaded;
+//! `list --nagios`: 0/1/2/3 as the Nagios plugin guidelines say.
+
+mod basetime;
+mod check;
+mod entry;
+mod list;
+mod look;
+mod show;
+mod systemd;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use ssi::dirs::Dirs;
+use ssi::service::discover;
+use ssi::status::{read_last_lines, read_last_status, rfc3339};
+
+use crate::entry::Entry;
+use crate::look::ColorChoice;
+
+/// List, show, check and run Service Status Indicator checks.
+///
+/// Without a command, lists every check (`ssi-status list`).
+#[derive(Debug, Parser)]
+#[command(name = "ssi-status", version, args_conflicts_with_subcommands = true)]
+struct Opts {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    list: ListArgs,
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct Global {
+    /// Check scripts directory [env: SSI_SCRIPTS_DIR; default: /usr/local/bin/service-status-indicator]
+    #[arg(long, global = true, value_name = "DIR")]
+    scripts_dir: Option<PathBuf>,
+    /// Log directory [env: SSI_LOG_DIR; default: /var/log/service-status-indicator]
+    #[arg(long, global = true, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// Colour statuses: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Table of every check: id, name, version, schedule, status, last run
+    List(ListArgs),
+    /// Everything about one check: manifest, paths, status, log, timer
+    Show(ShowArgs),
+    /// Validate scripts as the generator does and show their next elapses
+    Check(CheckArgs),
+    /// Run a check now through systemd, wait, and print its new status
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Print a JSON array, one object per script, sorted by id
+    #[arg(long, conflicts_with = "nagios")]
+    json: bool,
+    /// Print one Nagios plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+    #[arg(long)]
+    nagios: bool,
+    /// Do not cut long messages to the terminal's width
+    #[arg(short = 'l', long)]
+    full: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Service: `x`, `ssi_x`, `ssi_x.service` or `ssi_x.timer`
+    id: String,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Scripts to validate
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// How many elapses to show (at most 100000)
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    iterations: u32,
+    /// Compute elapses after this time instead of now (`2026-11-26 10:00:00`, `@1764151200`, `now`, … with optional ` UTC`)
+    #[arg(long, value_name = "TIMESTAMP")]
+    base_time: Option<String>,
+    /// Print a JSON array, one object per file, sorted by id
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Service: `x`, `ssi_x`, `ssi_x.service`
+    id: String,
+    /// Print the new status as a JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// A failure: its message (printed as `ssi-status: …`) and exit code.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn fail(code: u8, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+/// What a command produced: text for stdout, and the exit code.
+struct Outcome {
+    stdout: String,
+    code: u8,
+}
+
+/// Everything a command needs from its surroundings, read once.
+struct Ctx {
+    dirs: Dirs,
+    tz: TimeZone,
+    now: Timestamp,
+    color: bool,
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    let mut dirs = Dirs::from_env();
+    if let Some(d) = opts.global.scripts_dir.clone() {
+        dirs.scripts = d;
+    }
+    if let Some(d) = opts.global.log_dir.clone() {
+        dirs.logs = d;
+    }
+    let ctx = Ctx {
+        dirs,
+        tz: TimeZone::system(),
+        now: Timestamp::now(),
+        color: opts.global.color.enabled(),
+    };
+    let result = match opts.command {
+        None => list(&ctx, &opts.list),
+        Some(Cmd::List(a)) => list(&ctx, &a),
+        Some(Cmd::Show(a)) => show(&ctx, &a),
+        Some(Cmd::Check(a)) => check(&ctx, &a),
+        Some(Cmd::Run(a)) => run(&ctx, &a),
+    };
+    match result {
+        Ok(out) => {
+            let mut stdout = io::stdout().lock();
+            match stdout
+                .write_all(out.stdout.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::from(out.code),
+                // `ssi-status | head`: the reader has what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(out.code),
+                Err(e) => {
+                    eprintln!("ssi-status: cannot write output: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(f) => {
+            eprintln!("ssi-status: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Every script of the scripts directory with its last status, and, with
+/// `with_systemd` when systemd runs, the state of their units from one
+/// `systemctl show`, which runs while the logs are read.
+fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
+    let found = discover(&ctx.dirs.scripts).map_err(|e| fail(1, e.to_string()))?;
+    let names = if with_systemd && systemd::is_running() {
+        entry::unit_names(found.scripts.iter().filter_map(|s| s.id.as_ref()))
+    } else {
+        Vec::new()
+    };
+    let (mut entries, state) = std::thread::scope(|scope| {
+        let query = (!names.is_empty()).then(|| scope.spawn(|| systemd::show(&names)));
+        let entries = entry::read_all(found.scripts, &ctx.dirs.logs, &ctx.tz);
+        let state = query.map(|q| {
+            q.join()
+                .unwrap_or_else(|_| Err("systemctl query failed".to_owned()))
+        });
+        (entries, state)
+    });
+    match state {
+        Some(Ok(state)) => entry::attach(&mut entries, state),
+        Some(Err(why)) => eprintln!("ssi-status: {why}; timer state unavailable"),
+        None => {}
+    }
+    Ok(entries)
+}
+
+/// systemd's state of a few entries' units, when systemd runs (one
+/// `systemctl show`). A failure is reported and leaves them without state.
+fn ask_systemd(entries: &mut [Entry]) {
+    if !systemd::is_running() {
+        return;
+    }
+    let names = entry::unit_names(entries.iter().filter_map(|e| e.script.id.as_ref()));
+    match systemd::show(&names) {
+        Ok(state) => entry::attach(entries, state),
+        Err(why) => eprintln!("ssi-status: {why}; timer state unavailable"),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| fail(1, format!("cannot encode JSON: {e}")))
+}
+
+fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
+    let entries = load(ctx, true)?;
+    let systemd = entries.iter().any(|e| e.units.is_some());
+    if a.nagios {
+        let (line, code) = list::nagios(&entries, ctx.now);
+        return Ok(Outcome {
+            stdout: line + "\n",
+            code,
+        });
+    }
+    let stdout = if a.json {
+        let objs: Vec<_> = entries.iter().map(|e| e.to_json(ctx.now)).collect();
+        to_json(&objs)?
+    } else if entries.is_empty() {
+        format!("No check scripts in {}.\n", ctx.dirs.scripts.display())
+    } else {
+        let width = if a.full { None } else { look::terminal_width() };
+        list::table(&entries, systemd, &ctx.tz, ctx.now, ctx.color, width)
+    };
+    Ok(Outcome { stdout, code: 0 })
+}
+
+fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
+    let entries = load(ctx, false)?;
+    let Some(entry) = show::find(&entries, &a.id) else {
+        return Err(fail(1, show::not_found(&entries, &a.id)));
+    };
+    let mut one = [entry.clone()];
+    ask_systemd(&mut one);
+    let entry = &one[0];
+    // An unreadable log is already in `log_error`; show the rest.
+    let tail = match &entry.log {
+        Some(p) => read_last_lines(p, show::TAIL_LINES).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let stdout = if a.json {
+        to_json(&show::json(entry, tail, ctx.now))?
+    } else {
+        show::text(entry, &tail, &ctx.tz, ctx.now, ctx.color)
+    };
+    Ok(Outcome { stdout, code: 0 })
+}
+
+fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
+    let base = match &a.base_time {
+        Some(b) => basetime::parse(b, &ctx.tz, ctx.now).map_err(|e| fail(2, e))?,
+        None => ctx.now,
+    };
+    let mut scripts = check::judge(&a.files);
+    let code = if scripts.iter().all(|s| s.is_valid()) {
+        0
+    } else {
+        1
+    };
+    let stdout = if a.json {
+        scripts.sort_by(|x, y| {
+            (x.id.is_none(), &x.id, &x.path).cmp(&(y.id.is_none(), &y.id, &y.path))
+        });
+        let objs: Vec<_> = scripts
+            .iter()
+            .map(|s| check::json(s, &ctx.dirs.logs, base, ctx.now, &ctx.tz, a.iterations))
+            .collect();
+        to_json(&objs)?
+    } else {
+        scripts
+            .iter()
+            .map(|s| check::text(s, base, &ctx.tz, a.iterations))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok(Outcome { stdout, code })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// The JSON of `run --json`.
+#[derive(serde::Serialize)]
+struct RunJson {
+    id: String,
+    unit: String,
+    status: Option<ssi::status::Status>,
+    timestamp: Option<String>,
+    message: Option<String>,
+}
+
+fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
+    let entries = load(ctx, false)?;
+    let Some(entry) = show::find(&entries, &a.id) else {
+        return Err(fail(1, show::not_found(&entries, &a.id)));
+    };
+    let (Some(id), Some(log)) = (&entry.script.id, &entry.log) else {
+        return Err(fail(
+            1,
+            format!("{}: {}", entry.label(), entry.script.reason()),
+        ));
+    };
+    if !entry.script.is_valid() {
+        return Err(fail(
+            1,
+            format!(
+                "{id} is invalid, so it has no unit: {}",
+                entry.script.reason()
+            ),
+        ));
+    }
+    let unit = format!("{}.service", id.unit_stem());
+    if !systemd::is_running() {
+        return Err(fail(
+            3,
+            format!("systemd is not running (no /run/systemd/system), cannot start {unit}"),
+        ));
+    }
+    // Status lines carry whole seconds: a line stamped in the second the
+    // run started is new.
+    let started = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(ctx.now);
+    let result = systemd::start(&unit);
+    if let Err(e) = &result {
+        use systemd::StartError::*;
+        match e {
+            Spawn(m) => return Err(fail(1, m.clone())),
+            NotFound(m) => {
+                return Err(fail(
+                    5,
+                    format!(
+                        "{unit} is not loaded; run \"systemctl daemon-reload\" so the generator creates it ({})",
+                        first_line(m)
+                    ),
+                ))
+            }
+            Denied(m) => {
+                return Err(fail(
+                    4,
+                    format!("permission denied starting {unit}; run as root ({})", first_line(m)),
+                ))
+            }
+            Failed(_) => {}
+        }
+    }
+    let last = read_last_status(log, &ctx.tz)
+        .map_err(|e| fail(1, format!("cannot read {}: {e}", log.display())))?
+        .filter(|l| l.timestamp >= started);
+    let stdout = if a.json {
+        to_json(&RunJson {
+            id: id.to_string(),
+            unit: unit.clone(),
+            status: last.as_ref().map(|l| l.line.status),
+            timestamp: last.as_ref().map(|l| rfc3339(l.timestamp)),
+            message: last.as_ref().map(|l| l.line.message.clone()),
+        })?
+    } else {
+        match &last {
+            Some(l) => {
+                let st = l.line.status;
+                let mut line = format!(
+                    "{}, {}",
+                    look::short_time(l.timestamp, &ctx.tz),
+                    look::paint(st.as_str(), look::status_sgr(st), ctx.color)
+                );
+                if !l.line.message.is_empty() {
+                    line.push_str(", ");
+                    line.push_str(&look::printable(&l.line.message));
+                }
+                line + "\n"
+            }
+            None => String::new(),
+        }
+    };
+    if let Err(systemd::StartError::Failed(m)) = result {
+        // Print what the run left, then say it failed.
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(stdout.as_bytes());
+        return Err(fail(1, format!("{unit} failed: {}", m.replace('\n', " "))));
+    }
+    if last.is_none() {
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(stdout.as_bytes());
+        return Err(fail(
+            1,
+            format!(
+                "{unit} ran but wrote no new status line to {}",
+                log.display()
+            ),
+        ));
+    }
+    Ok(Outcome { stdout, code: 0 })
+}

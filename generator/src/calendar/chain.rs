@@ -139,8 +139,8 @@ pub(super) fn normalize_and_check(
     }
     located.sort_by_key(|l| l.component);
     located.dedup_by_key(|l| l.component);
-    for l in &located {
-        check(l, field, end_of_month)?;
+    for (index, l) in located.iter().enumerate() {
+        check(l, field, end_of_month, index)?;
     }
     Ok(Chain(located.into_iter().map(|l| l.component).collect()))
 }
@@ -157,20 +157,21 @@ fn shown(v: i64, field: Field) -> String {
     }
 }
 
-/// systemd's `chain_valid()` for one element, explained.
-fn check(l: &Located, field: Field, end_of_month: bool) -> Result<(), String> {
+/// systemd's `chain_valid()` for the `index`th element, explained. With `~`
+/// systemd lowers the upper bound by 3 for every element of the sorted list
+/// (28 for the first, 25 for the second, …), so this does too.
+fn check(l: &Located, field: Field, end_of_month: bool, index: usize) -> Result<(), String> {
     let c = l.component;
-    let (from, to) = (
-        field.min,
-        if end_of_month {
-            field.max - 3
-        } else {
-            field.max
-        },
-    );
+    let lowered = 3 * (index as i64 + 1);
+    let to = if end_of_month {
+        field.max - lowered
+    } else {
+        field.max
+    };
+    let from = field.min;
     let at = l.column;
     let name = if end_of_month {
-        "day before the end of the month"
+        "day after \"~\""
     } else {
         field.name
     };

@@ -248,3 +248,78 @@ mod tests {
         assert_eq!((t.year, t.mon, t.mday, t.hour, t.min), (2025, 2, 2, 1, 0));
     }
 }
+
+/// Differential test against the C library's own `mktime()`, for one zone
+/// at a time because it sets `TZ` for the whole process:
+/// `ZONE=Europe/Dublin cargo test -p ssi-generator --lib mktime_matches_glibc -- --ignored`
+#[cfg(test)]
+mod glibc_differential {
+    use super::*;
+
+    fn libc_mktime(tm: &Tm) -> (i64, Tm) {
+        let mut c: libc::tm = unsafe { std::mem::zeroed() };
+        c.tm_year = (tm.year - 1900) as i32;
+        c.tm_mon = tm.mon as i32;
+        c.tm_mday = tm.mday as i32;
+        c.tm_hour = tm.hour as i32;
+        c.tm_min = tm.min as i32;
+        c.tm_sec = tm.sec as i32;
+        c.tm_isdst = tm.isdst;
+        let t = unsafe { libc::mktime(&mut c) };
+        (
+            t,
+            Tm {
+                year: i64::from(c.tm_year) + 1900,
+                mon: c.tm_mon.into(),
+                mday: c.tm_mday.into(),
+                hour: c.tm_hour.into(),
+                min: c.tm_min.into(),
+                sec: c.tm_sec.into(),
+                isdst: c.tm_isdst,
+            },
+        )
+    }
+
+    extern "C" {
+        fn tzset();
+    }
+
+    #[test]
+    #[ignore = "sets TZ for the whole process; run alone"]
+    fn mktime_matches_glibc() {
+        let zone = std::env::var("ZONE").unwrap_or_else(|_| "Europe/Berlin".to_owned());
+        std::env::set_var("TZ", &zone);
+        unsafe { tzset() };
+        let tz = TimeZone::get(&zone).unwrap();
+        let mut clock = Clock::local(&tz);
+        let mut seed = 12345u64;
+        let mut rnd = |n: i64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as i64).rem_euclid(n)
+        };
+        let mut bad = 0;
+        for _ in 0..200000 {
+            let tm = Tm {
+                year: 2026,
+                mon: [2, 9, 10][rnd(3) as usize],
+                mday: 20 + rnd(14),
+                hour: rnd(26),
+                min: rnd(62),
+                sec: rnd(60),
+                isdst: rnd(3) as i32 - 1,
+            };
+            let (lt, ltm) = libc_mktime(&tm);
+            let mut ours = tm;
+            let t = clock.make_time(&mut ours);
+            if t != Some(lt) || ours != ltm {
+                bad += 1;
+                if bad < 20 {
+                    eprintln!("{tm:?}: glibc {lt} {ltm:?} ours {t:?} {ours:?}");
+                }
+            }
+        }
+        assert_eq!(bad, 0);
+    }
+}

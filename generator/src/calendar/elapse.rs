@@ -21,10 +21,21 @@ const MAX_YEAR: i64 = 2199;
 /// The largest time systemd can format (9999-12-30 23:59:59.999999 UTC).
 const USEC_TIMESTAMP_FORMATTABLE_MAX: u64 = 253_402_214_399_999_999;
 
-/// Why a round of the search could not continue.
+/// Whether `a` (with `a_usec`) is earlier than `b`, field by field.
+fn before(a: &Tm, a_usec: i64, b: &Tm, b_usec: i64) -> bool {
+    (a.year, a.mon, a.mday, a.hour, a.min, a.sec, a_usec)
+        < (b.year, b.mon, b.mday, b.hour, b.min, b.sec, b_usec)
+}
+
+/// Why the search ended without a result. Callers see `None` either way;
+/// `systemd-analyze` prints "never" for the first and an error for the
+/// second.
+#[derive(Debug)]
 enum Stop {
-    /// The search is over without a result.
+    /// No time matches any more (systemd: `-ENOENT`).
     Never,
+    /// The search went round `MAX_ITERATIONS` times (systemd: `-EDEADLK`).
+    GaveUp,
 }
 
 /// The first elapse strictly after `usec` (µs since the epoch).
@@ -199,8 +210,13 @@ impl Search<'_> {
 
     /// systemd's `find_next()`, round by round.
     fn find_next(&self, clock: &mut Clock<'_>, tm: &mut Tm, usec: &mut i64) -> Result<(), Stop> {
+        let start = (*tm, *usec);
         let mut c = *tm;
         let mut tm_usec = *usec;
+        // Set once the search found a time before its start: from then on
+        // the DST flag `mktime()` determined is kept instead of `self.dst`
+        // (systemd's fix for zones with negative DST, like Europe/Dublin).
+        let mut keep_isdst = false;
         let reset_below_day = |c: &mut Tm, u: &mut i64| {
             c.hour = 0;
             c.min = 0;
@@ -209,7 +225,9 @@ impl Search<'_> {
         };
         for _ in 0..MAX_ITERATIONS {
             let _ = clock.make_time(&mut c);
-            c.isdst = self.dst;
+            if !keep_isdst {
+                c.isdst = self.dst;
+            }
 
             let mut year = c.year;
             let r = self.find_matching(clock, Which::Year, &c, &mut year);
@@ -323,10 +341,17 @@ impl Search<'_> {
                 Ok(true) => {}
             }
 
+            if before(&c, tm_usec, &start.0, start.1) {
+                // Normalization walked backwards (a gap mktime() resolved
+                // to its earlier side): step on by an hour and retry.
+                c.hour += 1;
+                keep_isdst = true;
+                continue;
+            }
             *tm = c;
             *usec = tm_usec;
             return Ok(());
         }
-        Err(Stop::Never)
+        Err(Stop::GaveUp)
     }
 }

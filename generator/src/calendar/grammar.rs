@@ -84,7 +84,10 @@ struct Raw {
 pub(super) fn parse(input: &str, names: &LocalNames) -> Result<CalendarSpec, String> {
     let (body, zone) = split_zone(input, names);
     if body.is_empty() {
-        return Err("expected a calendar expression before the time zone".to_owned());
+        return Err(match zone {
+            SpecZone::Local => "expected a calendar expression, found nothing".to_owned(),
+            _ => "expected a calendar expression before the time zone".to_owned(),
+        });
     }
     let column = |rest: &str| body[..body.len() - rest.len()].chars().count() + 1;
     let mut raw = match shorthand(body) {
@@ -268,10 +271,15 @@ fn expression(i: &str) -> PResult<'_, Raw> {
     Ok((rest, raw))
 }
 
+/// What a field that is not `*` must start with.
+const NUMBER: &str = "expected a number or \"*\"";
+
 /// At the very start, a bad first field means the whole form is unknown.
 fn first_field_hint<'a>(e: nom::Err<Fail<'a>>, start: &'a str, weekdays: u8) -> nom::Err<Fail<'a>> {
     match e {
-        nom::Err::Failure(f) if f.rest.len() == start.len() && weekdays == 0 => {
+        nom::Err::Failure(f)
+            if f.rest.len() == start.len() && weekdays == 0 && f.expected.starts_with(NUMBER) =>
+        {
             nom::Err::Failure(Fail {
                 rest: f.rest,
                 expected: "expected a weekday, a date, a time or a shorthand such as \"daily\""
@@ -559,7 +567,7 @@ fn chain(usec: bool) -> impl Fn(&str) -> PResult<'_, RawChain> {
 fn component(usec: bool) -> impl Fn(&str) -> PResult<'_, Component> {
     move |i: &str| {
         let unit = if usec { USEC_PER_SEC } else { 1 };
-        let (mut e, start) = field_value(usec, i, "expected a number or \"*\"")?;
+        let (mut e, start) = field_value(usec, i, NUMBER)?;
         let (mut stop, mut repeat) = (-1, 0);
         let mut last = None;
         if let Some(r) = e.strip_prefix("..") {

@@ -12,34 +12,34 @@ const ZONEINFO: &str = "/usr/share/zoneinfo";
 pub struct LocalNames {
     /// `tzname[0]`.
     pub standard: String,
-    /// `tzname[1]`; the standard name again for zones without DST.
+    /// `tzname[1]`; the standard name again for zones that never had DST.
     pub daylight: String,
 }
 
 impl LocalNames {
-    /// The abbreviations of `tz`'s current rules, as glibc derives them from
-    /// the zone's POSIX rule: sampled now and half a year from now.
+    /// glibc's choice: walking the zone's transitions from the last one
+    /// backwards, the first abbreviation seen without DST and the first
+    /// seen with DST; a zone with only one kind uses it for both (`UTC`).
     pub fn of(tz: &TimeZone) -> Self {
-        let now = jiff::Timestamp::now();
-        let later = now
-            .checked_add(jiff::SignedDuration::from_hours(24 * 182))
-            .unwrap_or(now);
-        let mut standard = None;
-        let mut daylight = None;
-        for ts in [now, later] {
-            let info = tz.to_offset_info(ts);
-            let slot = if info.dst().is_dst() {
-                &mut daylight
-            } else {
-                &mut standard
-            };
+        let mut names: [Option<String>; 2] = [None, None];
+        for transition in tz.preceding(jiff::Timestamp::MAX) {
+            let slot = &mut names[usize::from(transition.dst().is_dst())];
             if slot.is_none() {
-                *slot = Some(info.abbreviation().to_owned());
+                *slot = Some(transition.abbreviation().to_owned());
+                if names.iter().all(Option::is_some) {
+                    break;
+                }
             }
         }
+        let [standard, daylight] = names;
+        let fallback = || {
+            tz.to_offset_info(jiff::Timestamp::UNIX_EPOCH)
+                .abbreviation()
+                .to_owned()
+        };
         let standard = standard
             .or_else(|| daylight.clone())
-            .unwrap_or_else(|| "UTC".to_owned());
+            .unwrap_or_else(fallback);
         let daylight = daylight.unwrap_or_else(|| standard.clone());
         LocalNames { standard, daylight }
     }
@@ -106,5 +106,31 @@ impl NamedZone {
             name: name.to_owned(),
             tz,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values are glibc 2.36's tzname[] after tzset() in each zone.
+    #[test]
+    fn local_names_follow_glibc() {
+        for (zone, standard, daylight) in [
+            ("UTC", "UTC", "UTC"),
+            ("Europe/Berlin", "CET", "CEST"),
+            ("America/New_York", "EST", "EDT"),
+            ("Europe/Dublin", "IST", "GMT"),
+            ("Asia/Tokyo", "JST", "JDT"),
+            ("Asia/Kolkata", "IST", "+0630"),
+            ("Etc/GMT+5", "-05", "-05"),
+        ] {
+            let names = LocalNames::of(&TimeZone::get(zone).unwrap());
+            assert_eq!(
+                (names.standard.as_str(), names.daylight.as_str()),
+                (standard, daylight),
+                "{zone}"
+            );
+        }
     }
 }

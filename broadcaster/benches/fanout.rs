@@ -1,0 +1,532 @@
+//! Fan-out benchmark: `ssi-broadcaster` against websocketd + `tail -F`
+//! (one tail per client, what users would otherwise pick), same machine,
+//! same run, loopback only.
+//!
+//! For each client count (default 100 and 1,000): latency from append to
+//! receipt for paced lines (p50/p99 over every receipt), time for a
+//! 20,000-line burst to reach every client (and whether every line arrived,
+//! in order), RSS idle and after the burst (whole process tree), and CPU
+//! time while idle.
+//!
+//! Run: `cargo bench -p ssi-broadcaster --bench fanout`
+//! Knobs: `SSI_BENCH_CLIENTS=100,1000`, `SSI_BENCH_IDLE_SECS=60`,
+//! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=20000`,
+//! `SSI_BENCH_WEBSOCKETD=0` to skip the comparison.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Ssi,
+    Websocketd,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ssi => "ssi-broadcaster",
+            Kind::Websocketd => "websocketd+tail",
+        }
+    }
+}
+
+struct Config {
+    paced: u64,
+    burst: u64,
+    idle: Duration,
+}
+
+struct Report {
+    kind: Kind,
+    clients: usize,
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+    paced_missing: usize,
+    burst_ms: f64,
+    burst_complete: usize,
+    rss_idle_kib: u64,
+    rss_loaded_kib: u64,
+    rss_peak_kib: u64,
+    idle_cpu_ms: u64,
+    idle_secs: u64,
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is expected.
+    let clients: Vec<usize> = std::env::var("SSI_BENCH_CLIENTS")
+        .unwrap_or_else(|_| "100,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let num = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let cfg = Config {
+        paced: num("SSI_BENCH_PACED", 200),
+        burst: num("SSI_BENCH_BURST", 20_000),
+        idle: Duration::from_secs(num("SSI_BENCH_IDLE_SECS", 60)),
+    };
+    let with_websocketd = num("SSI_BENCH_WEBSOCKETD", 1) != 0 && which("websocketd");
+    if !with_websocketd {
+        eprintln!("note: websocketd comparison skipped (not installed or SSI_BENCH_WEBSOCKETD=0)");
+    }
+    raise_nofile();
+
+    let mut reports = Vec::new();
+    for &n in &clients {
+        let mut kinds = vec![Kind::Ssi];
+        if with_websocketd {
+            kinds.push(Kind::Websocketd);
+        }
+        for kind in kinds {
+            eprintln!("== {} with {n} clients", kind.name());
+            reports.push(run(kind, n, &cfg));
+        }
+    }
+
+    println!();
+    println!(
+        "| server | clients | paced p50 | paced p99 | paced max | paced lost | burst {} lines: all clients done | complete clients | RSS idle | RSS after burst | RSS peak | CPU idle |",
+        cfg.burst
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in &reports {
+        println!(
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.0} ms | {}/{} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} ms in {} s |",
+            r.kind.name(),
+            r.clients,
+            r.p50_us / 1000.0,
+            r.p99_us / 1000.0,
+            r.max_us / 1000.0,
+            r.paced_missing,
+            r.burst_ms,
+            r.burst_complete,
+            r.clients,
+            r.rss_idle_kib as f64 / 1024.0,
+            r.rss_loaded_kib as f64 / 1024.0,
+            r.rss_peak_kib as f64 / 1024.0,
+            r.idle_cpu_ms,
+            r.idle_secs,
+        );
+    }
+}
+
+fn which(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).exists()))
+        .unwrap_or(false)
+}
+
+fn raise_nofile() {
+    // SAFETY: plain get/setrlimit on our own process.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    _tmp: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM lets both servers close their clients cleanly; any tail
+        // websocketd leaves behind is ended by pid afterwards.
+        let children = tree_pids(self.child.id());
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _reap = Reap(children[1..].to_vec());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills leftover grandchildren (websocketd's tails) when dropped.
+struct Reap(Vec<u32>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                // SAFETY: signalling a process this benchmark started.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn start(kind: Kind) -> Server {
+    let tmp = tempfile::tempdir().unwrap();
+    let scripts = tmp.path().join("scripts");
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&scripts).unwrap();
+    std::fs::create_dir(&logs).unwrap();
+    let script = scripts.join("bench.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n# name: Bench\n# description: bench\n# version: 1\n# schedule: minutely\necho OK\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = logs.join("bench.log");
+    std::fs::write(&log, "").unwrap();
+    let port = free_port();
+    let child = match kind {
+        Kind::Ssi => Command::new(BIN)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--max-clients")
+            .arg("5000")
+            .arg("--log-dir")
+            .arg(&logs)
+            .arg("--scripts-dir")
+            .arg(&scripts)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        Kind::Websocketd => Command::new("websocketd")
+            .arg(format!("--port={port}"))
+            .arg("--address=127.0.0.1")
+            .arg("--loglevel=error")
+            .args(["tail", "-n0", "-F"])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{} did not start", kind.name());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server {
+        child,
+        port,
+        _tmp: tmp,
+        log,
+    }
+}
+
+/// What one client saw.
+#[derive(Default)]
+struct Seen {
+    paced_latency_ns: Vec<u64>,
+    burst_received: u64,
+    burst_in_order: bool,
+    burst_done: Option<Instant>,
+}
+
+struct Shared {
+    warm: AtomicUsize,
+    burst_done: AtomicUsize,
+    paced_seen: AtomicUsize,
+}
+
+/// The line's payload after `OK, ` (websocketd sends the raw line,
+/// ssi-broadcaster a JSON status update whose message is the payload).
+fn payload(kind: Kind, text: &str) -> Option<&str> {
+    match kind {
+        Kind::Websocketd => text.trim_end().strip_prefix("OK, "),
+        Kind::Ssi => {
+            let start = text.find("\"message\":\"")? + "\"message\":\"".len();
+            let rest = &text[start..];
+            Some(&rest[..rest.find('"')?])
+        }
+    }
+}
+
+fn client(kind: Kind, port: u16, burst: u64, shared: Arc<Shared>) -> Seen {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .unwrap();
+    let (mut ws, _) =
+        tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
+    let mut seen = Seen {
+        burst_in_order: true,
+        ..Seen::default()
+    };
+    let mut warm = false;
+    let mut next_burst = 0u64;
+    loop {
+        let msg = match ws.read() {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let recv = now_ns();
+        let Some(p) = payload(kind, &msg) else {
+            continue;
+        };
+        let mut f = p.split(' ');
+        match (f.next(), f.next(), f.next()) {
+            (Some("W"), _, _) if !warm => {
+                warm = true;
+                shared.warm.fetch_add(1, Ordering::SeqCst);
+            }
+            (Some("P"), Some(_), Some(t)) => {
+                let sent: u64 = t.parse().unwrap_or(recv);
+                seen.paced_latency_ns.push(recv.saturating_sub(sent));
+                shared.paced_seen.fetch_add(1, Ordering::Relaxed);
+            }
+            (Some("B"), Some(seq), _) => {
+                let seq: u64 = seq.parse().unwrap_or(u64::MAX);
+                if seq != next_burst {
+                    seen.burst_in_order = false;
+                }
+                next_burst = seq + 1;
+                seen.burst_received += 1;
+                if seq + 1 == burst {
+                    seen.burst_done = Some(Instant::now());
+                    shared.burst_done.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            (Some("E"), _, _) => break,
+            _ => {}
+        }
+    }
+    seen
+}
+
+fn append(log: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn tree_pids(root: u32) -> Vec<u32> {
+    let mut pids = vec![root];
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                let after = stat.rsplit(')').next().unwrap_or("");
+                let ppid: u32 = after
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                if ppid == root {
+                    pids.push(pid);
+                }
+            }
+        }
+    }
+    pids
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(field)
+                    .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn tree_rss_kib(root: u32) -> u64 {
+    tree_pids(root)
+        .into_iter()
+        .map(|p| status_kib(p, "VmRSS:"))
+        .sum()
+}
+
+fn tree_cpu_ticks(root: u32) -> u64 {
+    tree_pids(root)
+        .into_iter()
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let get = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            get(11) + get(12)
+        })
+        .sum()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        if Instant::now() > deadline {
+            eprintln!("   timeout waiting for {what}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
+    let server = start(kind);
+    let pid = server.child.id();
+    let shared = Arc::new(Shared {
+        warm: AtomicUsize::new(0),
+        burst_done: AtomicUsize::new(0),
+        paced_seen: AtomicUsize::new(0),
+    });
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let sh = shared.clone();
+        let port = server.port;
+        let burst = cfg.burst;
+        handles.push(
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || client(kind, port, burst, sh))
+                .unwrap(),
+        );
+        // Stay under the listen backlog.
+        if i % 64 == 63 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Every client is connected and following the log once it saw a W line.
+    let start = Instant::now();
+    while shared.warm.load(Ordering::SeqCst) < n && start.elapsed() < Duration::from_secs(60) {
+        append(&server.log, "OK, W 0 0\n");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "   {} of {n} clients connected and warm",
+        shared.warm.load(Ordering::SeqCst)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_idle_kib = tree_rss_kib(pid);
+
+    // Paced lines, 10 ms apart.
+    for i in 0..cfg.paced {
+        append(&server.log, &format!("OK, P {i} {}\n", now_ns()));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let want = cfg.paced as usize * n;
+    wait_until("paced lines", Duration::from_secs(30), || {
+        shared.paced_seen.load(Ordering::Relaxed) >= want
+    });
+
+    // The burst: every line in one write.
+    let mut text = String::with_capacity(cfg.burst as usize * 40);
+    for i in 0..cfg.burst {
+        text.push_str(&format!("OK, B {i} 0\n"));
+    }
+    let t0 = Instant::now();
+    append(&server.log, &text);
+    wait_until("the burst", Duration::from_secs(300), || {
+        shared.burst_done.load(Ordering::SeqCst) >= n
+    });
+    let rss_loaded_kib = tree_rss_kib(pid);
+    let rss_peak_kib = match kind {
+        Kind::Ssi => status_kib(pid, "VmHWM:"),
+        Kind::Websocketd => rss_loaded_kib,
+    };
+
+    // Idle CPU with every client still connected.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = tree_cpu_ticks(pid);
+    std::thread::sleep(cfg.idle);
+    let after = tree_cpu_ticks(pid);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let idle_cpu_ms = (after.saturating_sub(before)) * 1000 / hz;
+
+    append(&server.log, "OK, E\n");
+    let mut lat: Vec<u64> = Vec::new();
+    let mut burst_complete = 0;
+    let mut burst_last = t0;
+    for h in handles {
+        let s = h.join().unwrap();
+        lat.extend(&s.paced_latency_ns);
+        if s.burst_received == cfg.burst && s.burst_in_order {
+            burst_complete += 1;
+        }
+        if let Some(d) = s.burst_done {
+            burst_last = burst_last.max(d);
+        }
+    }
+    drop(server);
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        if lat.is_empty() {
+            f64::NAN
+        } else {
+            lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+        }
+    };
+    let r = Report {
+        kind,
+        clients: n,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        max_us: pct(1.0),
+        paced_missing: want.saturating_sub(lat.len()),
+        burst_ms: burst_last.duration_since(t0).as_secs_f64() * 1000.0,
+        burst_complete,
+        rss_idle_kib,
+        rss_loaded_kib,
+        rss_peak_kib,
+        idle_cpu_ms,
+        idle_secs: cfg.idle.as_secs(),
+    };
+    eprintln!(
+        "   p50 {:.2} ms, p99 {:.2} ms, burst {:.0} ms ({}/{} complete), RSS idle {:.1} MiB, after burst {:.1} MiB, idle CPU {} ms",
+        r.p50_us / 1000.0,
+        r.p99_us / 1000.0,
+        r.burst_ms,
+        r.burst_complete,
+        n,
+        r.rss_idle_kib as f64 / 1024.0,
+        r.rss_loaded_kib as f64 / 1024.0,
+        r.idle_cpu_ms
+    );
+    r
+}

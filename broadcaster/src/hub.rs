@@ -1,0 +1,358 @@
+//! The fan-out: current services and statuses, and one shared queue of
+//! encoded frames that every client reads at its own pace.
+//!
+//! Each message is encoded once and appended to a ring; a client is just a
+//! cursor into it. A client more than `queue_len` messages behind has lost
+//! messages and is closed (it can reconnect to a fresh snapshot). Snapshot
+//! and cursor are taken under the same lock that publishing holds, so a new
+//! client sees every change exactly once: either in its snapshot or live.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tungstenite::Bytes;
+
+use crate::messages::{Message, ServiceInfo, StatusUpdate};
+
+/// Shared state of the broadcaster.
+pub struct Hub {
+    inner: Mutex<Inner>,
+    /// Sequence number after the newest frame, readable without the lock
+    /// so an idle client can tell there is nothing new cheaply.
+    head: AtomicU64,
+    queue_len: usize,
+    shutdown: AtomicBool,
+}
+
+struct Inner {
+    /// Valid services from the scripts directory.
+    services: BTreeMap<String, ServiceInfo>,
+    /// Last status per log file id (also for logs without a script, so a
+    /// script that appears later comes with its status).
+    statuses: BTreeMap<String, StatusUpdate>,
+    /// Frames not yet read by every client; `ring[0]` has sequence `first_seq`.
+    ring: VecDeque<Bytes>,
+    first_seq: u64,
+    clients: Vec<Arc<Client>>,
+    next_client_id: u64,
+}
+
+/// One connected client's side of the hub.
+pub struct Client {
+    id: u64,
+    /// Sequence number of the next frame this client will read.
+    cursor: AtomicU64,
+    /// Set while the client thread sleeps waiting for new frames.
+    waiting: AtomicBool,
+    /// Written to wake the client thread (an eventfd it polls with its socket).
+    wake: OwnedFd,
+}
+
+/// Why a client cannot read on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// Frames were appended (possibly none).
+    Ok,
+    /// The client fell more than the queue length behind.
+    Lagged,
+}
+
+impl Client {
+    /// The eventfd to poll for wake-ups.
+    pub fn wake_fd(&self) -> RawFd {
+        self.wake.as_raw_fd()
+    }
+
+    /// Clears pending wake-ups (after the eventfd polled readable).
+    pub fn clear_wake(&self) {
+        let mut buf = [0u8; 8];
+        // Nonblocking; EAGAIN just means nothing was pending.
+        // SAFETY: reading 8 bytes into an 8-byte buffer from an fd we own.
+        unsafe { libc::read(self.wake.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+    }
+
+    /// Announces that the thread is about to sleep; it must then check for
+    /// frames once more before polling, so no wake-up is lost.
+    pub fn set_waiting(&self, waiting: bool) {
+        self.waiting.store(waiting, Ordering::SeqCst);
+    }
+
+    fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a u64 to an eventfd we own.
+        unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+}
+
+impl Hub {
+    /// An empty hub; a client may fall `queue_len` messages behind.
+    pub fn new(queue_len: usize) -> Hub {
+        Hub {
+            inner: Mutex::new(Inner {
+                services: BTreeMap::new(),
+                statuses: BTreeMap::new(),
+                ring: VecDeque::new(),
+                first_seq: 0,
+                clients: Vec::new(),
+                next_client_id: 0,
+            }),
+            head: AtomicU64::new(0),
+            queue_len: queue_len.max(1),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panicking publisher leaves consistent data behind (every update
+        // is a single insert or push), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the set of known services, announcing additions, changes
+    /// and removals (a changed service is removed and added again, followed
+    /// by its status, so clients that key rows by id stay consistent).
+    pub fn set_services(&self, services: Vec<ServiceInfo>) {
+        let mut inner = self.lock();
+        let new: BTreeMap<String, ServiceInfo> =
+            services.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let old = std::mem::take(&mut inner.services);
+        let mut frames = Vec::new();
+        for (id, info) in &old {
+            if new.get(id) != Some(info) {
+                frames.push(Message::Removed { service_id: id }.to_frame());
+            }
+        }
+        for (id, info) in &new {
+            if old.get(id) != Some(info) {
+                frames.push(Message::Added { service: info }.to_frame());
+                if let Some(status) = inner.statuses.get(id) {
+                    frames.push(Message::Status(status).to_frame());
+                }
+            }
+        }
+        inner.services = new;
+        let mut wake = Vec::new();
+        for f in frames {
+            self.push(&mut inner, f, &mut wake);
+        }
+        drop(inner);
+        wake.iter().for_each(|c| c.wake());
+    }
+
+    /// Records a new status line; clients hear of it if the service is known.
+    pub fn set_status(&self, update: StatusUpdate) {
+        self.set_statuses(vec![update]);
+    }
+
+    /// Records several status lines in order under one lock, waking each
+    /// sleeping client once: a burst costs a few wake-ups, not one per line.
+    pub fn set_statuses(&self, updates: Vec<StatusUpdate>) {
+        if updates.is_empty() {
+            return;
+        }
+        let mut inner = self.lock();
+        let mut wake = Vec::new();
+        for update in updates {
+            let frame = inner
+                .services
+                .contains_key(&update.service_id)
+                .then(|| Message::Status(&update).to_frame());
+            inner.statuses.insert(update.service_id.clone(), update);
+            if let Some(f) = frame {
+                self.push(&mut inner, f, &mut wake);
+            }
+        }
+        drop(inner);
+        // Woken clients take the lock to read: wake them after releasing it.
+        wake.iter().for_each(|c| c.wake());
+    }
+
+    /// Appends a frame; collects the clients asleep waiting for one.
+    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
+        inner.ring.push_back(frame);
+        let head = inner.first_seq + inner.ring.len() as u64;
+        // Drop what every client has read, and what is beyond the queue
+        // length (clients still needing it have lagged and get closed).
+        let mut keep_from = head.saturating_sub(self.queue_len as u64);
+        let min_cursor = inner
+            .clients
+            .iter()
+            .map(|c| c.cursor.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(head);
+        keep_from = keep_from.max(min_cursor.min(head));
+        while inner.first_seq < keep_from {
+            inner.ring.pop_front();
+            inner.first_seq += 1;
+        }
+        self.head.store(head, Ordering::SeqCst);
+        for c in &inner.clients {
+            if c.waiting.swap(false, Ordering::SeqCst) {
+                wake.push(c.clone());
+            }
+        }
+        if inner.ring.is_empty() && inner.ring.capacity() > 1024 {
+            inner.ring.shrink_to_fit();
+        }
+    }
+
+    /// Registers a new client and returns it with its snapshot: `agent.ready`
+    /// then one status update per known service that has a status.
+    pub fn subscribe(&self) -> io::Result<(Arc<Client>, Vec<Bytes>)> {
+        // SAFETY: plain syscall; the result is checked before use.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        let wake = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut inner = self.lock();
+        let services: Vec<&ServiceInfo> = inner.services.values().collect();
+        let mut snapshot = vec![Message::Ready { services }.to_frame()];
+        for id in inner.services.keys() {
+            if let Some(s) = inner.statuses.get(id) {
+                snapshot.push(Message::Status(s).to_frame());
+            }
+        }
+        let head = inner.first_seq + inner.ring.len() as u64;
+        let client = Arc::new(Client {
+            id: inner.next_client_id,
+            cursor: AtomicU64::new(head),
+            waiting: AtomicBool::new(false),
+            wake,
+        });
+        inner.next_client_id += 1;
+        inner.clients.push(client.clone());
+        Ok((client, snapshot))
+    }
+
+    /// Forgets a client.
+    pub fn unsubscribe(&self, client: &Client) {
+        let mut inner = self.lock();
+        inner.clients.retain(|c| c.id != client.id);
+    }
+
+    /// Appends up to `max` frames the client has not read yet to `out` and
+    /// advances its cursor past them.
+    pub fn fetch(&self, client: &Client, out: &mut Vec<Bytes>, max: usize) -> Fetch {
+        let cursor = client.cursor.load(Ordering::SeqCst);
+        if cursor == self.head.load(Ordering::SeqCst) {
+            return Fetch::Ok;
+        }
+        let inner = self.lock();
+        if cursor < inner.first_seq {
+            return Fetch::Lagged;
+        }
+        let start = (cursor - inner.first_seq) as usize;
+        let n = inner.ring.len().saturating_sub(start).min(max);
+        out.extend(inner.ring.range(start..start + n).cloned());
+        client.cursor.store(cursor + n as u64, Ordering::SeqCst);
+        Fetch::Ok
+    }
+
+    /// Whether the client has unread frames (or has lagged).
+    pub fn has_pending(&self, client: &Client) -> bool {
+        client.cursor.load(Ordering::SeqCst) != self.head.load(Ordering::SeqCst)
+    }
+
+    /// Asks every client to close (SIGTERM).
+    pub fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        let inner = self.lock();
+        for c in &inner.clients {
+            c.wake();
+        }
+    }
+
+    /// Whether shutdown was requested.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> ServiceInfo {
+        ServiceInfo {
+            id: id.into(),
+            name: format!("{id} name"),
+            description: String::new(),
+            version: "1".into(),
+            schedule: "daily".into(),
+        }
+    }
+
+    fn status(id: &str, s: &'static str) -> StatusUpdate {
+        StatusUpdate {
+            service_id: id.into(),
+            status: s,
+            message: String::new(),
+            timestamp: "2026-11-26T10:00:00Z".into(),
+        }
+    }
+
+    fn text(f: &Bytes) -> String {
+        String::from_utf8_lossy(&f[2..]).into_owned()
+    }
+
+    #[test]
+    fn snapshot_then_live_without_gap_or_duplicate() {
+        let hub = Hub::new(100);
+        hub.set_services(vec![info("a"), info("b")]);
+        hub.set_status(status("a", "OK"));
+        hub.set_status(status("zzz", "ERROR")); // no script: kept, not sent
+        let (c, snap) = hub.subscribe().unwrap();
+        assert_eq!(snap.len(), 2);
+        assert!(text(&snap[0]).contains("agent.ready"));
+        assert!(text(&snap[1]).contains(r#""status":"OK""#));
+        hub.set_status(status("b", "WARNING"));
+        let mut out = Vec::new();
+        assert_eq!(hub.fetch(&c, &mut out, 10), Fetch::Ok);
+        assert_eq!(out.len(), 1);
+        assert!(text(&out[0]).contains("WARNING"));
+        out.clear();
+        hub.fetch(&c, &mut out, 10);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn added_service_brings_its_status() {
+        let hub = Hub::new(100);
+        let (c, _) = hub.subscribe().unwrap();
+        hub.set_status(status("a", "FAILURE"));
+        hub.set_services(vec![info("a")]);
+        hub.set_services(vec![]);
+        let mut out = Vec::new();
+        hub.fetch(&c, &mut out, 10);
+        let got: Vec<String> = out.iter().map(text).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].contains("agent.service_added"));
+        assert!(got[1].contains("FAILURE"));
+        assert!(got[2].contains("agent.service_removed"));
+    }
+
+    #[test]
+    fn slow_client_lags_and_ring_stays_bounded() {
+        let hub = Hub::new(4);
+        hub.set_services(vec![info("a")]);
+        let (slow, _) = hub.subscribe().unwrap();
+        let (fast, _) = hub.subscribe().unwrap();
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            hub.set_status(status("a", "OK"));
+            out.clear();
+            assert_eq!(hub.fetch(&fast, &mut out, 10), Fetch::Ok);
+            assert_eq!(out.len(), 1);
+        }
+        assert!(hub.lock().ring.len() <= 4);
+        assert_eq!(hub.fetch(&slow, &mut out, 10), Fetch::Lagged);
+        hub.unsubscribe(&slow);
+        hub.set_status(status("a", "OK"));
+        assert!(hub.lock().ring.len() <= 1);
+    }
+}

@@ -1,0 +1,259 @@
+//! Watching the two directories with inotify (via `notify`): log files feed
+//! the tailer, script changes re-run discovery. A directory that does not
+//! exist yet is waited for by watching its nearest existing ancestor; a
+//! queue overflow, and a slow periodic timer, trigger a full rescan.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, EventKind};
+use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
+
+use crate::hub::Hub;
+use crate::messages::ServiceInfo;
+use crate::tail::{log_id, Tailer};
+
+/// A directory of interest and what is actually watched for it.
+struct Target {
+    dir: PathBuf,
+    /// `dir` itself, or its nearest existing ancestor while it is missing.
+    watched: Option<PathBuf>,
+}
+
+/// The watcher thread's state.
+pub struct Watch {
+    watcher: Option<RecommendedWatcher>,
+    events: Receiver<notify::Result<Event>>,
+    logs: Target,
+    scripts: Target,
+    tailer: Tailer,
+    hub: Arc<Hub>,
+    rescan_every: Duration,
+    /// Last discovery error, reported once until it changes.
+    scripts_error: Option<String>,
+}
+
+impl Watch {
+    /// Sets up the watches and loads the initial services and statuses.
+    /// With `use_events` false no inotify watch is made and only the
+    /// periodic rescan notices changes.
+    pub fn start(
+        log_dir: PathBuf,
+        scripts_dir: PathBuf,
+        hub: Arc<Hub>,
+        rescan_every: Duration,
+        use_events: bool,
+    ) -> Watch {
+        let (tx, events) = channel();
+        let watcher = if use_events {
+            match notify::recommended_watcher(tx) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    eprintln!(
+                        "ssi-broadcaster: cannot use inotify ({e}), falling back to rescanning every {}s.",
+                        rescan_every.as_secs()
+                    );
+                    None
+                }
+            }
+        } else {
+            drop(tx);
+            None
+        };
+        let mut w = Watch {
+            watcher,
+            events,
+            logs: Target {
+                dir: log_dir.clone(),
+                watched: None,
+            },
+            scripts: Target {
+                dir: scripts_dir,
+                watched: None,
+            },
+            tailer: Tailer::new(log_dir, hub.clone()),
+            hub,
+            rescan_every,
+            scripts_error: None,
+        };
+        // Watch first, then read: a change in between is seen twice, never lost.
+        w.place_watches();
+        w.load_scripts();
+        w.tailer.scan(true);
+        w
+    }
+
+    /// Runs forever, applying events as they come.
+    pub fn run(mut self) {
+        let mut next_rescan = Instant::now() + self.rescan_every;
+        loop {
+            let timeout = next_rescan.saturating_duration_since(Instant::now());
+            let first = if self.watcher.is_some() {
+                match self.events.recv_timeout(timeout) {
+                    Ok(ev) => Some(ev),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.watcher = None;
+                        None
+                    }
+                }
+            } else {
+                std::thread::sleep(timeout);
+                None
+            };
+            match first {
+                Some(ev) => {
+                    // Take everything already queued: one pass per burst.
+                    let mut batch = vec![ev];
+                    while let Ok(ev) = self.events.try_recv() {
+                        batch.push(ev);
+                        if batch.len() >= 4096 {
+                            break;
+                        }
+                    }
+                    self.apply(batch);
+                }
+                None => {
+                    self.rescan();
+                    next_rescan = Instant::now() + self.rescan_every;
+                }
+            }
+        }
+    }
+
+    fn rescan(&mut self) {
+        self.place_watches();
+        self.load_scripts();
+        self.tailer.scan(false);
+    }
+
+    fn apply(&mut self, batch: Vec<notify::Result<Event>>) {
+        let mut logs = BTreeSet::new();
+        let mut scripts_changed = false;
+        let mut replace = false;
+        let mut rescan = false;
+        for ev in batch {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(_) => {
+                    rescan = true;
+                    continue;
+                }
+            };
+            if ev.need_rescan() {
+                rescan = true;
+            }
+            // Opening a file (ours included: discovery reads every script)
+            // changes nothing.
+            if matches!(
+                ev.kind,
+                EventKind::Access(AccessKind::Open(_) | AccessKind::Read)
+            ) {
+                continue;
+            }
+            for path in &ev.paths {
+                let parent = path.parent();
+                if parent == Some(self.logs.dir.as_path()) {
+                    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                        if log_id(name).is_some() {
+                            logs.insert(name.to_owned());
+                        }
+                    }
+                }
+                if parent == Some(self.scripts.dir.as_path()) {
+                    scripts_changed = true;
+                }
+                for t in [&self.logs, &self.scripts] {
+                    let waiting = t.watched.as_deref() != Some(t.dir.as_path());
+                    if path == &t.dir || (waiting && t.dir.starts_with(path)) {
+                        replace = true;
+                    }
+                }
+            }
+        }
+        let mut full_log_scan = rescan;
+        if rescan || replace {
+            let logs_before = self.logs.watched.clone();
+            self.place_watches();
+            full_log_scan |= self.logs.watched != logs_before;
+            scripts_changed = true;
+        }
+        if scripts_changed {
+            self.load_scripts();
+        }
+        if full_log_scan {
+            self.tailer.scan(false);
+        } else {
+            for name in logs {
+                self.tailer.check(&name, false);
+            }
+        }
+    }
+
+    /// Watches each directory, or its nearest existing ancestor while missing.
+    fn place_watches(&mut self) {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return;
+        };
+        for t in [&mut self.logs, &mut self.scripts] {
+            let want = nearest_existing(&t.dir);
+            if want == t.watched {
+                continue;
+            }
+            if let Some(old) = t.watched.take() {
+                let _ = watcher.unwatch(&old);
+            }
+            if let Some(w) = want {
+                match watcher.watch(&w, RecursiveMode::NonRecursive) {
+                    Ok(()) => t.watched = Some(w),
+                    Err(e) => eprintln!(
+                        "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
+                        w.display()
+                    ),
+                }
+            }
+        }
+        // Both targets may share an ancestor: unwatching one must not drop
+        // the other's watch, so re-assert the survivors.
+        for t in [&self.logs, &self.scripts] {
+            if let Some(w) = &t.watched {
+                let _ = watcher.watch(w, RecursiveMode::NonRecursive);
+            }
+        }
+    }
+
+    fn load_scripts(&mut self) {
+        match ssi::service::discover(&self.scripts.dir) {
+            Ok(d) => {
+                self.scripts_error = None;
+                let services = d
+                    .valid()
+                    .map(|v| ServiceInfo {
+                        id: v.id.as_str().to_owned(),
+                        name: v.name.to_owned(),
+                        description: v.description.to_owned(),
+                        version: v.version.to_owned(),
+                        schedule: v.schedule_text.to_owned(),
+                    })
+                    .collect();
+                self.hub.set_services(services);
+            }
+            Err(e) => {
+                // Keep the last known services rather than flapping them away.
+                let msg = e.to_string();
+                if self.scripts_error.as_ref() != Some(&msg) {
+                    eprintln!("ssi-broadcaster: {msg}");
+                    self.scripts_error = Some(msg);
+                }
+            }
+        }
+    }
+}
+
+/// `dir` if it is a directory, else its nearest ancestor that is.
+fn nearest_existing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find(|p| p.is_dir()).map(Path::to_path_buf)
+}

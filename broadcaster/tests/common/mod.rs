@@ -1,0 +1,272 @@
+//! Shared fixtures for the integration tests: temporary scripts and log
+//! directories, the real binary on a free port, and a real WebSocket client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tungstenite::{Message, WebSocket};
+
+/// A scripts directory and a log directory in a temporary place.
+pub struct Fixture {
+    pub tmp: tempfile::TempDir,
+    pub scripts: PathBuf,
+    pub logs: PathBuf,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let scripts = tmp.path().join("scripts");
+        let logs = tmp.path().join("logs");
+        std::fs::create_dir(&scripts).unwrap();
+        std::fs::create_dir(&logs).unwrap();
+        Fixture { tmp, scripts, logs }
+    }
+
+    /// Writes a valid, executable check script.
+    pub fn script(&self, file: &str, name: &str) -> PathBuf {
+        let path = self.scripts.join(file);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/bash\n# name: {name}\n# description: {name} check\n# version: 1.0\n# schedule: *:0/5\necho OK\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    pub fn log(&self, id: &str) -> PathBuf {
+        self.logs.join(format!("{id}.log"))
+    }
+
+    /// Appends raw bytes to a log (one write, like a script's output).
+    pub fn append(&self, id: &str, bytes: impl AsRef<[u8]>) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log(id))
+            .unwrap();
+        f.write_all(bytes.as_ref()).unwrap();
+    }
+}
+
+/// The broadcaster under test.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the binary on a free loopback port with the fixture's dirs.
+    pub fn start(fx: &Fixture) -> Server {
+        Server::start_with(fx, &[], &[])
+    }
+
+    pub fn start_with(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_dirs(&fx.logs, &fx.scripts, args, env)
+    }
+
+    pub fn start_dirs(logs: &Path, scripts: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
+        cmd.arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--log-dir")
+            .arg(logs)
+            .arg("--scripts-dir")
+            .arg(scripts)
+            .args(args)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("LISTEN_FDS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Built first so that Drop kills the child if the wait fails.
+        let mut server = Server {
+            child,
+            port: 0,
+            stderr: rx,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.port == 0 {
+            let line = server
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("broadcaster did not print its listening line");
+            if let Some(rest) = line.strip_prefix("listening on ws://127.0.0.1:") {
+                server.port = rest.trim_end_matches('/').parse().unwrap();
+            }
+        }
+        server
+    }
+
+    /// A connected WebSocket client.
+    pub fn connect(&self) -> Client {
+        self.connect_with(&[])
+    }
+
+    pub fn connect_with(&self, headers: &[(&str, &str)]) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut req = tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://127.0.0.1:{}/",
+            self.port
+        ))
+        .unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                tungstenite::http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let (ws, _) = tungstenite::client::client(req, stream).unwrap();
+        Client { ws }
+    }
+
+    /// Sends a raw HTTP request and returns (status code, whole response).
+    pub fn http(&self, request: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let code = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, text)
+    }
+
+    /// `GET path` with a correct Host header.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.http(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        ))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Waits for the process to exit and returns its status code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebSocket client.
+pub struct Client {
+    pub ws: WebSocket<TcpStream>,
+}
+
+impl Client {
+    /// The next text message as JSON (pings are answered by tungstenite).
+    pub fn next(&mut self) -> Value {
+        loop {
+            match self.ws.read().expect("reading from the broadcaster") {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                Message::Close(c) => panic!("unexpected close: {c:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next message of `kind`, skipping others.
+    pub fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.next();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// The next status update's (service_id, status, message).
+    pub fn next_status(&mut self) -> (String, String, String) {
+        let v = self.next_of("agent.service_status_update");
+        let d = &v["data"];
+        (
+            d["service_id"].as_str().unwrap().to_owned(),
+            d["status"].as_str().unwrap().to_owned(),
+            d["message"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Reads the snapshot: `agent.ready`, then the status updates that the
+    /// caller expects (`n`).
+    pub fn snapshot(&mut self, n: usize) -> (Value, Vec<Value>) {
+        let ready = self.next();
+        assert_eq!(ready["type"], "agent.ready", "{ready}");
+        let statuses = (0..n).map(|_| self.next()).collect();
+        (ready, statuses)
+    }
+
+    /// Asserts that nothing arrives within `d`.
+    pub fn assert_silent(&mut self, d: Duration) {
+        self.ws.get_mut().set_read_timeout(Some(d)).unwrap();
+        match self.ws.read() {
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            other => panic!("expected silence, got {other:?}"),
+        }
+        self.ws
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+    }
+}
+
+/// The status line a script would print.
+pub fn line(status: &str, msg: &str) -> String {
+    format!("2026-11-26 10:00:00, {status}, {msg}\n")
+}

@@ -1,0 +1,258 @@
+//! Following logs through everything that happens to them on a real
+//! machine: logrotate, deletion, late files and directories, odd content.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::{line, Fixture, Server};
+
+fn setup(ids: &[&str]) -> (Fixture, Server, common::Client) {
+    let fx = Fixture::new();
+    for id in ids {
+        fx.script(&format!("{id}.sh"), &format!("Service {id}"));
+    }
+    let server = Server::start(&fx);
+    let mut c = server.connect();
+    c.snapshot(0);
+    (fx, server, c)
+}
+
+#[test]
+fn logrotate_rename_and_create() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "one"));
+    assert_eq!(c.next_status().2, "one");
+    // A line lands just before the rename, then the rename, then a new file.
+    fx.append("svc", line("WARNING", "two"));
+    std::fs::rename(fx.log("svc"), fx.logs.join("svc.log.1")).unwrap();
+    fx.append("svc", line("FAILURE", "three"));
+    let (_, s2, m2) = c.next_status();
+    assert_eq!((s2.as_str(), m2.as_str()), ("WARNING", "two"));
+    let (_, s3, m3) = c.next_status();
+    assert_eq!((s3.as_str(), m3.as_str()), ("FAILURE", "three"));
+    fx.append("svc", line("OK", "four"));
+    assert_eq!(c.next_status().2, "four");
+    // The rotated file is not a log of its own.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(fx.logs.join("svc.log.1"))
+        .unwrap();
+    f.write_all(line("ERROR", "old file").as_bytes()).unwrap();
+    c.assert_silent(Duration::from_millis(300));
+}
+
+#[test]
+fn logrotate_copytruncate() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "before") + &"noise line\n".repeat(50));
+    assert_eq!(c.next_status().2, "before");
+    std::fs::copy(fx.log("svc"), fx.logs.join("svc.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.log("svc"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    fx.append("svc", line("WARNING", "after truncate"));
+    assert_eq!(
+        c.next_status(),
+        ("svc".into(), "WARNING".into(), "after truncate".into())
+    );
+}
+
+#[test]
+fn log_deleted_and_recreated() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "first"));
+    assert_eq!(c.next_status().2, "first");
+    std::fs::remove_file(fx.log("svc")).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    fx.append("svc", line("ERROR", "recreated"));
+    assert_eq!(c.next_status().2, "recreated");
+}
+
+#[test]
+fn log_appearing_after_start() {
+    let (fx, _server, mut c) = setup(&["late"]);
+    fx.append("late", line("UNKNOWN", "first run") + &line("OK", "second"));
+    assert_eq!(c.next_status().2, "first run");
+    assert_eq!(c.next_status().2, "second");
+}
+
+#[test]
+fn log_dir_appearing_after_start() {
+    let fx = Fixture::new();
+    fx.script("svc.sh", "Service");
+    let logs = fx.tmp.path().join("not/yet/logs");
+    let server = Server::start_dirs(&logs, &fx.scripts, &[], &[]);
+    let mut c = server.connect();
+    c.snapshot(0);
+    std::fs::create_dir_all(&logs).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(logs.join("svc.log"), line("OK", "dir arrived")).unwrap();
+    assert_eq!(c.next_status().2, "dir arrived");
+
+    // Idle while waiting costs nothing (no busy loop): check CPU time.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.pid())).unwrap();
+    let f: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    assert!(ticks < 100, "{ticks} ticks of CPU");
+}
+
+#[test]
+fn waiting_for_a_missing_log_dir_uses_no_cpu() {
+    let fx = Fixture::new();
+    let logs = fx.tmp.path().join("missing");
+    let server = Server::start_dirs(&logs, &fx.scripts, &[], &[]);
+    let read = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.pid())).unwrap();
+        let f: Vec<String> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let before = read();
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = read();
+    assert!(after - before <= 2, "{} ticks while idle", after - before);
+}
+
+#[test]
+fn log_dir_deleted_and_recreated() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "one"));
+    assert_eq!(c.next_status().2, "one");
+    std::fs::remove_dir_all(&fx.logs).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::create_dir(&fx.logs).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    fx.append("svc", line("WARNING", "two"));
+    assert_eq!(c.next_status().2, "two");
+}
+
+#[test]
+fn never_half_a_line() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", "2026-11-26 10:00:00, WARN");
+    c.assert_silent(Duration::from_millis(300));
+    fx.append("svc", "ING, disk ");
+    c.assert_silent(Duration::from_millis(200));
+    fx.append("svc", "at 91%\n");
+    assert_eq!(
+        c.next_status(),
+        ("svc".into(), "WARNING".into(), "disk at 91%".into())
+    );
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn long_lines_are_cut_not_buffered() {
+    let (fx, server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "warm up"));
+    c.next_status();
+    let before = rss_kib(server.pid());
+    // 8 MiB in one line: cut to 64 KiB, the rest skipped, never held.
+    let big = "y".repeat(8 << 20);
+    fx.append("svc", format!("OK, {big}"));
+    fx.append("svc", "yyyy\nERROR, after the long line\n");
+    let (_, status, msg) = c.next_status();
+    assert_eq!(status, "OK");
+    assert_eq!(msg.len(), 64 * 1024 - "OK, ".len());
+    assert_eq!(c.next_status().2, "after the long line");
+    let grew = rss_kib(server.pid()).saturating_sub(before);
+    assert!(grew < 2048, "RSS grew by {grew} KiB for an 8 MiB line");
+}
+
+#[test]
+fn invalid_utf8_is_replaced() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", b"WARNING, caf\xe9 \xff\xfe ok\n");
+    let (_, status, msg) = c.next_status();
+    assert_eq!(status, "WARNING");
+    assert_eq!(msg, "caf\u{fffd} \u{fffd}\u{fffd} ok");
+    fx.append("svc", line("OK", "still alive"));
+    assert_eq!(c.next_status().2, "still alive");
+}
+
+#[test]
+fn non_status_lines_are_ignored() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append(
+        "svc",
+        "+ set -x trace\nchecking disks...\nOKAY, not a status\n\n   \nGREAT, nope\n",
+    );
+    c.assert_silent(Duration::from_millis(300));
+    fx.append("svc", "warning, lower case is fine\r\n");
+    assert_eq!(
+        c.next_status(),
+        ("svc".into(), "WARNING".into(), "lower case is fine".into())
+    );
+}
+
+#[test]
+fn unreadable_and_odd_files_do_not_stop_others() {
+    let (fx, _server, mut c) = setup(&["svc", "fifo", "link"]);
+    // A FIFO named like a log must not block the tailer.
+    let fifo = std::ffi::CString::new(fx.log("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: creating a FIFO at a path we own.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    // A symlink pointing out of the log directory is not followed.
+    let outside = fx.tmp.path().join("outside.txt");
+    std::fs::write(&outside, line("ERROR", "secret")).unwrap();
+    std::os::unix::fs::symlink(&outside, fx.log("link")).unwrap();
+    fx.append("svc", line("OK", "others still flow"));
+    assert_eq!(c.next_status().2, "others still flow");
+    c.assert_silent(Duration::from_millis(300));
+}
+
+/// With inotify events ignored, the periodic safety rescan alone still
+/// delivers every line: what recovers a missed event or a queue overflow.
+#[test]
+fn periodic_rescan_recovers_missed_events() {
+    let fx = Fixture::new();
+    fx.script("svc.sh", "Service");
+    let server = Server::start_with(
+        &fx,
+        &[],
+        &[
+            ("SSI_BROADCASTER_IGNORE_EVENTS", "1"),
+            ("SSI_BROADCASTER_RESCAN_MS", "200"),
+        ],
+    );
+    let mut c = server.connect();
+    c.snapshot(0);
+    fx.append("svc", line("OK", "one") + &line("WARNING", "two"));
+    assert_eq!(c.next_status().2, "one");
+    assert_eq!(c.next_status().2, "two");
+    fx.script("other.sh", "Other");
+    assert_eq!(
+        c.next_of("agent.service_added")["data"]["service"]["id"],
+        "other"
+    );
+    std::fs::rename(fx.log("svc"), fx.logs.join("svc.log.1")).unwrap();
+    fx.append("svc", line("FAILURE", "rotated"));
+    assert_eq!(c.next_status().2, "rotated");
+}

@@ -1,0 +1,287 @@
+//! `ssi-status show ID`: everything about one service, and finding a
+//! service from what the user typed.
+
+use std::fmt::Write as _;
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::entry::{Entry, EntryJson};
+use crate::look::{self, paint, printable};
+
+/// How many log lines `show` prints.
+pub const TAIL_LINES: usize = 10;
+
+/// The entry the user means by `arg` (`x`, `ssi_x`, `ssi_x.service`,
+/// `ssi_x.timer`), or, for a script whose file name makes no id, its
+/// file name.
+pub fn find<'a>(entries: &'a [Entry], arg: &str) -> Option<&'a Entry> {
+    entries.iter().find(|e| match &e.script.id {
+        Some(id) => id.matches_user(arg),
+        None => e.script.path.file_name().is_some_and(|n| n == arg),
+    })
+}
+
+/// `no service "foo"; did you mean "foo_bar"?`: up to three ids close to
+/// `arg` by edit distance or containing one another.
+pub fn not_found(entries: &[Entry], arg: &str) -> String {
+    let want = normalize(arg);
+    let mut close: Vec<(usize, String)> = entries
+        .iter()
+        .filter_map(|e| e.script.id.as_ref())
+        .filter_map(|id| {
+            let id = id.as_str();
+            let d = distance(&want, id);
+            let near = d <= (want.chars().count().max(id.len()) / 3).max(2);
+            let sub = want.len() >= 2 && (id.contains(&want) || want.contains(id));
+            (near || sub).then(|| (d, id.to_owned()))
+        })
+        .collect();
+    close.sort();
+    close.truncate(3);
+    let quoted: Vec<String> = close.iter().map(|(_, id)| format!("{id:?}")).collect();
+    match quoted.len() {
+        0 => format!("no service {arg:?}"),
+        1 => format!("no service {arg:?}; did you mean {}?", quoted[0]),
+        n => format!(
+            "no service {arg:?}; did you mean {} or {}?",
+            quoted[..n - 1].join(", "),
+            quoted[n - 1]
+        ),
+    }
+}
+
+/// What the user typed, in id form: no `ssi_` prefix or unit suffix,
+/// lower case, `-` `.` and spaces as `_`.
+fn normalize(arg: &str) -> String {
+    let a = arg
+        .strip_suffix(".service")
+        .or_else(|| arg.strip_suffix(".timer"))
+        .unwrap_or(arg);
+    let a = a.strip_prefix("ssi_").unwrap_or(a);
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if matches!(c, '-' | '.' | ' ') { '_' } else { c })
+        .collect()
+}
+
+/// Levenshtein distance, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// `show --json`: the list fields plus unit names and the log's tail.
+#[derive(Debug, Serialize)]
+pub struct ShowJson {
+    #[serde(flatten)]
+    entry: EntryJson,
+    /// `ssi_<id>.service`.
+    service_unit: Option<String>,
+    /// `ssi_<id>.timer`.
+    timer_unit: Option<String>,
+    /// Whether systemd was asked (running and `systemctl` answered).
+    systemd: bool,
+    /// The last lines of the log, oldest first.
+    log_tail: Vec<String>,
+}
+
+/// The JSON object for `entry`.
+pub fn json(entry: &Entry, tail: Vec<String>, now: Timestamp) -> ShowJson {
+    let stem = entry.unit_stem();
+    ShowJson {
+        entry: entry.to_json(now),
+        service_unit: stem.as_ref().map(|s| format!("{s}.service")),
+        timer_unit: stem.as_ref().map(|s| format!("{s}.timer")),
+        systemd: entry.units.is_some(),
+        log_tail: tail,
+    }
+}
+
+fn field(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(out, "{label:>12}: {value}");
+}
+
+/// The human report for `entry`, like `systemctl status`: labelled lines,
+/// then the log's last lines.
+pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color: bool) -> String {
+    let mut out = String::new();
+    let s = &entry.script;
+    let m = &s.manifest;
+    let title = match &m.name {
+        Some(n) => format!("{} - {}", entry.label(), printable(n)),
+        None => entry.label(),
+    };
+    let _ = writeln!(out, "{title}");
+    let dash = |v: &Option<String>| v.as_deref().map_or_else(|| "-".to_owned(), printable);
+    field(&mut out, "Description", &dash(&m.description));
+    field(&mut out, "Version", &dash(&m.version));
+    let schedule = match (&m.schedule, &s.schedule) {
+        (Some(text), Some(spec)) if spec.normalized() != *text => {
+            format!("{} (normalized: {})", printable(text), spec.normalized())
+        }
+        (Some(text), _) => printable(text),
+        (None, _) => "-".to_owned(),
+    };
+    field(&mut out, "Schedule", &schedule);
+    field(
+        &mut out,
+        "Timeout",
+        &m.timeout.map_or_else(|| "-".to_owned(), look::span),
+    );
+    field(
+        &mut out,
+        "Script",
+        &printable(&s.path.display().to_string()),
+    );
+    if s.is_valid() {
+        field(&mut out, "Valid", "yes");
+    } else {
+        field(&mut out, "Valid", &paint("no", look::INVALID_SGR, color));
+        for p in &s.problems {
+            field(&mut out, "Error", &printable(p));
+        }
+    }
+    if let Some(stem) = entry.unit_stem() {
+        field(&mut out, "Units", &format!("{stem}.service, {stem}.timer"));
+    }
+    let log = entry
+        .log
+        .as_ref()
+        .map(|p| printable(&p.display().to_string()));
+    field(&mut out, "Log", &dash(&log));
+    match &entry.last {
+        Some(l) => {
+            let st = l.line.status;
+            let late = if entry.is_late(now) {
+                paint(
+                    " (late: the last run did not report)",
+                    look::LATE_SGR,
+                    color,
+                )
+            } else {
+                String::new()
+            };
+            field(
+                &mut out,
+                "Status",
+                &format!("{}{late}", paint(st.as_str(), look::status_sgr(st), color)),
+            );
+            field(&mut out, "Last run", &look::long_time(l.timestamp, tz));
+            let msg = if l.line.message.is_empty() {
+                "-".to_owned()
+            } else {
+                printable(&l.line.message)
+            };
+            field(&mut out, "Message", &msg);
+        }
+        None => {
+            let none = match &entry.log_error {
+                Some(e) => printable(e),
+                None => "- (no status line yet)".to_owned(),
+            };
+            let late = if entry.is_late(now) {
+                paint(
+                    " (late: the last run did not report)",
+                    look::LATE_SGR,
+                    color,
+                )
+            } else {
+                String::new()
+            };
+            field(&mut out, "Status", &format!("{none}{late}"));
+        }
+    }
+    match &entry.units {
+        None => {
+            field(&mut out, "Timer", "- (systemd not running)");
+            field(&mut out, "Service", "-");
+        }
+        Some(u) => {
+            let timer = match &u.timer {
+                Some(t) => {
+                    let mut v = t.state().unwrap_or_else(|| "-".to_owned());
+                    let time = |ts: Option<Timestamp>| {
+                        ts.map_or_else(|| "-".to_owned(), |t| look::long_time(t, tz))
+                    };
+                    let _ = write!(
+                        v,
+                        "; next {}; last {}",
+                        time(u.next_run()),
+                        time(u.last_trigger())
+                    );
+                    printable(&v)
+                }
+                None => "-".to_owned(),
+            };
+            field(&mut out, "Timer", &timer);
+            let service = match &u.service {
+                Some(sv) => {
+                    let mut v = sv.state().unwrap_or_else(|| "-".to_owned());
+                    if let Some(r) = sv.get("Result") {
+                        let _ = write!(v, "; result {r}");
+                    }
+                    if let Some(code) = sv.get("ExecMainStatus") {
+                        let _ = write!(v, "; exit status {code}");
+                    }
+                    printable(&v)
+                }
+                None => "-".to_owned(),
+            };
+            field(&mut out, "Service", &service);
+        }
+    }
+    if entry.log.is_some() {
+        let _ = writeln!(out);
+        if let Some(e) = &entry.log_error {
+            let _ = writeln!(out, "({})", printable(e));
+        } else if tail.is_empty() {
+            let exists = entry.log.as_ref().is_some_and(|p| p.exists());
+            out.push_str(if exists {
+                "(log is empty)\n"
+            } else {
+                "(no log yet)\n"
+            });
+        } else {
+            match tail.len() {
+                1 => out.push_str("Last log line:\n"),
+                n => {
+                    let _ = writeln!(out, "Last {n} log lines:");
+                }
+            }
+            for l in tail {
+                let _ = writeln!(out, "  {}", printable(l));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("same", "same"), 0);
+        assert_eq!(distance("dümmy", "dummy"), 1);
+    }
+
+    #[test]
+    fn normalizing_user_input() {
+        assert_eq!(normalize("ssi_Disk-Usage.service"), "disk_usage");
+        assert_eq!(normalize("disk usage"), "disk_usage");
+    }
+}
