@@ -58,6 +58,9 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
             Discovery::default()
         }
     };
+    for (path, why) in &discovery.ignored {
+        log.debug(&format!("{}: {why}, skipped silently.", path.display()));
+    }
     if discovery.scripts.is_empty() {
         log.debug(&format!(
             "{}: no check scripts, nothing to generate.",

@@ -199,6 +199,8 @@ impl Script {
 pub struct Discovery {
     /// Every candidate, valid or not; silently skipped names are absent.
     pub scripts: Vec<Script>,
+    /// What was skipped without a word, and why (for debug logs), by path.
+    pub ignored: Vec<(PathBuf, &'static str)>,
 }
 
 impl Discovery {
@@ -231,19 +233,21 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
         })?;
 
     let mut scripts = Vec::new();
+    let mut ignored = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| with_path(e, "cannot read scripts directory", dir))?;
-        let name = entry.file_name();
-        if is_ignored_name(&name) {
+        let path = entry.path();
+        if is_ignored_name(&entry.file_name()) {
+            ignored.push((path, "hidden, backup or package manager file"));
             continue;
         }
-        let path = entry.path();
         // Follow symlinks: what matters is the file that will run.
-        match fs::metadata(&path) {
-            Ok(m) if m.is_dir() => continue,
-            _ => {}
+        let meta = fs::metadata(&path);
+        if meta.as_ref().is_ok_and(fs::Metadata::is_dir) {
+            ignored.push((path, "directory"));
+            continue;
         }
-        let mut script = judge(&path, as_root);
+        let mut script = judge(&path, meta, as_root);
         if let Some(why) = &dir_problem {
             script.problems.insert(0, why.clone());
         }
@@ -251,16 +255,18 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
     }
     mark_collisions(&mut scripts);
     scripts.sort_by(|a, b| (a.id.is_none(), &a.id, &a.path).cmp(&(b.id.is_none(), &b.id, &b.path)));
-    Ok(Discovery { scripts })
+    ignored.sort();
+    Ok(Discovery { scripts, ignored })
 }
 
 /// Judges one file by the same rules as [`discover`] (everything but id
 /// collisions, which need the whole directory).
 pub fn check_file(path: &Path) -> Script {
-    judge(path, running_as_root())
+    judge(path, fs::metadata(path), running_as_root())
 }
 
-fn judge(path: &Path, as_root: bool) -> Script {
+/// Judges one file, given what `fs::metadata` (symlinks followed) said of it.
+fn judge(path: &Path, meta: io::Result<fs::Metadata>, as_root: bool) -> Script {
     let mut script = Script {
         path: path.to_owned(),
         id: None,
@@ -285,7 +291,7 @@ fn judge(path: &Path, as_root: bool) -> Script {
         Some(_) => {}
     }
 
-    let meta = match fs::metadata(path) {
+    let meta = match meta {
         Ok(m) => m,
         Err(e) => {
             let what = if fs::symlink_metadata(path).is_ok() {
