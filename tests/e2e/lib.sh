@@ -115,7 +115,7 @@ CT_MACHINE=ssie2e$$
 CT_WORK=/tmp/ssi-e2e
 CT_RUN=$CT_WORK/run.$CT_MACHINE
 CT_ROOT=$CT_WORK/root.$CT_MACHINE
-CT_NSPAWN= # pid of systemd-nspawn
+CT_NSPAWN= # pid of the current systemd-nspawn (a new one after a reboot)
 CT_PID1=   # pid (host view) of the container's systemd
 CT_CGROUP_DIRS=()
 CT_BOOT_SECONDS=
@@ -168,6 +168,7 @@ ct_reap_orphans() {
             kill -0 "$owner" 2>/dev/null && continue
             pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un | tr '\n' ' ')
             log "reaping the container of a dead run ($d, pids: ${pids:-none})"
+            [ -d "$CT_WORK/run.$name" ] && touch "$CT_WORK/run.$name/stop"
             # SIGTERM to nspawn halts its container cleanly (to the
             # container's systemd it would mean "re-execute").
             for p in $pids; do
@@ -188,10 +189,74 @@ ct_reap_orphans() {
     return 0
 }
 
-# Boots the container; sets CT_NSPAWN and CT_PID1. Returns non-zero (with a
-# FAIL line) when it does not reach "running" or "degraded" in time.
+# Runs in a private mount namespace, as the container's launcher: a tmpfs
+# on /run (nspawn's scratch mounts and ours vanish with the namespace), a
+# non-recursive bind of / (a recursive one drags the host's /dev along), and
+# our own overlay over it with the upper layer on that tmpfs. The overlay
+# outlives each nspawn run, so the container can reboot (nspawn exits 133)
+# and come back with its state, while the host's files stay untouched.
+# Arguments: RUN-DIR ROOT-DIR NSPAWN [OPTIONS…] (without -D).
+# shellcheck disable=SC2016
+CT_LAUNCHER_SCRIPT='
+run=$1 root=$2 nspawn=$3
+shift 3
+ov=/run/ssi-e2e-overlay
+mount -t tmpfs -o mode=0755 tmpfs /run &&
+    mount --bind / "$root" &&
+    mkdir -p "$ov/upper" "$ov/work" "$ov/merged" &&
+    mount -t overlay overlay -o "lowerdir=$root,upperdir=$ov/upper,workdir=$ov/work" "$ov/merged" || exit 1
+while :; do
+    "$nspawn" -D "$ov/merged" "$@"
+    rc=$?
+    if [ "$rc" != 133 ] || [ -e "$run/stop" ]; then
+        exit "$rc"
+    fi
+    echo "ct-launcher: the container rebooted; starting it again"
+done'
+
+CT_LAUNCHER= # pid of the launcher (the private mount namespace's bash)
+CT_BOOTS=0
+
+# The current nspawn (a new one after each reboot), or nothing.
+ct_nspawn_pid() { pgrep -P "$CT_LAUNCHER" -x systemd-nspawn; }
+
+# Sets CT_NSPAWN and CT_PID1 once the container's systemd has its private
+# socket (and is not OLD-PID1, when given).
+ct_find_pid1() {
+    local old=${1:-}
+    CT_NSPAWN=$(ct_nspawn_pid) || return 1
+    CT_PID1=$(pgrep -P "$CT_NSPAWN" -x systemd) || return 1
+    [ "$CT_PID1" != "$old" ] && [ -S "/proc/$CT_PID1/root/run/systemd/private" ]
+}
+
+# ct_wait_running WHAT T0 : waits for is-system-running, PASS/FAIL, sets
+# CT_BOOT_SECONDS on the first boot.
+ct_wait_running() {
+    local state secs
+    state=$(ct_exec_t 30 systemctl is-system-running --wait)
+    secs=$(secs_since "$2")
+    [ -n "$CT_BOOT_SECONDS" ] || CT_BOOT_SECONDS=$secs
+    case $state in
+    running)
+        pass "container: $1 to 'running' in $secs s (systemd PID 1 = host pid $CT_PID1)"
+        ;;
+    degraded)
+        pass "container: $1 to 'degraded' in $secs s (failed units below)"
+        show_value "failed" "$(ct_exec systemctl --failed --plain --no-legend)"
+        ;;
+    *)
+        fail "container: $1: systemctl is-system-running --wait" "running or degraded" "${state:-(nothing within 30 s)}"
+        show_value "jobs" "$(ct_exec systemctl list-jobs --plain --no-legend)"
+        return 1
+        ;;
+    esac
+}
+
+# Boots the container; sets CT_LAUNCHER, CT_NSPAWN and CT_PID1. Returns
+# non-zero (with a FAIL line) when it does not reach "running" or "degraded"
+# in time.
 ct_boot() {
-    local t0 masks=() u state root
+    local t0 masks=() u root
     t0=$(date +%s%N)
     mkdir -p "$CT_RUN" "$CT_ROOT"
     for root in $(ct_cgroup_roots); do
@@ -199,56 +264,57 @@ ct_boot() {
     done
     for u in "${CT_MASK[@]}"; do masks+=("systemd.mask=$u"); done
     # setsid: Ctrl-C on the terminal must reach us, not nspawn, so that the
-    # teardown halts the container cleanly. The private mount namespace and
-    # tmpfs /run make nspawn's scratch mounts vanish with it.
+    # teardown halts the container cleanly. Own cgroup dirs: nspawn leaves
+    # nothing at the machine's cgroup roots.
     # shellcheck disable=SC2016
     setsid bash -c '
-        run=$1 root=$2; shift 2
+        run=$1; shift
         echo $$ > "$run/pid"
         while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs"; shift; done; shift
-        exec unshare --mount --propagation private bash -c "mount -t tmpfs tmpfs /run && mount --bind / \"\$0\" && exec \"\$@\"" "$root" "$@"
-    ' ct-boot "$CT_RUN" "$CT_ROOT" "${CT_CGROUP_DIRS[@]}" -- \
-        systemd-nspawn -D "$CT_ROOT" --volatile=overlay --boot --machine="$CT_MACHINE" \
+        exec unshare --mount --propagation private bash -c "$0" ct-launcher "$run" "$@"
+    ' "$CT_LAUNCHER_SCRIPT" "$CT_RUN" "${CT_CGROUP_DIRS[@]}" -- "$CT_ROOT" \
+        systemd-nspawn --boot --machine="$CT_MACHINE" \
         --register=no --keep-unit --private-network --console=read-only \
         --link-journal=no --resolv-conf=off --timezone=off \
         systemd.unit=multi-user.target "${masks[@]}" \
         >"$CT_RUN/console.log" 2>&1 </dev/null 9>&- &
     # setsid need not fork (we are no group leader) and the rest execs: this
-    # pid is nspawn's from now on. Known at once, so an interrupt right now
-    # still tears it down.
-    CT_NSPAWN=$!
+    # is the launcher's pid. Known at once, so an interrupt right now still
+    # tears it down.
+    CT_LAUNCHER=$!
 
     if ! wait_for 10 test -s "$CT_RUN/pid"; then
-        fail "container: systemd-nspawn started" "a pid in $CT_RUN/pid within 10 s" "$(cat "$CT_RUN/console.log")"
+        fail "container: the launcher started" "a pid in $CT_RUN/pid within 10 s" "$(cat "$CT_RUN/console.log")"
         return 1
     fi
-    if [ "$(cat "$CT_RUN/pid")" != "$CT_NSPAWN" ]; then
-        fail "container: nspawn runs as the pid we started" "$CT_NSPAWN" "$(cat "$CT_RUN/pid")"
+    if [ "$(cat "$CT_RUN/pid")" != "$CT_LAUNCHER" ]; then
+        fail "container: the launcher runs as the pid we started" "$CT_LAUNCHER" "$(cat "$CT_RUN/pid")"
         return 1
     fi
-    # shellcheck disable=SC2317
-    ct_find_pid1() { CT_PID1=$(pgrep -P "$CT_NSPAWN" -x systemd) && [ -S "/proc/$CT_PID1/root/run/systemd/private" ]; }
     if ! wait_for 20 ct_find_pid1; then
         fail "container: systemd is PID 1 with its private socket" \
-            "a systemd child of nspawn $CT_NSPAWN within 20 s" "$(tail -n 30 "$CT_RUN/console.log")"
+            "a systemd child of nspawn within 20 s" "$(tail -n 30 "$CT_RUN/console.log")"
         return 1
     fi
-    state=$(ct_exec_t 30 systemctl is-system-running --wait)
-    CT_BOOT_SECONDS=$(secs_since "$t0")
-    case $state in
-    running)
-        pass "container: booted to 'running' in ${CT_BOOT_SECONDS} s (systemd PID 1 = host pid $CT_PID1)"
-        ;;
-    degraded)
-        pass "container: booted to 'degraded' in ${CT_BOOT_SECONDS} s (host units failed, not ours)"
-        show_value "failed" "$(ct_exec systemctl --failed --plain --no-legend)"
-        ;;
-    *)
-        fail "container: systemctl is-system-running --wait" "running or degraded" "${state:-(nothing within 30 s)}"
-        show_value "jobs" "$(ct_exec systemctl list-jobs --plain --no-legend)"
+    CT_BOOTS=1
+    ct_wait_running "booted" "$t0"
+}
+
+# Reboots the container (systemctl reboot inside) and waits for the new
+# boot; the overlay keeps everything written before.
+ct_reboot() {
+    local t0 old=$CT_PID1
+    t0=$(date +%s%N)
+    # The command may be cut off as the system goes down: its status says
+    # nothing; the new PID 1 does.
+    ct_exec_t 10 systemctl reboot >/dev/null 2>&1
+    if ! wait_for 30 ct_find_pid1 "$old"; then
+        fail "container: comes back after systemctl reboot" "a new systemd PID 1 within 30 s" \
+            "$(tail -n 20 "$CT_RUN/console.log")"
         return 1
-        ;;
-    esac
+    fi
+    CT_BOOTS=$((CT_BOOTS + 1))
+    ct_wait_running "rebooted" "$t0"
 }
 
 # A clean, known environment for commands inside the container.
@@ -289,23 +355,27 @@ ct_cgroup_pids() {
     return 0
 }
 
-ct_nspawn_gone() { ! kill -0 "$CT_NSPAWN" 2>/dev/null; }
+ct_launcher_gone() { ! kill -0 "$CT_LAUNCHER" 2>/dev/null; }
 ct_cgroups_empty() { [ -z "$(ct_cgroup_pids)" ]; }
 
 # Halts the container (SIGTERM to nspawn = clean poweroff), kills what is
 # left in our cgroups only if the halt timed out, removes the cgroup dirs and
 # checks that nothing is left behind. Idempotent.
 ct_teardown() {
-    local t0 pids leftovers mounts d
-    [ -n "$CT_NSPAWN" ] || [ ${#CT_CGROUP_DIRS[@]} -gt 0 ] || return 0
+    local t0 pids leftovers mounts d nspawn
+    [ -n "$CT_LAUNCHER" ] || [ ${#CT_CGROUP_DIRS[@]} -gt 0 ] || return 0
     t0=$(date +%s%N)
-    if [ -n "$CT_NSPAWN" ] && kill -0 "$CT_NSPAWN" 2>/dev/null; then
-        kill -TERM "$CT_NSPAWN"
-        if wait_for 20 ct_nspawn_gone; then
+    if [ -n "$CT_LAUNCHER" ] && kill -0 "$CT_LAUNCHER" 2>/dev/null; then
+        # No restart after this halt, even if it races with a reboot.
+        touch "$CT_RUN/stop"
+        nspawn=$(ct_nspawn_pid)
+        [ -n "$nspawn" ] && kill -TERM "$nspawn"
+        if wait_for 20 ct_launcher_gone; then
             CT_HALT_SECONDS=$(secs_since "$t0")
             pass "teardown: container halted cleanly in ${CT_HALT_SECONDS} s"
         else
-            fail "teardown: container halts on SIGTERM" "nspawn $CT_NSPAWN gone within 20 s" "still running; killing its cgroup"
+            fail "teardown: container halts on SIGTERM to nspawn" "launcher $CT_LAUNCHER gone within 20 s" \
+                "still running; killing its cgroup"
         fi
     fi
     # Only processes in our own cgroup dirs, i.e. ones this suite started.
@@ -315,7 +385,7 @@ ct_teardown() {
         kill -KILL $pids 2>/dev/null
         wait_for 5 ct_cgroups_empty
     fi
-    wait "$CT_NSPAWN" 2>/dev/null
+    wait "$CT_LAUNCHER" 2>/dev/null
     for d in "${CT_CGROUP_DIRS[@]}"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
     done
@@ -337,6 +407,7 @@ ct_teardown() {
         mv -- "$CT_RUN" "$CT_WORK/last"
         rmdir -- "$CT_ROOT" 2>/dev/null
     fi
+    CT_LAUNCHER=
     CT_NSPAWN=
     CT_CGROUP_DIRS=()
 }
