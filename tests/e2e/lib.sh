@@ -368,9 +368,15 @@ ct_teardown() {
     if [ -n "$CT_LAUNCHER" ] && kill -0 "$CT_LAUNCHER" 2>/dev/null; then
         # No restart after this halt, even if it races with a reboot.
         touch "$CT_RUN/stop"
-        nspawn=$(ct_nspawn_pid)
-        [ -n "$nspawn" ] && kill -TERM "$nspawn"
-        if wait_for 20 ct_launcher_gone; then
+        # Again every 2 s: nspawn passes SIGTERM on as SIGRTMIN+3 to the
+        # container's systemd, which ignores it while it is still starting up
+        # (a halt right after a boot or reboot).
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            nspawn=$(ct_nspawn_pid)
+            [ -n "$nspawn" ] && kill -TERM "$nspawn"
+            wait_for 2 ct_launcher_gone && break
+        done
+        if ct_launcher_gone; then
             CT_HALT_SECONDS=$(secs_since "$t0")
             pass "teardown: container halted cleanly in ${CT_HALT_SECONDS} s"
         else
@@ -379,12 +385,14 @@ ct_teardown() {
         fi
     fi
     # Only processes in our own cgroup dirs, i.e. ones this suite started.
-    pids=$(ct_cgroup_pids)
-    if [ -n "$pids" ]; then
+    # Repeated: a process may be forking while the others are killed.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(ct_cgroup_pids)
+        [ -n "$pids" ] || break
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null
-        wait_for 5 ct_cgroups_empty
-    fi
+        wait_for 1 ct_cgroups_empty && break
+    done
     wait "$CT_LAUNCHER" 2>/dev/null
     for d in "${CT_CGROUP_DIRS[@]}"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
