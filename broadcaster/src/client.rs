@@ -30,7 +30,7 @@ pub const MAX_INCOMING: usize = 4 * 1024;
 /// How long a closing client gets to take its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Frames taken from the hub per lock.
-const BATCH: usize = 256;
+const BATCH: usize = 64;
 
 /// What every connection thread shares.
 pub struct Context {
@@ -228,7 +228,6 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         ws,
         out: snapshot.into(),
         off: 0,
-        batch: Vec::new(),
         pending_close: None,
     };
     conn.run(ctx, &client);
@@ -256,7 +255,6 @@ struct Conn {
     /// Encoded data frames still to send; `off` bytes of the first are sent.
     out: VecDeque<Bytes>,
     off: usize,
-    batch: Vec<Bytes>,
     /// A close frame to send once the data frame in progress is complete.
     pending_close: Option<CloseFrame>,
 }
@@ -325,14 +323,13 @@ impl Conn {
                         Err(_) => return,
                     }
                 }
-                self.batch.clear();
-                match hub.fetch(client, &mut self.batch, BATCH) {
+                match hub.fetch(client, &mut self.out, BATCH) {
                     Fetch::Lagged => {
                         closing = Some(now + CLOSE_GRACE);
                         self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
                     }
-                    Fetch::Ok if self.batch.is_empty() => break,
-                    Fetch::Ok => self.out.extend(self.batch.drain(..)),
+                    Fetch::Ok if self.out.is_empty() => break,
+                    Fetch::Ok => {}
                 }
             }
 
@@ -377,6 +374,10 @@ impl Conn {
             }
 
             // Sleep until the socket, the hub or a timer wants us.
+            if self.out.is_empty() && self.out.capacity() > 8 {
+                // A thousand idle clients should not each keep a burst's queue.
+                self.out = VecDeque::new();
+            }
             if !blocked {
                 client.set_waiting(true);
                 if hub.has_pending(client) || hub.is_shutting_down() {

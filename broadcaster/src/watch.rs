@@ -199,20 +199,26 @@ impl Watch {
             return;
         };
         for t in [&mut self.logs, &mut self.scripts] {
-            let want = nearest_existing(&t.dir);
-            if want == t.watched {
-                continue;
-            }
-            if let Some(old) = t.watched.take() {
-                let _ = watcher.unwatch(&old);
-            }
-            if let Some(w) = want {
+            // Deeper levels may appear while the watch moves (mkdir -p):
+            // look again after each new watch, which sees everything later.
+            for _ in 0..64 {
+                let want = nearest_existing(&t.dir);
+                if want == t.watched {
+                    break;
+                }
+                if let Some(old) = t.watched.take() {
+                    let _ = watcher.unwatch(&old);
+                }
+                let Some(w) = want else { break };
                 match watcher.watch(&w, RecursiveMode::NonRecursive) {
                     Ok(()) => t.watched = Some(w),
-                    Err(e) => eprintln!(
-                        "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
-                        w.display()
-                    ),
+                    Err(e) => {
+                        eprintln!(
+                            "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
+                            w.display()
+                        );
+                        break;
+                    }
                 }
             }
         }
