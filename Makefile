@@ -64,7 +64,7 @@ DEMO_ENV := SSI_SCRIPTS_DIR=$(DEMO)/scripts SSI_LOG_DIR=$(DEMO)/log
 DASHBOARD_LISTEN ?= 127.0.0.1:5000
 DASHBOARD_INTERVAL ?= 15
 
-.PHONY: all build test lint demo dashboard install uninstall bench clean
+.PHONY: all build test lint demo dashboard install uninstall bench clean e2e
 
 all: build
 
@@ -81,6 +81,11 @@ test:
 	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
 	tests/units.sh
 	tests/install.sh
+
+# End-to-end under a real systemd (root, systemd-nspawn): installs the built
+# binaries inside a throwaway container and drives them (tests/e2e/run).
+e2e: build
+	tests/e2e/run
 
 # The demo uses the release build, the binaries `make install` installs.
 demo: build
