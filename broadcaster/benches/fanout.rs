@@ -58,6 +58,7 @@ struct Report {
     burst_complete: usize,
     rss_idle_kib: u64,
     rss_loaded_kib: u64,
+    rss_settled_kib: u64,
     rss_peak_kib: u64,
     idle_cpu_ms: u64,
     idle_secs: u64,
@@ -101,13 +102,13 @@ fn main() {
 
     println!();
     println!(
-        "| server | clients | paced p50 | paced p99 | paced max | paced lost | burst {} lines: all clients done | complete clients | RSS idle | RSS after burst | RSS peak | CPU idle |",
+        "| server | clients | paced p50 | paced p99 | paced max | paced lost | burst {} lines: all clients done | complete clients | RSS idle | RSS right after burst | RSS after idle period | RSS peak | CPU idle |",
         cfg.burst
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &reports {
         println!(
-            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.0} ms | {}/{} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} ms in {} s |",
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.0} ms | {}/{} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} ms in {} s |",
             r.kind.name(),
             r.clients,
             r.p50_us / 1000.0,
@@ -119,6 +120,7 @@ fn main() {
             r.clients,
             r.rss_idle_kib as f64 / 1024.0,
             r.rss_loaded_kib as f64 / 1024.0,
+            r.rss_settled_kib as f64 / 1024.0,
             r.rss_peak_kib as f64 / 1024.0,
             r.idle_cpu_ms,
             r.idle_secs,
@@ -465,10 +467,11 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         shared.burst_done.load(Ordering::SeqCst) >= n
     });
     let rss_loaded_kib = tree_rss_kib(pid);
-    let rss_peak_kib = match kind {
-        Kind::Ssi => status_kib(pid, "VmHWM:"),
-        Kind::Websocketd => rss_loaded_kib,
-    };
+    // Sum of each process's own peak (VmHWM) in the tree.
+    let rss_peak_kib = tree_pids(pid)
+        .into_iter()
+        .map(|p| status_kib(p, "VmHWM:"))
+        .sum();
 
     // Idle CPU with every client still connected.
     std::thread::sleep(Duration::from_millis(500));
@@ -478,6 +481,7 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let idle_cpu_ms = (after.saturating_sub(before)) * 1000 / hz;
+    let rss_settled_kib = tree_rss_kib(pid);
 
     append(&server.log, "OK, E\n");
     let mut lat: Vec<u64> = Vec::new();
@@ -513,6 +517,7 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         burst_complete,
         rss_idle_kib,
         rss_loaded_kib,
+        rss_settled_kib,
         rss_peak_kib,
         idle_cpu_ms,
         idle_secs: cfg.idle.as_secs(),

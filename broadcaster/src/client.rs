@@ -29,8 +29,10 @@ use crate::opts::Tuning;
 pub const MAX_INCOMING: usize = 4 * 1024;
 /// How long a closing client gets to take its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long a closed connection's input is drained.
+const LINGER: Duration = Duration::from_millis(500);
 /// Frames taken from the hub per lock.
-const BATCH: usize = 256;
+const BATCH: usize = 64;
 
 /// What every connection thread shares.
 pub struct Context {
@@ -148,15 +150,17 @@ pub fn handle(ctx: &Context, mut stream: TcpStream) {
         _ => http::respond_text(&mut stream, 404, "", "not found\n"),
     };
     if result.is_ok() {
-        linger_close(&mut stream);
+        linger_close(&mut stream, LINGER);
     }
 }
 
-/// Half-closes and lets the peer read everything before the socket goes,
-/// so unread request bytes do not turn the close into a reset.
-fn linger_close(stream: &mut TcpStream) {
+/// Half-closes, then drains the peer's input for up to `wait`: closing a
+/// socket with unread input makes the kernel send a reset and discard what
+/// we still had queued for the peer (such as a close frame).
+fn linger_close(stream: &mut TcpStream, wait: Duration) {
+    let _ = stream.set_nonblocking(false);
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.set_read_timeout(Some(wait));
     let mut buf = [0u8; 512];
     while let Ok(n) = stream.read(&mut buf) {
         if n == 0 {
@@ -191,7 +195,7 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
             "Retry-After: 5\r\n",
             "too many clients, try again later\n",
         );
-        linger_close(&mut stream);
+        linger_close(&mut stream, LINGER);
         return;
     }
     let _active = ActiveGuard(&ctx.active);
@@ -228,7 +232,6 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         ws,
         out: snapshot.into(),
         off: 0,
-        batch: Vec::new(),
         pending_close: None,
     };
     conn.run(ctx, &client);
@@ -256,7 +259,6 @@ struct Conn {
     /// Encoded data frames still to send; `off` bytes of the first are sent.
     out: VecDeque<Bytes>,
     off: usize,
-    batch: Vec<Bytes>,
     /// A close frame to send once the data frame in progress is complete.
     pending_close: Option<CloseFrame>,
 }
@@ -325,21 +327,25 @@ impl Conn {
                         Err(_) => return,
                     }
                 }
-                self.batch.clear();
-                match hub.fetch(client, &mut self.batch, BATCH) {
+                match hub.fetch(client, &mut self.out, BATCH) {
                     Fetch::Lagged => {
                         closing = Some(now + CLOSE_GRACE);
                         self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
                     }
-                    Fetch::Ok if self.batch.is_empty() => break,
-                    Fetch::Ok => self.out.extend(self.batch.drain(..)),
+                    Fetch::Ok if self.out.is_empty() => break,
+                    Fetch::Ok => {}
                 }
             }
 
             if let Some(deadline) = closing {
                 if !blocked {
                     // Close frame sent: let the peer see it, then go.
-                    linger_close(self.ws.get_mut());
+                    let wait = if hub.is_shutting_down() {
+                        Duration::from_millis(200)
+                    } else {
+                        LINGER
+                    };
+                    linger_close(self.ws.get_mut(), wait);
                     return;
                 }
                 if now >= deadline {
@@ -365,7 +371,7 @@ impl Conn {
                         }
                         Err(WsError::ConnectionClosed) => {
                             // The peer closed and tungstenite answered.
-                            linger_close(self.ws.get_mut());
+                            linger_close(self.ws.get_mut(), LINGER);
                             return;
                         }
                         Err(_) => return,
@@ -377,6 +383,10 @@ impl Conn {
             }
 
             // Sleep until the socket, the hub or a timer wants us.
+            if self.out.is_empty() && self.out.capacity() > 8 {
+                // A thousand idle clients should not each keep a burst's queue.
+                self.out = VecDeque::new();
+            }
             if !blocked {
                 client.set_waiting(true);
                 if hub.has_pending(client) || hub.is_shutting_down() {

@@ -63,8 +63,10 @@ pub enum ReadError {
 
 /// Reads one request head, giving up at `deadline`.
 pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request, ReadError> {
+    // Buffers on the heap, not the stack: a connection thread keeps every
+    // stack page it ever touched, for its whole life.
     let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    let mut chunk = vec![0u8; 1024];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -80,7 +82,7 @@ pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request
             Err(_) => return Err(ReadError::Gone),
         };
         buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {

@@ -174,28 +174,36 @@ impl Hub {
     fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
         inner.ring.push_back(frame);
         let head = inner.first_seq + inner.ring.len() as u64;
-        // Drop what every client has read, and what is beyond the queue
-        // length (clients still needing it have lagged and get closed).
-        let mut keep_from = head.saturating_sub(self.queue_len as u64);
-        let min_cursor = inner
-            .clients
-            .iter()
-            .map(|c| c.cursor.load(Ordering::SeqCst))
-            .min()
-            .unwrap_or(head);
-        keep_from = keep_from.max(min_cursor.min(head));
-        while inner.first_seq < keep_from {
-            inner.ring.pop_front();
-            inner.first_seq += 1;
-        }
+        // Beyond the queue length frames go even if unread: clients still
+        // needing them have lagged and get closed.
+        Self::trim(inner, head.saturating_sub(self.queue_len as u64));
         self.head.store(head, Ordering::SeqCst);
         for c in &inner.clients {
             if c.waiting.swap(false, Ordering::SeqCst) {
                 wake.push(c.clone());
             }
         }
+    }
+
+    /// Drops frames every client has read (and all before `at_least`).
+    fn trim(inner: &mut Inner, at_least: u64) {
+        let head = inner.first_seq + inner.ring.len() as u64;
+        let min_cursor = inner
+            .clients
+            .iter()
+            .map(|c| c.cursor.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(head);
+        let keep_from = at_least.max(min_cursor.min(head));
+        while inner.first_seq < keep_from {
+            inner.ring.pop_front();
+            inner.first_seq += 1;
+        }
         if inner.ring.is_empty() && inner.ring.capacity() > 1024 {
-            inner.ring.shrink_to_fit();
+            // After a burst: give the memory back, not just to malloc.
+            inner.ring = VecDeque::new();
+            // SAFETY: malloc_trim only returns free heap memory to the OS.
+            unsafe { libc::malloc_trim(0) };
         }
     }
 
@@ -237,7 +245,7 @@ impl Hub {
 
     /// Appends up to `max` frames the client has not read yet to `out` and
     /// advances its cursor past them.
-    pub fn fetch(&self, client: &Client, out: &mut Vec<Bytes>, max: usize) -> Fetch {
+    pub fn fetch(&self, client: &Client, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
         let cursor = client.cursor.load(Ordering::SeqCst);
         if cursor == self.head.load(Ordering::SeqCst) {
             return Fetch::Ok;
@@ -250,6 +258,12 @@ impl Hub {
         let n = inner.ring.len().saturating_sub(start).min(max);
         out.extend(inner.ring.range(start..start + n).cloned());
         client.cursor.store(cursor + n as u64, Ordering::SeqCst);
+        if start + n == inner.ring.len() {
+            // Caught up: maybe everyone has, so frames can be freed now
+            // rather than at the next publication.
+            let mut inner = inner;
+            Self::trim(&mut inner, 0);
+        }
         Fetch::Ok
     }
 
@@ -311,7 +325,7 @@ mod tests {
         assert!(text(&snap[0]).contains("agent.ready"));
         assert!(text(&snap[1]).contains(r#""status":"OK""#));
         hub.set_status(status("b", "WARNING"));
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         assert_eq!(hub.fetch(&c, &mut out, 10), Fetch::Ok);
         assert_eq!(out.len(), 1);
         assert!(text(&out[0]).contains("WARNING"));
@@ -327,7 +341,7 @@ mod tests {
         hub.set_status(status("a", "FAILURE"));
         hub.set_services(vec![info("a")]);
         hub.set_services(vec![]);
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         hub.fetch(&c, &mut out, 10);
         let got: Vec<String> = out.iter().map(text).collect();
         assert_eq!(got.len(), 3, "{got:?}");
@@ -342,7 +356,7 @@ mod tests {
         hub.set_services(vec![info("a")]);
         let (slow, _) = hub.subscribe().unwrap();
         let (fast, _) = hub.subscribe().unwrap();
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         for _ in 0..10 {
             hub.set_status(status("a", "OK"));
             out.clear();

@@ -4,6 +4,7 @@
 //! queue overflow, and a slow periodic timer, trigger a full rescan.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -19,8 +20,16 @@ use crate::tail::{log_id, Tailer};
 /// A directory of interest and what is actually watched for it.
 struct Target {
     dir: PathBuf,
-    /// `dir` itself, or its nearest existing ancestor while it is missing.
-    watched: Option<PathBuf>,
+    /// `dir` itself, or its nearest existing ancestor while it is missing,
+    /// with its (device, inode): a directory deleted and recreated under
+    /// the same name needs a new watch.
+    watched: Option<(PathBuf, (u64, u64))>,
+}
+
+impl Target {
+    fn watched_path(&self) -> Option<&Path> {
+        self.watched.as_ref().map(|(p, _)| p.as_path())
+    }
 }
 
 /// The watcher thread's state.
@@ -80,7 +89,7 @@ impl Watch {
             scripts_error: None,
         };
         // Watch first, then read: a change in between is seen twice, never lost.
-        w.place_watches();
+        let _ = w.place_watches();
         w.load_scripts();
         w.tailer.scan(true);
         w
@@ -125,7 +134,7 @@ impl Watch {
     }
 
     fn rescan(&mut self) {
-        self.place_watches();
+        let _ = self.place_watches();
         self.load_scripts();
         self.tailer.scan(false);
     }
@@ -167,7 +176,7 @@ impl Watch {
                     scripts_changed = true;
                 }
                 for t in [&self.logs, &self.scripts] {
-                    let waiting = t.watched.as_deref() != Some(t.dir.as_path());
+                    let waiting = t.watched_path() != Some(t.dir.as_path());
                     if path == &t.dir || (waiting && t.dir.starts_with(path)) {
                         replace = true;
                     }
@@ -176,9 +185,7 @@ impl Watch {
         }
         let mut full_log_scan = rescan;
         if rescan || replace {
-            let logs_before = self.logs.watched.clone();
-            self.place_watches();
-            full_log_scan |= self.logs.watched != logs_before;
+            full_log_scan |= self.place_watches();
             scripts_changed = true;
         }
         if scripts_changed {
@@ -193,36 +200,45 @@ impl Watch {
         }
     }
 
-    /// Watches each directory, or its nearest existing ancestor while missing.
-    fn place_watches(&mut self) {
+    /// Watches each directory, or its nearest existing ancestor while
+    /// missing. Returns whether the log directory's watch changed.
+    fn place_watches(&mut self) -> bool {
         let Some(watcher) = self.watcher.as_mut() else {
-            return;
+            return false;
         };
+        let logs_before = self.logs.watched.clone();
         for t in [&mut self.logs, &mut self.scripts] {
-            let want = nearest_existing(&t.dir);
-            if want == t.watched {
-                continue;
-            }
-            if let Some(old) = t.watched.take() {
-                let _ = watcher.unwatch(&old);
-            }
-            if let Some(w) = want {
+            // Deeper levels may appear while the watch moves (mkdir -p):
+            // look again after each new watch, which sees everything later.
+            for _ in 0..64 {
+                let want = nearest_existing(&t.dir);
+                if want == t.watched {
+                    break;
+                }
+                if let Some((old, _)) = t.watched.take() {
+                    let _ = watcher.unwatch(&old);
+                }
+                let Some((w, id)) = want else { break };
                 match watcher.watch(&w, RecursiveMode::NonRecursive) {
-                    Ok(()) => t.watched = Some(w),
-                    Err(e) => eprintln!(
-                        "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
-                        w.display()
-                    ),
+                    Ok(()) => t.watched = Some((w, id)),
+                    Err(e) => {
+                        eprintln!(
+                            "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
+                            w.display()
+                        );
+                        break;
+                    }
                 }
             }
         }
         // Both targets may share an ancestor: unwatching one must not drop
         // the other's watch, so re-assert the survivors.
         for t in [&self.logs, &self.scripts] {
-            if let Some(w) = &t.watched {
+            if let Some(w) = t.watched_path() {
                 let _ = watcher.watch(w, RecursiveMode::NonRecursive);
             }
         }
+        self.logs.watched != logs_before
     }
 
     fn load_scripts(&mut self) {
@@ -253,7 +269,11 @@ impl Watch {
     }
 }
 
-/// `dir` if it is a directory, else its nearest ancestor that is.
-fn nearest_existing(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors().find(|p| p.is_dir()).map(Path::to_path_buf)
+/// `dir` if it is a directory, else its nearest ancestor that is, with
+/// its (device, inode).
+fn nearest_existing(dir: &Path) -> Option<(PathBuf, (u64, u64))> {
+    dir.ancestors().find_map(|p| match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => Some((p.to_path_buf(), (m.dev(), m.ino()))),
+        _ => None,
+    })
 }

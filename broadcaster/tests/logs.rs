@@ -142,6 +142,22 @@ fn log_dir_deleted_and_recreated() {
     assert_eq!(c.next_status().2, "two");
 }
 
+/// Deleted and recreated faster than the events are handled: the new
+/// directory (a new inode under the same name) still gets watched.
+#[test]
+fn log_dir_replaced_at_once() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "one"));
+    assert_eq!(c.next_status().2, "one");
+    std::fs::remove_dir_all(&fx.logs).unwrap();
+    std::fs::create_dir(&fx.logs).unwrap();
+    fx.append("svc", line("WARNING", "two"));
+    assert_eq!(c.next_status().2, "two");
+    std::thread::sleep(Duration::from_millis(200));
+    fx.append("svc", line("ERROR", "three"));
+    assert_eq!(c.next_status().2, "three");
+}
+
 #[test]
 fn never_half_a_line() {
     let (fx, _server, mut c) = setup(&["svc"]);

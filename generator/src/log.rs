@@ -1,10 +1,17 @@
-//! Logging in systemd's manner for a generator: to `/dev/kmsg` with a
-//! priority prefix when run by systemd, to stderr otherwise, filtered by
-//! `SYSTEMD_LOG_LEVEL` and routed by `SYSTEMD_LOG_TARGET`.
+//! Logging in systemd's manner for a generator: when run by systemd, to
+//! `/dev/kmsg` with a priority prefix (journald reads it back), or straight
+//! to the journal where there is no kernel log (in a container); to stderr
+//! otherwise. Filtered by `SYSTEMD_LOG_LEVEL`, routed by `SYSTEMD_LOG_TARGET`.
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
 use std::sync::Mutex;
+
+/// journald's native protocol socket.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 /// syslog priorities, as systemd names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +45,30 @@ impl Level {
 enum Target {
     Stderr,
     Kmsg(Mutex<std::fs::File>),
+    Journal(UnixDatagram),
+}
+
+/// The kernel log, if this system has a real one: in a container
+/// `/dev/kmsg` is missing, or a FIFO nobody reads, where a write could block.
+fn open_kmsg() -> Option<Target> {
+    let meta = std::fs::metadata("/dev/kmsg").ok()?;
+    if !meta.file_type().is_char_device() {
+        return None;
+    }
+    let f = OpenOptions::new().write(true).open("/dev/kmsg").ok()?;
+    Some(Target::Kmsg(Mutex::new(f)))
+}
+
+/// journald's socket, non-blocking: a generator must never wait on the
+/// journal (at boot it may not run yet; a lost message beats a hung boot).
+fn open_journal() -> Option<Target> {
+    if !Path::new(JOURNAL_SOCKET).exists() {
+        return None;
+    }
+    let sock = UnixDatagram::unbound().ok()?;
+    sock.set_nonblocking(true).ok()?;
+    sock.connect(JOURNAL_SOCKET).ok()?;
+    Some(Target::Journal(sock))
 }
 
 /// Where messages go and which are shown.
@@ -56,15 +87,14 @@ impl Logger {
             .ok()
             .and_then(|v| Level::parse(&v))
             .unwrap_or(Level::Info);
-        let want_kmsg = match std::env::var("SYSTEMD_LOG_TARGET").ok().as_deref() {
-            Some("console") => false,
-            Some("kmsg") => true,
-            _ => std::env::var_os("SYSTEMD_SCOPE").is_some(),
-        };
-        let target = want_kmsg
-            .then(|| OpenOptions::new().write(true).open("/dev/kmsg").ok())
-            .flatten()
-            .map_or(Target::Stderr, |f| Target::Kmsg(Mutex::new(f)));
+        let target = match std::env::var("SYSTEMD_LOG_TARGET").ok().as_deref() {
+            Some("console") => None,
+            Some("kmsg") => open_kmsg(),
+            Some("journal") => open_journal(),
+            _ if std::env::var_os("SYSTEMD_SCOPE").is_some() => open_kmsg().or_else(open_journal),
+            _ => None,
+        }
+        .unwrap_or(Target::Stderr);
         Logger {
             program: program.to_owned(),
             max,
@@ -97,6 +127,9 @@ impl Logger {
                     let _ = f.write_all(line.as_bytes());
                 }
             }
+            Target::Journal(sock) => {
+                let _ = sock.send(&journal_record(level, &self.program, msg));
+            }
         }
     }
 
@@ -122,9 +155,72 @@ fn kmsg_record(level: Level, program: &str, pid: u32, msg: &str) -> String {
     format!("<{}>{program}[{pid}]: {msg}\n", level as u8)
 }
 
+/// One native journal entry: `KEY=value` lines, or for a value holding a
+/// newline, `KEY`, its length as little-endian u64, the bytes, a newline.
+fn journal_record(level: Level, program: &str, msg: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.len() + 64);
+    for (key, value) in [
+        ("PRIORITY", (level as u8).to_string().as_str()),
+        ("SYSLOG_IDENTIFIER", program),
+        ("MESSAGE", msg),
+    ] {
+        out.extend_from_slice(key.as_bytes());
+        if value.contains('\n') {
+            out.push(b'\n');
+            out.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        } else {
+            out.push(b'=');
+        }
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_format() {
+        assert_eq!(
+            journal_record(Level::Warning, "ssi-generator", "/x.sh: bad, ignoring."),
+            b"PRIORITY=4\nSYSLOG_IDENTIFIER=ssi-generator\nMESSAGE=/x.sh: bad, ignoring.\n"
+                .to_vec()
+        );
+        let rec = journal_record(Level::Err, "g", "a\nb");
+        assert!(
+            rec.ends_with(b"MESSAGE\n\x03\0\0\0\0\0\0\0a\nb\n"),
+            "{rec:?}"
+        );
+    }
+
+    #[test]
+    fn journal_target_sends_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("socket");
+        let server = UnixDatagram::bind(&path).unwrap();
+        let client = UnixDatagram::unbound().unwrap();
+        client.connect(&path).unwrap();
+        let log = Logger {
+            program: "ssi-generator".to_owned(),
+            max: Level::Info,
+            target: Target::Journal(client),
+        };
+        log.debug("not shown at info");
+        log.warning("/x.sh: bad, ignoring.");
+        let mut buf = [0u8; 256];
+        let n = server.recv(&mut buf).unwrap();
+        assert_eq!(
+            &buf[..n],
+            b"PRIORITY=4\nSYSLOG_IDENTIFIER=ssi-generator\nMESSAGE=/x.sh: bad, ignoring.\n"
+        );
+        server.set_nonblocking(true).unwrap();
+        assert!(
+            server.recv(&mut buf).is_err(),
+            "the debug line was filtered out"
+        );
+    }
 
     #[test]
     fn levels() {
