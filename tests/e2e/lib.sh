@@ -215,6 +215,8 @@ while :; do
 done'
 
 CT_LAUNCHER= # pid of the launcher (the private mount namespace's bash)
+# shellcheck disable=SC2034 # read by the suite (run)
+CT_STARTED=0 # a boot was attempted: $CT_WORK/last has its console log
 CT_BOOTS=0
 
 # The current nspawn (a new one after each reboot), or nothing.
@@ -258,6 +260,8 @@ ct_wait_running() {
 ct_boot() {
     local t0 masks=() u root
     t0=$(date +%s%N)
+    # shellcheck disable=SC2034
+    CT_STARTED=1
     mkdir -p "$CT_RUN" "$CT_ROOT"
     for root in $(ct_cgroup_roots); do
         mkdir "$root/$CT_MACHINE" && CT_CGROUP_DIRS+=("$root/$CT_MACHINE")
