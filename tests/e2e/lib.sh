@@ -406,8 +406,8 @@ ct_teardown() {
     expect_eq "teardown: no cgroup dir of the container left" "" "$(printf '%s\n' "$leftovers" | sort -u | sed '/^$/d')"
     # Processes: anything still in a cgroup named after the machine, or
     # nspawn itself.
-    leftovers=$(grep -l "$CT_MACHINE" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | sort -un
-        pgrep -f "machine=$CT_MACHINE" 2>/dev/null)
+    leftovers=$(grep -lE "/$CT_MACHINE(/|\$)" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | sort -un
+        pgrep -f "machine=$CT_MACHINE( |\$)" 2>/dev/null)
     expect_eq "teardown: no process of the container left" "" "$leftovers"
     mounts=$(findmnt -rn -o TARGET | grep -F -e "$CT_ROOT" -e "$CT_RUN")
     expect_eq "teardown: no mount of the container left (findmnt)" "" "$mounts"
