@@ -74,6 +74,7 @@ build:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	shellcheck tests/e2e/run tests/e2e/lib.sh
 
 test:
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
@@ -174,6 +175,8 @@ install:
 	    $(LIBEXECDIR)/ssi-apply && \
 	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now $(WATCHES)" && \
 	    systemctl enable --now $(WATCHES) && \
+	    echo "==> restarting the broadcaster if it runs (new binary): systemctl try-restart ssi-broadcaster.service" && \
+	    systemctl try-restart ssi-broadcaster.service && \
 	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
 	    echo "(removing one stops it); see them with 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
