@@ -32,7 +32,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long a closed connection's input is drained.
 const LINGER: Duration = Duration::from_millis(500);
 /// Frames taken from the hub per lock.
-const BATCH: usize = 64;
+const BATCH: usize = 32;
 
 /// What every connection thread shares.
 pub struct Context {
