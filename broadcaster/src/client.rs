@@ -170,9 +170,9 @@ fn linger_close(stream: &mut TcpStream, wait: Duration) {
 }
 
 /// Completes a WebSocket handshake and streams until the client leaves.
-fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
-    let key = match req.header("sec-websocket-key") {
-        Some(k) if !k.is_empty() => k.to_string(),
+fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+    let accept = match req.header("sec-websocket-key") {
+        Some(k) if !k.is_empty() => tungstenite::handshake::derive_accept_key(k.as_bytes()),
         _ => {
             let _ = http::respond_text(&mut stream, 400, "", "missing Sec-WebSocket-Key\n");
             return;
@@ -199,11 +199,13 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         return;
     }
     let _active = ActiveGuard(&ctx.active);
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"
     );
+    // This frame lives as long as the connection: keep only what it needs.
+    let rest = std::mem::take(&mut req.rest);
+    drop((req, accept));
     // Subscribe before answering: the snapshot is what the client sees first.
     let (client, snapshot) = match ctx.hub.subscribe() {
         Ok(s) => s,
@@ -216,6 +218,7 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
     if stream.write_all(response.as_bytes()).is_err() {
         return;
     }
+    drop(response);
     if stream.set_nonblocking(true).is_err() {
         return;
     }
@@ -227,7 +230,7 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         .max_write_buffer_size(64 * 1024)
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
-    let ws = WebSocket::from_partially_read(stream, req.rest, Role::Server, Some(config));
+    let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
     let mut conn = Conn {
         ws,
         out: snapshot.into(),
