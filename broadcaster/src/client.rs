@@ -233,7 +233,13 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
     let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
     let mut conn = Conn {
         ws,
-        out: snapshot.into(),
+        // Sized once for a batch and kept: reallocating per burst would
+        // leave freed buffers cached in every thread.
+        out: {
+            let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
+            out.extend(snapshot);
+            out
+        },
         off: 0,
         pending_close: None,
     };
@@ -386,9 +392,9 @@ impl Conn {
             }
 
             // Sleep until the socket, the hub or a timer wants us.
-            if self.out.is_empty() && self.out.capacity() > 8 {
-                // A thousand idle clients should not each keep a burst's queue.
-                self.out = VecDeque::new();
+            if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
+                // A thousand idle clients should not each keep a big snapshot's queue.
+                self.out = VecDeque::with_capacity(BATCH);
             }
             if !blocked {
                 client.set_waiting(true);
@@ -465,14 +471,16 @@ impl Conn {
     /// Writes queued data frames; a partial frame is remembered in `off`.
     fn write_data(&mut self) -> io::Result<Wrote> {
         while !self.out.is_empty() {
-            let slices: Vec<IoSlice<'_>> = self
-                .out
-                .iter()
-                .take(64)
-                .enumerate()
-                .map(|(i, b)| IoSlice::new(if i == 0 { &b[self.off..] } else { &b[..] }))
-                .collect();
-            let n = match self.ws.get_mut().write_vectored(&slices) {
+            // On the stack: per-write heap allocations from a thousand
+            // threads fragment the heap (each thread caches what it frees).
+            let mut slices = [IoSlice::new(&[]); BATCH];
+            let mut count = 0;
+            for (slot, b) in slices.iter_mut().zip(self.out.iter()) {
+                let from = if count == 0 { self.off } else { 0 };
+                *slot = IoSlice::new(&b[from..]);
+                count += 1;
+            }
+            let n = match self.ws.get_mut().write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Wrote::Blocked),
