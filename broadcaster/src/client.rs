@@ -32,7 +32,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long a closed connection's input is drained.
 const LINGER: Duration = Duration::from_millis(500);
 /// Frames taken from the hub per lock.
-const BATCH: usize = 64;
+const BATCH: usize = 32;
 
 /// What every connection thread shares.
 pub struct Context {
@@ -170,9 +170,9 @@ fn linger_close(stream: &mut TcpStream, wait: Duration) {
 }
 
 /// Completes a WebSocket handshake and streams until the client leaves.
-fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
-    let key = match req.header("sec-websocket-key") {
-        Some(k) if !k.is_empty() => k.to_string(),
+fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+    let accept = match req.header("sec-websocket-key") {
+        Some(k) if !k.is_empty() => tungstenite::handshake::derive_accept_key(k.as_bytes()),
         _ => {
             let _ = http::respond_text(&mut stream, 400, "", "missing Sec-WebSocket-Key\n");
             return;
@@ -199,11 +199,13 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         return;
     }
     let _active = ActiveGuard(&ctx.active);
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"
     );
+    // This frame lives as long as the connection: keep only what it needs.
+    let rest = std::mem::take(&mut req.rest);
+    drop((req, accept));
     // Subscribe before answering: the snapshot is what the client sees first.
     let (client, snapshot) = match ctx.hub.subscribe() {
         Ok(s) => s,
@@ -216,6 +218,7 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
     if stream.write_all(response.as_bytes()).is_err() {
         return;
     }
+    drop(response);
     if stream.set_nonblocking(true).is_err() {
         return;
     }
@@ -227,10 +230,16 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, req: Request) {
         .max_write_buffer_size(64 * 1024)
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
-    let ws = WebSocket::from_partially_read(stream, req.rest, Role::Server, Some(config));
+    let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
     let mut conn = Conn {
         ws,
-        out: snapshot.into(),
+        // Sized once for a batch and kept: reallocating per burst would
+        // leave freed buffers cached in every thread.
+        out: {
+            let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
+            out.extend(snapshot);
+            out
+        },
         off: 0,
         pending_close: None,
     };
@@ -383,9 +392,9 @@ impl Conn {
             }
 
             // Sleep until the socket, the hub or a timer wants us.
-            if self.out.is_empty() && self.out.capacity() > 8 {
-                // A thousand idle clients should not each keep a burst's queue.
-                self.out = VecDeque::new();
+            if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
+                // A thousand idle clients should not each keep a big snapshot's queue.
+                self.out = VecDeque::with_capacity(BATCH);
             }
             if !blocked {
                 client.set_waiting(true);
@@ -462,14 +471,16 @@ impl Conn {
     /// Writes queued data frames; a partial frame is remembered in `off`.
     fn write_data(&mut self) -> io::Result<Wrote> {
         while !self.out.is_empty() {
-            let slices: Vec<IoSlice<'_>> = self
-                .out
-                .iter()
-                .take(64)
-                .enumerate()
-                .map(|(i, b)| IoSlice::new(if i == 0 { &b[self.off..] } else { &b[..] }))
-                .collect();
-            let n = match self.ws.get_mut().write_vectored(&slices) {
+            // On the stack: per-write heap allocations from a thousand
+            // threads fragment the heap (each thread caches what it frees).
+            let mut slices = [IoSlice::new(&[]); BATCH];
+            let mut count = 0;
+            for (slot, b) in slices.iter_mut().zip(self.out.iter()) {
+                let from = if count == 0 { self.off } else { 0 };
+                *slot = IoSlice::new(&b[from..]);
+                count += 1;
+            }
+            let n = match self.ws.get_mut().write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Wrote::Blocked),

@@ -200,11 +200,14 @@ impl Hub {
             inner.first_seq += 1;
         }
         if inner.ring.is_empty() && inner.ring.capacity() > 1024 {
-            // After a burst: give the memory back, not just to malloc.
+            // After a burst: free the queue's own memory too.
             inner.ring = VecDeque::new();
-            // SAFETY: malloc_trim only returns free heap memory to the OS.
-            unsafe { libc::malloc_trim(0) };
         }
+    }
+
+    /// Whether every client has read every frame.
+    pub fn is_drained(&self) -> bool {
+        self.lock().ring.is_empty()
     }
 
     /// Registers a new client and returns it with its snapshot: `agent.ready`

@@ -94,6 +94,8 @@ pub struct Tailer {
     hub: Arc<Hub>,
     /// Files already reported as unreadable (each is reported once).
     warned: HashMap<String, String>,
+    /// Status lines published so far.
+    published: u64,
 }
 
 impl Tailer {
@@ -105,7 +107,13 @@ impl Tailer {
             tz: TimeZone::system(),
             hub,
             warned: HashMap::new(),
+            published: 0,
         }
+    }
+
+    /// Number of status lines published so far.
+    pub fn published(&self) -> u64 {
+        self.published
     }
 
     /// Checks every log in the directory (and forgets vanished ones).
@@ -223,6 +231,7 @@ impl Tailer {
                 }
             });
             // One publication per chunk read: a burst wakes clients rarely.
+            self.published += updates.len() as u64;
             self.hub.set_statuses(updates);
         }
     }

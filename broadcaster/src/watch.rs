@@ -17,6 +17,11 @@ use crate::hub::Hub;
 use crate::messages::ServiceInfo;
 use crate::tail::{log_id, Tailer};
 
+/// How long after a burst the heap is trimmed (clients free their queues
+/// as they catch up), and how many lines in one go make a burst.
+const TRIM_DELAY: Duration = Duration::from_secs(1);
+const BURST_LINES: u64 = 1000;
+
 /// A directory of interest and what is actually watched for it.
 struct Target {
     dir: PathBuf,
@@ -98,8 +103,10 @@ impl Watch {
     /// Runs forever, applying events as they come.
     pub fn run(mut self) {
         let mut next_rescan = Instant::now() + self.rescan_every;
+        let mut trim_at: Option<Instant> = None;
         loop {
-            let timeout = next_rescan.saturating_duration_since(Instant::now());
+            let wake_at = trim_at.map_or(next_rescan, |t| t.min(next_rescan));
+            let timeout = wake_at.saturating_duration_since(Instant::now());
             let first = if self.watcher.is_some() {
                 match self.events.recv_timeout(timeout) {
                     Ok(ev) => Some(ev),
@@ -113,22 +120,38 @@ impl Watch {
                 std::thread::sleep(timeout);
                 None
             };
-            match first {
-                Some(ev) => {
-                    // Take everything already queued: one pass per burst.
-                    let mut batch = vec![ev];
-                    while let Ok(ev) = self.events.try_recv() {
-                        batch.push(ev);
-                        if batch.len() >= 4096 {
-                            break;
-                        }
+            if let Some(ev) = first {
+                // Take everything already queued: one pass per burst.
+                let mut batch = vec![ev];
+                while let Ok(ev) = self.events.try_recv() {
+                    batch.push(ev);
+                    if batch.len() >= 4096 {
+                        break;
                     }
-                    self.apply(batch);
                 }
-                None => {
-                    self.rescan();
-                    next_rescan = Instant::now() + self.rescan_every;
+                let before = self.tailer.published();
+                self.apply(batch);
+                if self.tailer.published() - before >= BURST_LINES {
+                    trim_at = Some(Instant::now() + TRIM_DELAY);
                 }
+            }
+            // Deadlines are checked after events too: a busy log must not
+            // postpone the safety rescan forever.
+            let now = Instant::now();
+            if trim_at.is_some_and(|t| now >= t) {
+                if self.hub.is_drained() {
+                    trim_at = None;
+                    // After a burst the heap is full of freed frames and
+                    // queues; glibc keeps them unless asked.
+                    // SAFETY: malloc_trim only returns free heap pages to the system.
+                    unsafe { libc::malloc_trim(0) };
+                } else {
+                    trim_at = Some(now + TRIM_DELAY);
+                }
+            }
+            if now >= next_rescan {
+                self.rescan();
+                next_rescan = Instant::now() + self.rescan_every;
             }
         }
     }

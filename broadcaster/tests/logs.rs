@@ -229,7 +229,7 @@ fn non_status_lines_are_ignored() {
 }
 
 #[test]
-fn unreadable_and_odd_files_do_not_stop_others() {
+fn fifo_and_symlinked_logs_are_not_followed() {
     let (fx, _server, mut c) = setup(&["svc", "fifo", "link"]);
     // A FIFO named like a log must not block the tailer.
     let fifo = std::ffi::CString::new(fx.log("fifo").to_str().unwrap()).unwrap();
