@@ -67,6 +67,7 @@ fn run(mut o: Opts) -> Result<(), String> {
         hub.clone(),
         o.tuning.rescan_interval,
         !o.tuning.ignore_events,
+        o.tuning.inotify_failures,
     );
     std::thread::Builder::new()
         .name("ssi-watch".into())

@@ -78,6 +78,9 @@ pub struct Tuning {
     pub queue_len: usize,
     /// Ignore inotify events entirely (tests prove the safety rescan alone suffices).
     pub ignore_events: bool,
+    /// Pretend this many attempts to set up inotify fail, as when the
+    /// user's inotify instances are exhausted (tests of the recovery).
+    pub inotify_failures: u32,
 }
 
 impl Default for Tuning {
@@ -88,6 +91,7 @@ impl Default for Tuning {
             rescan_interval: Duration::from_secs(60),
             queue_len: 32 * 1024,
             ignore_events: false,
+            inotify_failures: 0,
         }
     }
 }
@@ -115,6 +119,9 @@ impl Tuning {
             t.queue_len = v as usize;
         }
         t.ignore_events = std::env::var_os("SSI_BROADCASTER_IGNORE_EVENTS").is_some();
+        if let Some(v) = ms("SSI_BROADCASTER_INOTIFY_FAILURES") {
+            t.inotify_failures = u32::try_from(v).unwrap_or(u32::MAX);
+        }
         t
     }
 }

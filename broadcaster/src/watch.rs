@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ use crate::tail::{log_id, Tailer};
 /// How long after a burst the heap is trimmed (clients free their queues
 /// as they catch up), and how many lines in one go make a burst.
 const TRIM_DELAY: Duration = Duration::from_secs(1);
+/// How often to rescan (and retry inotify) while inotify cannot be used,
+/// e.g. when the user's inotify instances or watches are exhausted: slower
+/// than events, but a live view rather than a minute behind.
+const DEGRADED_RESCAN: Duration = Duration::from_secs(1);
 const BURST_LINES: u64 = 1000;
 
 /// A directory of interest and what is actually watched for it.
@@ -37,10 +41,31 @@ impl Target {
     }
 }
 
+/// A new inotify watcher sending to `tx`, unless a simulated failure is due.
+fn new_watcher(
+    tx: &Sender<notify::Result<Event>>,
+    simulated_failures: &mut u32,
+) -> notify::Result<RecommendedWatcher> {
+    if *simulated_failures > 0 {
+        *simulated_failures -= 1;
+        return Err(notify::Error::generic(
+            "simulated: too many inotify instances",
+        ));
+    }
+    notify::recommended_watcher(tx.clone())
+}
+
 /// The watcher thread's state.
 pub struct Watch {
     watcher: Option<RecommendedWatcher>,
     events: Receiver<notify::Result<Event>>,
+    /// Kept while events are wanted, to make a new watcher when inotify
+    /// could not be had (or was lost); `None` in rescan-only mode.
+    sender: Option<Sender<notify::Result<Event>>>,
+    /// A directory watch could not be placed at the last attempt.
+    watch_failed: bool,
+    /// Simulated inotify failures still to come (tests).
+    inotify_failures: u32,
     logs: Target,
     scripts: Target,
     tailer: Tailer,
@@ -60,26 +85,32 @@ impl Watch {
         hub: Arc<Hub>,
         rescan_every: Duration,
         use_events: bool,
+        inotify_failures: u32,
     ) -> Watch {
         let (tx, events) = channel();
-        let watcher = if use_events {
-            match notify::recommended_watcher(tx) {
+        let mut inotify_failures = inotify_failures;
+        let (watcher, sender) = if use_events {
+            let watcher = match new_watcher(&tx, &mut inotify_failures) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     eprintln!(
-                        "ssi-broadcaster: cannot use inotify ({e}), falling back to rescanning every {}s.",
-                        rescan_every.as_secs()
+                        "ssi-broadcaster: cannot use inotify ({e}), rescanning every {}s until it can.",
+                        DEGRADED_RESCAN.as_secs()
                     );
                     None
                 }
-            }
+            };
+            (watcher, Some(tx))
         } else {
             drop(tx);
-            None
+            (None, None)
         };
         let mut w = Watch {
             watcher,
             events,
+            sender,
+            watch_failed: false,
+            inotify_failures,
             logs: Target {
                 dir: log_dir.clone(),
                 watched: None,
@@ -102,7 +133,7 @@ impl Watch {
 
     /// Runs forever, applying events as they come.
     pub fn run(mut self) {
-        let mut next_rescan = Instant::now() + self.rescan_every;
+        let mut next_rescan = Instant::now() + self.rescan_interval();
         let mut trim_at: Option<Instant> = None;
         loop {
             let wake_at = trim_at.map_or(next_rescan, |t| t.min(next_rescan));
@@ -151,12 +182,38 @@ impl Watch {
             }
             if now >= next_rescan {
                 self.rescan();
-                next_rescan = Instant::now() + self.rescan_every;
+                next_rescan = Instant::now() + self.rescan_interval();
             }
         }
     }
 
+    /// The safety rescan's period, short while events cannot be relied on.
+    fn rescan_interval(&self) -> Duration {
+        let degraded = self.sender.is_some() && (self.watcher.is_none() || self.watch_failed);
+        if degraded {
+            self.rescan_every.min(DEGRADED_RESCAN)
+        } else {
+            self.rescan_every
+        }
+    }
+
+    /// Makes a new inotify watcher when there is none but events are
+    /// wanted; the watches are placed afresh by the caller.
+    fn retry_inotify(&mut self) {
+        if self.watcher.is_some() {
+            return;
+        }
+        let Some(tx) = &self.sender else { return };
+        if let Ok(w) = new_watcher(tx, &mut self.inotify_failures) {
+            eprintln!("ssi-broadcaster: inotify works again, following changes as they happen.");
+            self.watcher = Some(w);
+            self.logs.watched = None;
+            self.scripts.watched = None;
+        }
+    }
+
     fn rescan(&mut self) {
+        self.retry_inotify();
         let _ = self.place_watches();
         self.load_scripts();
         self.tailer.scan(false);
@@ -229,6 +286,7 @@ impl Watch {
         let Some(watcher) = self.watcher.as_mut() else {
             return false;
         };
+        let mut failed = false;
         let logs_before = self.logs.watched.clone();
         for t in [&mut self.logs, &mut self.scripts] {
             // Deeper levels may appear while the watch moves (mkdir -p):
@@ -245,10 +303,14 @@ impl Watch {
                 match watcher.watch(&w, RecursiveMode::NonRecursive) {
                     Ok(()) => t.watched = Some((w, id)),
                     Err(e) => {
-                        eprintln!(
-                            "ssi-broadcaster: {}: cannot watch ({e}), relying on periodic rescans.",
-                            w.display()
-                        );
+                        if !self.watch_failed {
+                            eprintln!(
+                                "ssi-broadcaster: {}: cannot watch ({e}), rescanning every {}s until it can.",
+                                w.display(),
+                                DEGRADED_RESCAN.as_secs()
+                            );
+                        }
+                        failed = true;
                         break;
                     }
                 }
@@ -261,6 +323,7 @@ impl Watch {
                 let _ = watcher.watch(w, RecursiveMode::NonRecursive);
             }
         }
+        self.watch_failed = failed;
         self.logs.watched != logs_before
     }
 

@@ -272,3 +272,32 @@ fn periodic_rescan_recovers_missed_events() {
     fx.append("svc", line("FAILURE", "rotated"));
     assert_eq!(c.next_status().2, "rotated");
 }
+
+#[test]
+fn inotify_unavailable_rescans_every_second_and_recovers() {
+    let fx = Fixture::new();
+    fx.script("svc.sh", "Service");
+    // The first two attempts to set up inotify fail, as when the user's
+    // inotify instances are exhausted; the safety rescan stays at 60 s.
+    let server = Server::start_with(&fx, &[], &[("SSI_BROADCASTER_INOTIFY_FAILURES", "2")]);
+    let mut c = server.connect();
+    c.snapshot(0);
+    // Found by the 1 s rescan of the degraded mode (the client gives up
+    // after 10 s, long before a 60 s rescan).
+    fx.append("svc", line("WARNING", "seen without inotify"));
+    assert_eq!(c.next_status().2, "seen without inotify");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match server.stderr.recv_timeout(left) {
+            Ok(l) if l.contains("inotify works again") => break,
+            Ok(_) => {}
+            Err(_) => panic!("inotify was never retried"),
+        }
+    }
+    // Back on events: the rescan is every 60 s again, so only inotify can
+    // deliver these within the client's 10 s.
+    std::thread::sleep(Duration::from_millis(1500));
+    fx.append("svc", line("OK", "seen through inotify"));
+    assert_eq!(c.next_status().2, "seen through inotify");
+}
