@@ -225,6 +225,8 @@ bench:
 	$(CARGO) bench --locked -p ssi-generator --bench generator
 	$(CARGO) bench --locked -p ssi-generator --bench calendar
 	$(CARGO) bench --locked -p ssi-status --bench status
+	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
+	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
 
 clean:
 	$(CARGO) clean
