@@ -24,23 +24,16 @@ pub fn find<'a>(entries: &'a [Entry], arg: &str) -> Option<&'a Entry> {
 }
 
 /// `no service "foo"; did you mean "foo_bar"?`: up to three ids close to
-/// `arg` by edit distance or containing one another.
+/// `arg` by edit distance, a mistyped start, or containing one another.
 pub fn not_found(entries: &[Entry], arg: &str) -> String {
-    let want = normalize(arg);
-    let mut close: Vec<(usize, String)> = entries
+    let ids = entries
         .iter()
         .filter_map(|e| e.script.id.as_ref())
-        .filter_map(|id| {
-            let id = id.as_str();
-            let d = distance(&want, id);
-            let near = d <= (want.chars().count().max(id.len()) / 3).max(2);
-            let sub = want.len() >= 2 && (id.contains(&want) || want.contains(id));
-            (near || sub).then(|| (d, id.to_owned()))
-        })
+        .map(|id| id.as_str());
+    let quoted: Vec<String> = close_ids(ids, arg)
+        .iter()
+        .map(|id| format!("{id:?}"))
         .collect();
-    close.sort();
-    close.truncate(3);
-    let quoted: Vec<String> = close.iter().map(|(_, id)| format!("{id:?}")).collect();
     match quoted.len() {
         0 => format!("no service {arg:?}"),
         1 => format!("no service {arg:?}; did you mean {}?", quoted[0]),
@@ -50,6 +43,26 @@ pub fn not_found(entries: &[Entry], arg: &str) -> String {
             quoted[n - 1]
         ),
     }
+}
+
+/// The (at most three) ids closest to what the user typed, closest first.
+fn close_ids<'a>(ids: impl Iterator<Item = &'a str>, arg: &str) -> Vec<String> {
+    let want = normalize(arg);
+    let want_len = want.chars().count();
+    let mut close: Vec<(usize, String)> = ids
+        .filter_map(|id| {
+            let d = distance(&want, id);
+            let near = d <= (want_len.max(id.len()) / 3).max(2);
+            let sub = want.len() >= 2 && (id.contains(&want) || want.contains(id));
+            // "dumy" for "dummy_service": a typo in the first few letters.
+            let start: String = id.chars().take(want_len).collect();
+            let typo_start = want_len >= 3 && distance(&want, &start) <= 1;
+            (near || sub || typo_start).then(|| (d, id.to_owned()))
+        })
+        .collect();
+    close.sort();
+    close.truncate(3);
+    close.into_iter().map(|(_, id)| id).collect()
 }
 
 /// What the user typed, in id form: no `ssi_` prefix or unit suffix,
@@ -277,6 +290,22 @@ mod tests {
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("same", "same"), 0);
         assert_eq!(distance("dümmy", "dummy"), 1);
+    }
+
+    #[test]
+    fn suggestions() {
+        let ids = [
+            "dummy_service",
+            "disk_usage",
+            "system_updates",
+            "tls_expiry",
+        ];
+        let close = |arg| close_ids(ids.iter().copied(), arg);
+        assert_eq!(close("dumy"), vec!["dummy_service"]);
+        assert_eq!(close("disk"), vec!["disk_usage"]);
+        assert_eq!(close("ssi_disk_usgae"), vec!["disk_usage"]);
+        assert_eq!(close("updates"), vec!["system_updates"]);
+        assert!(close("zzz").is_empty());
     }
 
     #[test]
