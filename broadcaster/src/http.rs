@@ -165,18 +165,22 @@ impl Access {
 
     /// `Err(reason)` when the request must be refused with 403.
     pub fn check(&self, req: &Request) -> Result<(), String> {
-        match req.header("host") {
+        let host = match req.header("host") {
             None => return Err("missing Host header".into()),
             Some(h) => {
                 let h = h.to_ascii_lowercase();
                 if !self.hosts.contains(&h) {
                     return Err(format!("Host {h:?} is not allowed (see --allow-host)"));
                 }
+                h
             }
-        }
+        };
         if let Some(o) = req.header("origin") {
             let o = o.trim_end_matches('/').to_ascii_lowercase();
-            if !self.origins.contains(&o) {
+            // The dashboard's own page, served under an allowed Host, is
+            // same-origin: the Host check already vouches for that name.
+            let same_origin = o == format!("http://{host}") || o == format!("https://{host}");
+            if !same_origin && !self.origins.contains(&o) {
                 return Err(format!("Origin {o:?} is not allowed (see --allow-origin)"));
             }
         }

@@ -102,6 +102,22 @@ fn host_and_origin_are_checked() {
     assert_eq!(get(&host, Some(&format!("http://127.0.0.1:{p}"))), 200);
     assert_eq!(get(&host, Some(&format!("http://[::1]:{p}"))), 200);
     assert_eq!(get(&host, Some("https://status.example.com")), 200);
+    // A page served under an --allow-host name may talk to its own origin
+    // (the Host check vouches for the name); other origins still may not.
+    let named = format!("status.example.com:{p}");
+    let allow_named = |h: &str| {
+        server
+            .http(&format!(
+                "GET / HTTP/1.1\r\nHost: {named}\r\nOrigin: {h}\r\n\r\n"
+            ))
+            .0
+    };
+    assert_eq!(allow_named(&format!("http://status.example.com:{p}")), 200);
+    assert_eq!(allow_named("http://evil.example"), 403);
+    assert_eq!(
+        get(&host, Some(&format!("http://status.example.com:{p}"))),
+        403
+    );
 
     // The same rules guard the WebSocket upgrade.
     let (code, _) = server.http(&upgrade_request(p, "Origin: http://evil.example\r\n"));

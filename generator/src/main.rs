@@ -43,6 +43,14 @@ fn parse_args() -> Result<Command, String> {
     }
 }
 
+/// An absolute, normalized form of `dir` (systemd ignores a `SourcePath=`
+/// with `..` in it): the real path when it exists, else made absolute.
+fn resolve(dir: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&dir)
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir)
+}
+
 fn main() -> ExitCode {
     let output = match parse_args() {
         Ok(Command::Generate(dir)) => dir,
@@ -66,10 +74,23 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let dirs = Dirs::from_env();
+    let log_dir = resolve(dirs.logs);
+    // The log directory goes into every unit: refuse one that cannot be
+    // written there faithfully rather than make units that mean otherwise.
+    match log_dir.to_str() {
+        Some(p) if !p.chars().any(char::is_control) => {}
+        _ => {
+            log.error(&format!(
+                "log directory {:?} (SSI_LOG_DIR): expected a UTF-8 path without control characters.",
+                log_dir.display()
+            ));
+            return ExitCode::FAILURE;
+        }
+    }
     let cfg = Config {
         output,
-        scripts_dir: std::path::absolute(&dirs.scripts).unwrap_or(dirs.scripts),
-        log_dir: std::path::absolute(&dirs.logs).unwrap_or(dirs.logs),
+        scripts_dir: resolve(dirs.scripts),
+        log_dir,
     };
     match generator::run(&cfg, &log) {
         Ok(summary) => {

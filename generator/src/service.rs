@@ -210,11 +210,43 @@ impl Discovery {
     }
 }
 
-/// Whether ownership is enforced: only a root process runs scripts as root,
-/// and only then does a non-root owner mean someone else controls root.
-fn running_as_root() -> bool {
+/// Whether ownership is enforced: when we run as root (the generator under
+/// systemd), and also when the scripts' directory belongs to root (an
+/// installed system, looked at by `ssi-status` or the broadcaster as another
+/// user), so that every tool judges a script as the generator does. A demo
+/// directory of an ordinary user is judged without it.
+fn enforce_owner(dir_meta: Option<&fs::Metadata>) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    let as_root = unsafe { libc::geteuid() == 0 };
+    as_root || dir_meta.is_some_and(|m| m.uid() == 0)
+}
+
+/// Why a directory above a script may not be trusted, if it may not: every
+/// directory on the way to `/` must be root's and closed to others when
+/// ownership is enforced; a world-writable one with the sticky bit (`/tmp`)
+/// is fine, as nobody else may replace what root put there.
+fn insecure_ancestors(dir: &Path, enforce_owner: bool) -> Option<String> {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if let Ok(meta) = fs::metadata(d) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                return Some(format!(
+                    "directory {} is writable by group or others (mode {mode:04o}), expected at most 0755 as the script runs as root",
+                    d.display()
+                ));
+            }
+            if enforce_owner && meta.uid() != 0 {
+                return Some(format!(
+                    "directory {} is owned by uid {}, expected root as the script runs as root",
+                    d.display(),
+                    meta.uid()
+                ));
+            }
+        }
+        cur = d.parent();
+    }
+    None
 }
 
 /// Finds and judges every check script in `dir`. A missing directory has no
@@ -225,12 +257,15 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Discovery::default()),
         Err(e) => return Err(with_path(e, "cannot read scripts directory", dir)),
     };
-    let as_root = running_as_root();
-    let dir_problem = fs::metadata(dir)
-        .map_err(|e| with_path(e, "cannot stat scripts directory", dir))
-        .map(|m| {
-            insecure(&m, as_root).map(|why| format!("scripts directory {}: {why}", dir.display()))
-        })?;
+    let dir_meta =
+        fs::metadata(dir).map_err(|e| with_path(e, "cannot stat scripts directory", dir))?;
+    let enforce = enforce_owner(Some(&dir_meta));
+    let dir_problem = insecure(&dir_meta, enforce)
+        .map(|why| format!("scripts directory {}: {why}", dir.display()))
+        .or_else(|| {
+            let canonical = fs::canonicalize(dir).ok()?;
+            insecure_ancestors(canonical.parent()?, enforce)
+        });
 
     let mut scripts = Vec::new();
     let mut ignored = Vec::new();
@@ -247,9 +282,19 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
             ignored.push((path, "directory"));
             continue;
         }
-        let mut script = judge(&path, meta, as_root);
+        let mut script = judge(&path, meta, enforce);
         if let Some(why) = &dir_problem {
             script.problems.insert(0, why.clone());
+        }
+        // A symlink runs its target: the directories holding the target
+        // must be as safe as the scripts directory.
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            if let Some(why) = fs::canonicalize(&path)
+                .ok()
+                .and_then(|target| insecure_ancestors(target.parent()?, enforce))
+            {
+                script.problems.push(format!("symlink target: {why}"));
+            }
         }
         scripts.push(script);
     }
@@ -262,11 +307,24 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
 /// Judges one file by the same rules as [`discover`] (everything but id
 /// collisions, which need the whole directory).
 pub fn check_file(path: &Path) -> Script {
-    judge(path, fs::metadata(path), running_as_root())
+    let parent = fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let enforce = enforce_owner(
+        parent
+            .as_deref()
+            .and_then(|p| fs::metadata(p).ok())
+            .as_ref(),
+    );
+    let mut script = judge(path, fs::metadata(path), enforce);
+    if let Some(why) = parent.and_then(|p| insecure_ancestors(&p, enforce)) {
+        script.problems.push(why);
+    }
+    script
 }
 
 /// Judges one file, given what `fs::metadata` (symlinks followed) said of it.
-fn judge(path: &Path, meta: io::Result<fs::Metadata>, as_root: bool) -> Script {
+fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Script {
     let mut script = Script {
         path: path.to_owned(),
         id: None,
@@ -278,6 +336,18 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, as_root: bool) -> Script {
         Some(Ok(id)) => script.id = Some(id),
         Some(Err(why)) => script.problems.push(why),
         None => script.problems.push("not a file name".to_owned()),
+    }
+    // systemd strips a value's trailing white space and joins a line that
+    // ends in a backslash with the next: `SourcePath=` could not keep them.
+    if path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with('\\') || n.ends_with(char::is_whitespace))
+    {
+        script.problems.push(
+            "file name ends in a backslash or white space, which a unit file cannot keep"
+                .to_owned(),
+        );
     }
     // Unit files are UTF-8 text, one setting per line: a path that cannot
     // be written into `ExecStart=` faithfully is refused up front.
@@ -312,7 +382,7 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, as_root: bool) -> Script {
             .problems
             .push("not executable, expected mode with x bits (chmod 0755)".to_owned());
     }
-    if let Some(why) = insecure(&meta, as_root) {
+    if let Some(why) = insecure(&meta, enforce_owner) {
         script.problems.push(why);
     }
 
@@ -337,14 +407,14 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, as_root: bool) -> Script {
 }
 
 /// Why a file or directory may not be trusted to run as root, if it may not.
-fn insecure(meta: &fs::Metadata, as_root: bool) -> Option<String> {
+fn insecure(meta: &fs::Metadata, enforce_owner: bool) -> Option<String> {
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Some(format!(
             "writable by group or others (mode {mode:04o}), expected at most 0755 as it runs as root"
         ));
     }
-    if as_root && meta.uid() != 0 {
+    if enforce_owner && meta.uid() != 0 {
         return Some(format!(
             "owned by uid {}, expected root as it runs as root",
             meta.uid()

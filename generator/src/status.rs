@@ -295,9 +295,11 @@ fn scan_lines_backwards(
 ) -> io::Result<()> {
     let stop = len.saturating_sub(MAX_SCAN);
     let mut pos = len;
-    // Bytes of the line being assembled, in file order: `tail` is the part
-    // already read (after the current chunk).
-    let mut tail: Vec<u8> = Vec::new();
+    // The line being assembled from chunks already read (after the current
+    // one), latest first; joined once when its start is found, so a long
+    // line costs linear, not quadratic, copying.
+    let mut tail: Vec<Vec<u8>> = Vec::new();
+    let mut tail_len = 0usize;
     let mut buf = vec![0u8; CHUNK];
     let mut want = FIRST_CHUNK;
     while pos > stop {
@@ -312,9 +314,9 @@ fn scan_lines_backwards(
             let more = if tail.is_empty() {
                 piece.is_empty() || visit(piece)
             } else {
-                let mut line = piece.to_vec();
-                line.extend_from_slice(&tail);
+                let line = join_line(piece, &tail, tail_len);
                 tail.clear();
+                tail_len = 0;
                 visit(&line)
             };
             if !more {
@@ -322,18 +324,29 @@ fn scan_lines_backwards(
             }
             chunk = &chunk[..nl];
         }
-        if tail.len() + chunk.len() > MAX_SCAN as usize {
+        if tail_len + chunk.len() > MAX_SCAN as usize {
             return Ok(());
         }
-        let mut joined = chunk.to_vec();
-        joined.extend_from_slice(&tail);
-        tail = joined;
+        if !chunk.is_empty() {
+            tail_len += chunk.len();
+            tail.push(chunk.to_vec());
+        }
     }
     // The file's first line (no newline before it), if we reached it.
-    if pos == 0 && !tail.is_empty() {
-        visit(&tail);
+    if pos == 0 && tail_len > 0 {
+        visit(&join_line(&[], &tail, tail_len));
     }
     Ok(())
+}
+
+/// `head` followed by the `parts` read before it, which are latest first.
+fn join_line(head: &[u8], parts: &[Vec<u8>], parts_len: usize) -> Vec<u8> {
+    let mut line = Vec::with_capacity(head.len() + parts_len);
+    line.extend_from_slice(head);
+    for p in parts.iter().rev() {
+        line.extend_from_slice(p);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -489,6 +502,18 @@ mod tests {
             let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
             assert_eq!(last.line.message, "straddles", "boundary {back}");
         }
+    }
+
+    #[test]
+    fn last_status_before_a_long_unterminated_line() {
+        let mut content = b"x\nWARNING, before the long line\n".to_vec();
+        content.extend(std::iter::repeat_n(b'z', 3 << 20));
+        let f = log(&content);
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.line.message, "before the long line");
+        let lines = read_last_lines(f.path(), 2).unwrap();
+        assert_eq!(lines[0], "WARNING, before the long line");
+        assert_eq!(lines[1].len(), 3 << 20, "the long line is joined whole");
     }
 
     #[test]

@@ -50,13 +50,16 @@ pub fn exec_start(path: &str) -> String {
 }
 
 /// Runs after every run of a check (`ExecStopPost=`, stdout appended to the
-/// same log): when the run failed, it appends an `ERROR` status line naming
-/// the exit status, the signal or the timeout, so a crashed or hung check
-/// never leaves a stale `OK` as its latest status. Written for `/bin/sh`,
-/// already escaped for systemd (`$$`, `%%`).
-fn record_failure(timeout: u32) -> String {
+/// same log, whose path the shell gets as `$0`). First it ends a line the
+/// check left unterminated, so that neither our line nor the next run's is
+/// glued to it. Then, when the run failed, it appends an `ERROR` status line
+/// naming the exit status, the signal or the timeout, so a crashed or hung
+/// check never leaves a stale `OK` as its latest status. Written for
+/// `/bin/sh`, already escaped for systemd (`$$`, `%%`).
+fn after_run(timeout: u32, log: &str) -> String {
     let script = format!(
-        "case $$SERVICE_RESULT in \
+        "if [ -n \"$$(tail -c 1 -- \"$$0\" 2>/dev/null)\" ]; then echo; fi; \
+case $$SERVICE_RESULT in \
 success) exit 0 ;; \
 timeout) why=\"timed out after {timeout}s\" ;; \
 exit-code) why=\"exited with status $$EXIT_STATUS\" ;; \
@@ -66,7 +69,7 @@ core-dump) why=\"dumped core on signal $$EXIT_STATUS\" ;; \
 esac; \
 printf \"%%s, ERROR, %%s\\n\" \"$$(date \"+%%Y-%%m-%%d %%H:%%M:%%S\")\" \"$$why\""
     );
-    format!("/bin/sh -c '{script}'")
+    format!("/bin/sh -c '{script}' {}", quote_exec_arg(log))
 }
 
 /// `ssi_<id>.service`: a oneshot that runs the script with its stdout
@@ -97,7 +100,7 @@ pub fn service_unit(s: &ValidScript<'_>, script_path: &str, log_dir: &Path) -> S
         exec = exec_start(script_path),
         timeout = s.timeout,
         log = escape_specifiers(&log.to_string_lossy()),
-        post = record_failure(s.timeout),
+        post = after_run(s.timeout, &log.to_string_lossy()),
     );
     u
 }

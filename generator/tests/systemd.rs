@@ -117,3 +117,68 @@ fn missing_scripts_dir_is_quiet_success() {
     assert!(out.stderr.is_empty() && out.stdout.is_empty());
     assert_eq!(fs::read_dir(&out_dir).unwrap().count(), 0);
 }
+
+#[test]
+fn log_dir_with_control_characters_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scripts = tmp.path().join("scripts");
+    valid_script(&scripts, "check.sh");
+    let out_dir = tmp.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = Command::new(GENERATOR)
+        .arg(&out_dir)
+        .env("SSI_SCRIPTS_DIR", &scripts)
+        .env(
+            "SSI_LOG_DIR",
+            "/tmp/x\nExecStartPre=/bin/touch /tmp/pwned\n#",
+        )
+        .env_remove("SYSTEMD_SCOPE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ssi-generator: log directory \"/tmp/x\\nExecStartPre=/bin/touch /tmp/pwned\\n#\" (SSI_LOG_DIR): expected a UTF-8 path without control characters.\n"
+    );
+    assert_eq!(
+        fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "nothing half-written"
+    );
+}
+
+#[test]
+fn relative_and_dotted_dirs_become_normalized_absolute_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scripts = tmp.path().join("scripts");
+    valid_script(&scripts, "check.sh");
+    fs::set_permissions(&scripts, fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = tmp.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = Command::new(GENERATOR)
+        .arg(&out_dir)
+        .current_dir(tmp.path())
+        .env("SSI_SCRIPTS_DIR", "./out/../scripts")
+        .env("SSI_LOG_DIR", "logs")
+        .env_remove("SYSTEMD_SCOPE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = fs::read_to_string(out_dir.join("ssi_check.service")).unwrap();
+    let base = fs::canonicalize(tmp.path()).unwrap();
+    assert!(
+        unit.contains(&format!("SourcePath={}/scripts/check.sh\n", base.display())),
+        "{unit}"
+    );
+    assert!(
+        unit.contains(&format!(
+            "StandardOutput=append:{}/logs/check.log\n",
+            base.display()
+        )),
+        "{unit}"
+    );
+}
