@@ -173,18 +173,18 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
         .as_ref()
         .map(|p| printable(&p.display().to_string()));
     field(&mut out, "Log", &dash(&log));
+    let late = if entry.is_late(now) {
+        paint(
+            " (late: the last run did not report)",
+            look::LATE_SGR,
+            color,
+        )
+    } else {
+        String::new()
+    };
     match &entry.last {
         Some(l) => {
             let st = l.line.status;
-            let late = if entry.is_late(now) {
-                paint(
-                    " (late: the last run did not report)",
-                    look::LATE_SGR,
-                    color,
-                )
-            } else {
-                String::new()
-            };
             field(
                 &mut out,
                 "Status",
@@ -202,15 +202,6 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
             let none = match &entry.log_error {
                 Some(e) => printable(e),
                 None => "- (no status line yet)".to_owned(),
-            };
-            let late = if entry.is_late(now) {
-                paint(
-                    " (late: the last run did not report)",
-                    look::LATE_SGR,
-                    color,
-                )
-            } else {
-                String::new()
             };
             field(&mut out, "Status", &format!("{none}{late}"));
         }
