@@ -40,17 +40,24 @@ fi
 name="no @…@ left after substitution"
 if grep -n '@[A-Z]*@' "$work/units/"*; then fail "$name" "placeholders remain"; else pass; fi
 
-name="systemd-analyze security"
-out=$(systemd-analyze security --offline=yes "$work/units/ssi-broadcaster.service" 2>&1)
-exposure=$(sed -nE 's/.*Overall exposure level for ssi-broadcaster.service: ([0-9]+\.[0-9]+).*/\1/p' <<<"$out")
-if [[ -z $exposure ]]; then
-    fail "$name" "no exposure level in: $(tail -n 3 <<<"$out")"
-elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
-    pass
-    echo "units: ssi-broadcaster.service exposure $exposure"
-else
-    fail "$name" "exposure $exposure, expected at most 2.0: $(grep '✗' <<<"$out")"
-fi
+# check_exposure UNIT: systemd-analyze security rates the unit (in
+# $work/units) at most 2.0 ("OK" or better).
+check_exposure() {
+    local unit=$1 out exposure
+    name="systemd-analyze security $unit"
+    out=$(systemd-analyze security --offline=yes "$work/units/$unit" 2>&1)
+    exposure=$(sed -nE "s/.*Overall exposure level for ${unit//./\\.}: ([0-9]+\\.[0-9]+).*/\\1/p" <<<"$out")
+    if [[ -z $exposure ]]; then
+        fail "$name" "no exposure level in: $(tail -n 3 <<<"$out")"
+    elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+        pass
+        echo "units: $unit exposure $exposure"
+    else
+        fail "$name" "exposure $exposure, expected at most 2.0: $(grep '✗' <<<"$out")"
+    fi
+}
+
+check_exposure ssi-broadcaster.service
 
 name="service runs unprivileged, notify, read-only"
 problems=()
@@ -105,17 +112,7 @@ done
 grep -qE '^(User|DynamicUser)=' "$units/ssi-scripts@.service" && problems+=("must run as root to reload systemd")
 if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 
-name="systemd-analyze security ssi-scripts@1.service"
-out=$(systemd-analyze security --offline=yes "$work/units/ssi-scripts@1.service" 2>&1)
-exposure=$(sed -nE 's/.*Overall exposure level for ssi-scripts@1.service: ([0-9]+\.[0-9]+).*/\1/p' <<<"$out")
-if [[ -z $exposure ]]; then
-    fail "$name" "no exposure level in: $(tail -n 3 <<<"$out")"
-elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
-    pass
-    echo "units: ssi-scripts@1.service exposure $exposure"
-else
-    fail "$name" "exposure $exposure, expected at most 2.0: $(grep '✗' <<<"$out")"
-fi
+check_exposure ssi-scripts@1.service
 
 name="ssi-apply passes shellcheck"
 if ! command -v shellcheck >/dev/null 2>&1; then

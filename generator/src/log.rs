@@ -102,15 +102,6 @@ impl Logger {
         }
     }
 
-    /// A logger to stderr at `max`, for tests.
-    pub fn stderr(program: &str, max: Level) -> Logger {
-        Logger {
-            program: program.to_owned(),
-            max,
-            target: Target::Stderr,
-        }
-    }
-
     /// Logs `msg` at `level`.
     pub fn log(&self, level: Level, msg: &str) {
         if level > self.max {

@@ -260,12 +260,7 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
     let dir_meta =
         fs::metadata(dir).map_err(|e| with_path(e, "cannot stat scripts directory", dir))?;
     let enforce = enforce_owner(Some(&dir_meta));
-    let dir_problem = insecure(&dir_meta, enforce)
-        .map(|why| format!("scripts directory {}: {why}", dir.display()))
-        .or_else(|| {
-            let canonical = fs::canonicalize(dir).ok()?;
-            insecure_ancestors(canonical.parent()?, enforce)
-        });
+    let dir_problem = insecure_dir(dir, &dir_meta, enforce);
 
     let mut scripts = Vec::new();
     let mut ignored = Vec::new();
@@ -282,21 +277,14 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
             ignored.push((path, "directory"));
             continue;
         }
-        let mut script = judge(&path, meta, enforce);
-        if let Some(why) = &dir_problem {
-            script.problems.insert(0, why.clone());
-        }
-        // A symlink runs its target: the directories holding the target
-        // must be as safe as the scripts directory.
-        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-            if let Some(why) = fs::canonicalize(&path)
-                .ok()
-                .and_then(|target| insecure_ancestors(target.parent()?, enforce))
-            {
-                script.problems.push(format!("symlink target: {why}"));
-            }
-        }
-        scripts.push(script);
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        scripts.push(judge_placed(
+            &path,
+            meta,
+            is_link,
+            dir_problem.as_ref(),
+            enforce,
+        ));
     }
     mark_collisions(&mut scripts);
     scripts.sort_by(|a, b| (a.id.is_none(), &a.id, &a.path).cmp(&(b.id.is_none(), &b.id, &b.path)));
@@ -307,18 +295,55 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
 /// Judges one file by the same rules as [`discover`] (everything but id
 /// collisions, which need the whole directory).
 pub fn check_file(path: &Path) -> Script {
-    let parent = fs::canonicalize(path)
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf));
-    let enforce = enforce_owner(
-        parent
-            .as_deref()
-            .and_then(|p| fs::metadata(p).ok())
-            .as_ref(),
-    );
-    let mut script = judge(path, fs::metadata(path), enforce);
-    if let Some(why) = parent.and_then(|p| insecure_ancestors(&p, enforce)) {
-        script.problems.push(why);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir_meta = fs::metadata(dir).ok();
+    let enforce = enforce_owner(dir_meta.as_ref());
+    let dir_problem = dir_meta.and_then(|m| insecure_dir(dir, &m, enforce));
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    judge_placed(
+        path,
+        fs::metadata(path),
+        is_link,
+        dir_problem.as_ref(),
+        enforce,
+    )
+}
+
+/// Why the directory holding scripts may not be trusted: itself closed to
+/// others, every directory above it as [`insecure_ancestors`] says.
+fn insecure_dir(dir: &Path, meta: &fs::Metadata, enforce_owner: bool) -> Option<String> {
+    insecure(meta, enforce_owner)
+        .map(|why| format!("scripts directory {}: {why}", dir.display()))
+        .or_else(|| {
+            let canonical = fs::canonicalize(dir).ok()?;
+            insecure_ancestors(canonical.parent()?, enforce_owner)
+        })
+}
+
+/// Judges a script where it lies: its own rules, then its directory's
+/// problem, then, for a symlink (which runs its target), the directories
+/// holding the target.
+fn judge_placed(
+    path: &Path,
+    meta: io::Result<fs::Metadata>,
+    is_link: bool,
+    dir_problem: Option<&String>,
+    enforce_owner: bool,
+) -> Script {
+    let mut script = judge(path, meta, enforce_owner);
+    if let Some(why) = dir_problem {
+        script.problems.insert(0, why.clone());
+    }
+    if is_link {
+        if let Some(why) = fs::canonicalize(path)
+            .ok()
+            .and_then(|target| insecure_ancestors(target.parent()?, enforce_owner))
+        {
+            script.problems.push(format!("symlink target: {why}"));
+        }
     }
     script
 }

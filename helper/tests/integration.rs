@@ -678,9 +678,6 @@ fn check_json_fields() {
     assert_eq!(arr[1]["timeout"], 300);
 }
 
-// The tests below need real schedules (ssi::calendar): they describe
-// the behaviour once the calendar parser has landed.
-
 #[test]
 fn check_json_schedule_and_elapses() {
     let dir = fixtures().join("basic");
