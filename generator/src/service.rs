@@ -262,10 +262,18 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
     let enforce = enforce_owner(Some(&dir_meta));
     let dir_problem = insecure_dir(dir, &dir_meta, enforce);
 
+    // Directory order is the file system's (hash order on ext4, newest
+    // first on tmpfs): sort by name so that everything derived from the
+    // listing, such as the other files a collision names, is the same on
+    // every machine.
+    let mut entries = entries
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| with_path(e, "cannot read scripts directory", dir))?;
+    entries.sort_by_key(fs::DirEntry::file_name);
+
     let mut scripts = Vec::new();
     let mut ignored = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| with_path(e, "cannot read scripts directory", dir))?;
         let path = entry.path();
         if is_ignored_name(&entry.file_name()) {
             ignored.push((path, "hidden, backup or package manager file"));

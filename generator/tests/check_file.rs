@@ -65,3 +65,37 @@ fn same_verdict_as_discovery() {
         }
     }
 }
+
+/// Everything derived from a directory listing is in a defined order:
+/// tmpfs lists files newest first, so the same scripts created in two
+/// orders give the two listing orders, and must give the same verdicts.
+#[test]
+fn collision_messages_do_not_depend_on_directory_order() {
+    let shm = Path::new("/dev/shm");
+    assert!(shm.is_dir(), "this test needs /dev/shm (tmpfs)");
+    let mut seen = Vec::new();
+    for names in [["a.b.sh", "a-b.sh", "A_B"], ["A_B", "a-b.sh", "a.b.sh"]] {
+        let tmp = tempfile::tempdir_in(shm).unwrap();
+        let dir = tmp.path().join("scripts");
+        for n in names {
+            script(&dir, n);
+        }
+        chmod(&dir, 0o755);
+        let found = discover(&dir).unwrap();
+        let problems: Vec<String> = found
+            .scripts
+            .iter()
+            .map(|s| {
+                let text = s.problems.join("; ");
+                text.replace(&dir.display().to_string(), "DIR")
+            })
+            .collect();
+        seen.push(problems);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(
+        seen[0][0].contains("also the id of DIR/a-b.sh, DIR/a.b.sh"),
+        "{:?}",
+        seen[0]
+    );
+}
