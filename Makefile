@@ -64,29 +64,39 @@ DEMO_ENV := SSI_SCRIPTS_DIR=$(DEMO)/scripts SSI_LOG_DIR=$(DEMO)/log
 DASHBOARD_LISTEN ?= 127.0.0.1:5000
 DASHBOARD_INTERVAL ?= 15
 
-.PHONY: all build test lint demo dashboard install uninstall bench clean e2e
+.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh
 
 all: build
 
 build:
 	$(CARGO) build --release --locked --workspace
 
-lint:
+# What the tests need (Debian packages, cargo tools), from the one list in
+# tests/deps.sh: installed when run as root, otherwise a message naming the
+# command, before anything is built. Quiet when nothing is missing.
+test-deps:
+	@tests/deps.sh
+
+lint: test-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	shellcheck tests/e2e/run tests/e2e/lib.sh
+	shellcheck tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/fresh/run
 
-test:
-	$(CARGO) nextest run --locked --workspace --no-fail-fast
-	$(CARGO) test --locked --workspace --doc
-	SSI_STATUS=$(CARGO_TARGET_DIR)/debug/ssi-status tests/examples/run.sh
-	tests/units.sh
-	tests/install.sh
+# Every suite to its end, then one summary with the skipped tests and why
+# (tests/run.sh).
+test: test-deps
+	@tests/run.sh
 
 # End-to-end under a real systemd (root, systemd-nspawn): installs the built
 # binaries inside a throwaway container and drives them (tests/e2e/run).
-e2e: build
+e2e: test-deps build
 	tests/e2e/run
+
+# The README's two commands from a fresh clone on a fresh copy of this
+# machine with the test prerequisites purged (root, systemd-nspawn, network
+# for apt; several minutes): tests/fresh/run.
+fresh: test-deps
+	tests/fresh/run
 
 # The demo uses the release build, the binaries `make install` installs.
 demo: build

@@ -19,7 +19,8 @@ fail() {
     failed=$((failed + 1))
     printf 'FAIL %s: %s\n' "$1" "$2"
 }
-skip() { printf 'skip %s: %s\n' "$1" "$2"; }
+# shellcheck source=tests/lib/skip.sh
+. "$root/tests/lib/skip.sh"
 
 # The unit files as "make install" writes them: @BINDIR@ replaced by the
 # directory of an executable ssi-broadcaster.
@@ -116,7 +117,7 @@ check_exposure ssi-scripts@1.service
 
 name="ssi-apply passes shellcheck"
 if ! command -v shellcheck >/dev/null 2>&1; then
-    fail "$name" "shellcheck is not installed (.ci/run installs it)"
+    fail "$name" "shellcheck is not installed (sudo make test-deps installs it)"
 elif out=$(shellcheck "$units/ssi-apply" 2>&1); then
     pass
 else
@@ -279,7 +280,7 @@ fi
 # tmpfiles.d into the same root: directories, modes and owners (needs root to chown).
 name="tmpfiles.d creates the log and scripts directories"
 if ((EUID != 0)); then
-    skip "$name" "needs root"
+    skip units "$name" "needs root"
 else
     ssi_gid=$(awk -F: '$1 == "ssi" { print $3 }' "$sysroot/etc/group")
     out=$(systemd-tmpfiles --root="$sysroot" --create "$units/service-status-indicator.tmpfiles" 2>&1)
@@ -297,9 +298,9 @@ fi
 # not exist here; the directory is set up as tmpfiles.d makes it.
 name="logrotate keeps 0640 root:<log group>"
 if ! command -v logrotate >/dev/null 2>&1; then
-    fail "$name" "logrotate is not installed (.ci/run installs it)"
+    fail "$name" "logrotate is not installed (sudo make test-deps installs it)"
 elif ((EUID != 0)); then
-    skip "$name" "needs root"
+    skip units "$name" "needs root"
 else
     group=nogroup
     getent group nogroup >/dev/null || group=$(id -gn nobody)

@@ -4,7 +4,7 @@
 //! to a log shows up without a reload, and the page notices a lost server
 //! and reconnects by itself.
 //!
-//! Skipped (with a message) only when Chromium is not installed.
+//! Fails when Chromium is not installed (tests/deps.sh installs it).
 
 mod common;
 
@@ -181,8 +181,7 @@ fn page_target(port: u16, url: &str) -> String {
 #[test]
 fn dashboard_renders_and_updates_live_in_chromium() {
     let Some(exe) = chromium() else {
-        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
-        return;
+        panic!("chromium is not installed (sudo make test-deps installs it)");
     };
     let fx = Fixture::new();
     fx.script("disk-usage.sh", "Disk Usage");

@@ -739,14 +739,13 @@ fn list_marks_valid_scripts() {
 /// installed `systemd-analyze calendar` does (skipped without it).
 #[test]
 fn check_agrees_with_systemd_analyze() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("systemd-analyze not installed, skipped");
-        return;
-    }
+    assert!(
+        Command::new("systemd-analyze")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "systemd-analyze is not installed (sudo make test-deps installs it)"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let schedules = [
         "*:0/5",

@@ -6,7 +6,7 @@
 # Usage: tests/examples/run.sh [PATTERN]   (only cases whose name contains PATTERN)
 # Environment: SSI_STATUS=path/to/ssi-status also runs "ssi-status check" on
 # every example. Needs bash, coreutils, findutils, gawk or mawk, openssl,
-# curl and systemd-analyze; shellcheck when installed.
+# curl, systemd-analyze and shellcheck (tests/deps.sh installs them).
 set -u
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -103,15 +103,17 @@ for script in "$examples"/*; do
     if ((${#problems[@]} == 0)); then pass "$name"; else fail "$name" "${problems[*]}"; fi
 done
 
-if command -v shellcheck >/dev/null 2>&1; then
-    for script in "$examples"/*; do
-        name="${script##*/}: shellcheck"
-        selected "$name" || continue
-        if report=$(shellcheck --shell=bash "$script" 2>&1); then pass "$name"; else fail "$name" "$report"; fi
-    done
-else
-    echo "note: shellcheck is not installed, examples not linted"
-fi
+for script in "$examples"/*; do
+    name="${script##*/}: shellcheck"
+    selected "$name" || continue
+    if ! command -v shellcheck >/dev/null 2>&1; then
+        fail "$name" "shellcheck is not installed (sudo make test-deps installs it)"
+    elif report=$(shellcheck --shell=bash "$script" 2>&1); then
+        pass "$name"
+    else
+        fail "$name" "$report"
+    fi
+done
 
 # Until ssi-status has its "check" command (its --help says so), this is
 # skipped with a note rather than failed.
