@@ -231,9 +231,9 @@ uninstall:
 	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
 
 bench:
-	$(CARGO) bench --locked -p ssi-generator --bench library
+	$(CARGO) bench --locked -p ssi --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
-	$(CARGO) bench --locked -p ssi-generator --bench calendar
+	$(CARGO) bench --locked -p ssi --bench calendar
 	$(CARGO) bench --locked -p ssi-status --bench status
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout

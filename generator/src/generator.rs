@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
+use ssi::service::{self, Discovery};
+
 use crate::log::Logger;
-use crate::service::{self, Discovery};
 use crate::units;
 
 /// What one generator run is given.

@@ -1,12 +1,17 @@
 //! `ssi-generator`: the systemd generator (systemd.generator(7)) that turns
 //! check scripts into `ssi_<id>.service` + `ssi_<id>.timer`.
 
+mod generator;
+mod log;
+mod units;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ssi::dirs::Dirs;
-use ssi::generator::{self, Config};
-use ssi::log::Logger;
+
+use crate::generator::Config;
+use crate::log::Logger;
 
 const USAGE: &str = "\
 Usage: ssi-generator NORMAL-DIR [EARLY-DIR LATE-DIR]

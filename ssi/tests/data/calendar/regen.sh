@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Keep in sync with ZONES and BASES in generator/tests/calendar_corpus.rs.
+# Keep in sync with ZONES and BASES in ssi/tests/calendar_corpus.rs.
 ZONES=(UTC Europe/Berlin America/New_York)
 BASES=(
     1774744200 # 2026-03-29 00:30 UTC, 30 min before Berlin springs forward
