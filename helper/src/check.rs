@@ -1,7 +1,6 @@
 //! `ssi-status check FILE…`: judge scripts exactly as the generator does
 //! and show when their schedules elapse, like `systemd-analyze calendar`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -9,56 +8,20 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use serde::Serialize;
 use ssi::calendar::{format_elapse, CalendarSpec};
-use ssi::service::{check_file, Script, ServiceId};
+use ssi::service::{check_file, mark_collisions, Script};
 
 use crate::entry::{Entry, EntryJson};
 use crate::look::{self, printable};
 
-/// Judges every file; the result keeps the order of `files`.
+/// Judges every file; the result keeps the order of `files`. Two of them
+/// that would get the same id collide as they would once installed
+/// together; the same file named twice (by any path) is no collision.
 pub fn judge(files: &[PathBuf]) -> Vec<Script> {
     let mut scripts: Vec<Script> = files.iter().map(|f| check_file(f)).collect();
-    mark_collisions(&mut scripts);
+    mark_collisions(&mut scripts, |s| {
+        s.path.canonicalize().unwrap_or_else(|_| s.path.clone())
+    });
     scripts
-}
-
-/// Two of the given files that would get the same id would fight over the
-/// same units and log once installed together; the same file named twice
-/// is no collision.
-fn mark_collisions(scripts: &mut [Script]) {
-    // id → distinct files (canonical path, first index naming it).
-    let mut by_id: BTreeMap<ServiceId, Vec<(PathBuf, usize)>> = BTreeMap::new();
-    let mut file_of = Vec::with_capacity(scripts.len());
-    for (i, s) in scripts.iter().enumerate() {
-        let real = s.path.canonicalize().unwrap_or_else(|_| s.path.clone());
-        if let Some(id) = &s.id {
-            let files = by_id.entry(id.clone()).or_default();
-            if !files.iter().any(|(p, _)| *p == real) {
-                files.push((real.clone(), i));
-            }
-        }
-        file_of.push(real);
-    }
-    for (i, real) in file_of.iter().enumerate() {
-        let Some(files) = scripts[i].id.as_ref().and_then(|id| by_id.get(id)) else {
-            continue;
-        };
-        let others: Vec<String> = files
-            .iter()
-            .filter(|(p, _)| p != real)
-            .map(|(_, j)| scripts[*j].path.display().to_string())
-            .collect();
-        if !others.is_empty() {
-            let id = scripts[i]
-                .id
-                .as_ref()
-                .map(|id| id.to_string())
-                .unwrap_or_default();
-            scripts[i].problems.push(format!(
-                "service id \"{id}\" is also the id of {}, expected one script per id",
-                others.join(", ")
-            ));
-        }
-    }
 }
 
 /// The next `n` elapses of `spec` after `base`, in the local zone.
@@ -119,8 +82,8 @@ pub fn text(script: &Script, base: Timestamp, tz: &TimeZone, iterations: u32) ->
         "{}: {verdict}",
         printable(&script.path.display().to_string())
     );
-    for p in &script.problems {
-        field(&mut out, "Error", &printable(p));
+    for p in script.problems() {
+        field(&mut out, "Error", &printable(&p.to_string()));
     }
     if let Some(id) = &script.id {
         field(&mut out, "Id", id.as_str());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
-use ssi::service::{Script, ServiceId};
+use ssi::service::{Problem, Script, ServiceId};
 use ssi::status::{read_last_status, rfc3339, LastStatus, Status};
 
 use crate::systemd;
@@ -129,7 +129,8 @@ impl Entry {
             unit: self.unit_stem(),
             path: s.path.display().to_string(),
             valid: s.is_valid(),
-            errors: s.problems.clone(),
+            errors: s.problems().iter().map(ToString::to_string).collect(),
+            problems: s.problems().iter().map(ProblemJson::new).collect(),
             name: m.name.clone(),
             description: m.description.clone(),
             version: m.version.clone(),
@@ -155,6 +156,24 @@ impl Entry {
     }
 }
 
+/// One problem of a script in JSON: `{"code": "not-executable", "text": "…"}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemJson {
+    /// Stable, machine-readable (`ssi-status(1)` lists them).
+    pub code: &'static str,
+    /// What `errors` says.
+    pub text: String,
+}
+
+impl ProblemJson {
+    fn new(p: &Problem) -> ProblemJson {
+        ProblemJson {
+            code: p.code(),
+            text: p.to_string(),
+        }
+    }
+}
+
 /// The JSON object of one service (`list --json`, `check --json`,
 /// `show --json`); every field is always present, `null` when unknown.
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +188,8 @@ pub struct EntryJson {
     pub valid: bool,
     /// One entry per problem.
     pub errors: Vec<String>,
+    /// The same problems, each with a stable machine-readable code.
+    pub problems: Vec<ProblemJson>,
     /// `# name:`.
     pub name: Option<String>,
     /// `# description:`.

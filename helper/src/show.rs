@@ -161,8 +161,8 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
         field(&mut out, "Valid", "yes");
     } else {
         field(&mut out, "Valid", &paint("no", look::INVALID_SGR, color));
-        for p in &s.problems {
-            field(&mut out, "Error", &printable(p));
+        for p in s.problems() {
+            field(&mut out, "Error", &printable(&p.to_string()));
         }
     }
     if let Some(stem) = entry.unit_stem() {

@@ -73,12 +73,13 @@ fn path_with_fake(dir: &Path) -> String {
 }
 
 /// The fields every list/check/show object has, and their JSON types.
-const LIST_FIELDS: [(&str, &str); 24] = [
+const LIST_FIELDS: [(&str, &str); 25] = [
     ("id", "string?"),
     ("unit", "string?"),
     ("path", "string"),
     ("valid", "bool"),
     ("errors", "array"),
+    ("problems", "array"),
     ("name", "string?"),
     ("description", "string?"),
     ("version", "string?"),

@@ -15,6 +15,7 @@
 //! `timeout:` values may end in a ` # comment`. Only the first
 //! [`MAX_HEADER_BYTES`] of a file are read.
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -60,7 +61,81 @@ pub struct Parsed {
     /// error can say where it is.
     pub schedule_line: usize,
     /// Each problem, e.g. `line 3: name "ab": expected 3 to 60 characters, got 2`.
-    pub errors: Vec<String>,
+    pub errors: Vec<Error>,
+}
+
+/// One problem of a manifest. `Display` gives the text people read (the
+/// generator's log, `ssi-status`); [`Error::code`] a stable name for
+/// programs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A key given a second time.
+    Twice {
+        /// Where the second one is (1-based).
+        line: usize,
+        /// The key.
+        key: &'static str,
+        /// Where the first one is.
+        first: usize,
+    },
+    /// A required key that is absent.
+    Missing {
+        /// The key.
+        key: &'static str,
+    },
+    /// A value that is not UTF-8 (shown with replacement characters).
+    NotUtf8 {
+        /// Its line.
+        line: usize,
+        /// The key.
+        key: &'static str,
+        /// The value, lossily decoded.
+        value: String,
+    },
+    /// A value that breaks its key's rule.
+    Value {
+        /// Its line.
+        line: usize,
+        /// The key.
+        key: &'static str,
+        /// The value as written (a trailing comment removed).
+        value: String,
+        /// What was expected instead, e.g. `expected 3 to 60 characters, got 2`.
+        expected: String,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable name of the kind of problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Twice { .. } => "manifest-key-twice",
+            Error::Missing { .. } => "manifest-key-missing",
+            Error::NotUtf8 { .. } => "manifest-value-not-utf8",
+            Error::Value { .. } => "manifest-value-invalid",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Twice { line, key, first } => write!(
+                f,
+                "line {line}: {key} given twice (first on line {first}), expected it once"
+            ),
+            Error::Missing { key } => write!(f, "missing \"# {key}:\" line in the header"),
+            Error::NotUtf8 { line, key, value } => {
+                write!(f, "line {line}: {key} {value:?}: expected valid UTF-8")
+            }
+            Error::Value {
+                line,
+                key,
+                value,
+                expected,
+            } => write!(f, "line {line}: {key} {value:?}: {expected}"),
+        }
+    }
 }
 
 /// The recognised keys.
@@ -146,11 +221,11 @@ pub fn parse(content: &[u8]) -> Parsed {
         };
         let slot = &mut seen[key as usize];
         if *slot != 0 {
-            parsed.errors.push(format!(
-                "line {lineno}: {} given twice (first on line {}), expected it once",
-                key.as_str(),
-                *slot
-            ));
+            parsed.errors.push(Error::Twice {
+                line: lineno,
+                key: key.as_str(),
+                first: *slot,
+            });
             continue;
         }
         *slot = lineno;
@@ -161,10 +236,7 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
-                _ => parsed.errors.push(format!(
-                    "missing \"# {}:\" line in the header",
-                    key.as_str()
-                )),
+                _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
     }
@@ -175,10 +247,11 @@ pub fn parse(content: &[u8]) -> Parsed {
 fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
     let name = key.as_str();
     let Ok(value) = std::str::from_utf8(raw) else {
-        parsed.errors.push(format!(
-            "line {lineno}: {name} {:?}: expected valid UTF-8",
-            String::from_utf8_lossy(raw)
-        ));
+        parsed.errors.push(Error::NotUtf8 {
+            line: lineno,
+            key: name,
+            value: String::from_utf8_lossy(raw).into_owned(),
+        });
         return;
     };
     let value = match key {
@@ -186,9 +259,12 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         _ => value,
     };
     let mut fail = |expected: String| {
-        parsed
-            .errors
-            .push(format!("line {lineno}: {name} {value:?}: {expected}"));
+        parsed.errors.push(Error::Value {
+            line: lineno,
+            key: name,
+            value: value.to_owned(),
+            expected,
+        });
     };
     if value.chars().any(char::is_control) {
         fail("expected no control characters".to_owned());
@@ -289,13 +365,17 @@ mod tests {
     const GOOD: &str = "#!/bin/bash\n# name: Dummy Service\n# description: Always fine\n# version: 1.0\n# schedule: *:0/1\n";
 
     fn errors(s: &str) -> Vec<String> {
-        parse(s.as_bytes()).errors
+        parse(s.as_bytes())
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
     fn good_manifest() {
         let p = parse(GOOD.as_bytes());
-        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(p.errors, Vec::<Error>::new());
         assert_eq!(
             p.fields,
             Fields {
@@ -312,7 +392,7 @@ mod tests {
     #[test]
     fn keys_any_case_and_spacing_crlf() {
         let p = parse(b"#!/bin/sh\r\n\r\n  #NAME :  Spaced Name  \r\n#\tDescription:\tx\r\n# Version:2\r\n#   SCHEDULE: daily\r\n# TimeOut: 5min\r\n");
-        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(p.errors, Vec::<Error>::new());
         assert_eq!(p.fields.name.as_deref(), Some("Spaced Name"));
         assert_eq!(p.fields.description.as_deref(), Some("x"));
         assert_eq!(p.fields.schedule.as_deref(), Some("daily"));
@@ -324,7 +404,7 @@ mod tests {
         let p = parse(
             b"# name: Seed\n# description: d # not a comment\n# version: 1\n# schedule: *:0/5  # Every 5 minutes\n# timeout: 30      # Optional: seconds\n",
         );
-        assert_eq!(p.errors, Vec::<String>::new());
+        assert_eq!(p.errors, Vec::<Error>::new());
         assert_eq!(p.fields.schedule.as_deref(), Some("*:0/5"));
         assert_eq!(p.fields.timeout, Some(30));
         assert_eq!(p.fields.description.as_deref(), Some("d # not a comment"));
@@ -478,22 +558,24 @@ mod tests {
     #[test]
     fn timeout_rule() {
         let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
         assert_eq!(t("# timeout: 1h 30s").fields.timeout, Some(3630));
         assert_eq!(
-            t("# timeout: 0").errors,
+            e("# timeout: 0"),
             vec!["line 6: timeout \"0\": expected 1 to 86400 seconds, got 0"]
         );
         assert_eq!(
-            t("# timeout: 86401").errors,
+            e("# timeout: 86401"),
             vec!["line 6: timeout \"86401\": expected 1 to 86400 seconds, got 86401"]
         );
         assert_eq!(
-            t("# timeout: 1.5").errors,
+            e("# timeout: 1.5"),
             vec!["line 6: timeout \"1.5\": expected whole seconds"]
         );
         assert_eq!(t("# timeout: soon").errors.len(), 1);
-        assert!(t("# timeout: soon").errors[0]
-            .starts_with("line 6: timeout \"soon\": expected a time span"));
+        assert!(
+            e("# timeout: soon")[0].starts_with("line 6: timeout \"soon\": expected a time span")
+        );
         assert_eq!(t("# timeout: soon").fields.timeout, None);
     }
 
@@ -502,8 +584,8 @@ mod tests {
         let mut s = GOOD.replace("# name: Dummy Service\n", "").into_bytes();
         s.extend_from_slice(b"# name: caf\xe9 check\n");
         assert_eq!(
-            parse(&s).errors,
-            vec!["line 5: name \"caf\u{fffd} check\": expected valid UTF-8"]
+            parse(&s).errors[0].to_string(),
+            ["line 5: name \"caf\u{fffd} check\": expected valid UTF-8"][0]
         );
         // Non-UTF-8 in an ordinary comment is fine.
         let mut s = GOOD.as_bytes().to_vec();
@@ -521,7 +603,7 @@ mod tests {
         s.push_str("# schedule: daily and more padding to cross the limit\n");
         assert!(s.len() > MAX_HEADER_BYTES);
         assert_eq!(
-            parse(s.as_bytes()).errors,
+            errors(&s),
             vec!["missing \"# schedule:\" line in the header"]
         );
     }

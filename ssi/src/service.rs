@@ -2,130 +2,26 @@
 //! service id each one gets, and every reason one is refused. The generator,
 //! `ssi-status` and the broadcaster all judge scripts through this module,
 //! so they agree on what is valid and say the same reasons.
+//!
+//! [`id`] says what a file name makes of a script, [`trust`] whether it may
+//! run as root, [`problem`] every reason for a refusal; this module puts
+//! them together into one [`Verdict`] per script.
+
+pub mod id;
+pub mod problem;
+pub mod trust;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
-use std::fmt;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+pub use self::id::{is_id, is_ignored_name, IdError, ServiceId, MAX_ID_LEN, UNIT_PREFIX};
+pub use self::problem::Problem;
+use self::trust::{enforce_owner, insecure, insecure_ancestors};
 use crate::calendar::CalendarSpec;
 use crate::manifest::{self, Fields};
-
-/// Prefix of every unit we generate: `ssi_<id>.service`.
-pub const UNIT_PREFIX: &str = "ssi_";
-/// Longest id that still makes a valid unit name (255 bytes with
-/// `ssi_` and `.service`).
-pub const MAX_ID_LEN: usize = 255 - UNIT_PREFIX.len() - ".service".len();
-
-/// A service id: `[a-z0-9_]+`, derived from a script's file name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ServiceId(String);
-
-impl ServiceId {
-    /// The id for a script file name: the name without its last extension,
-    /// lower-cased, with `-`, `.` and spaces turned into `_`.
-    /// `dummy-service.bash` → `dummy_service`.
-    pub fn from_file_name(name: &OsStr) -> Result<ServiceId, String> {
-        let Some(name) = name.to_str() else {
-            return Err(format!(
-                "file name {:?} is not valid UTF-8, expected letters a-z, digits, \"_\", \"-\", \".\" or space",
-                name.to_string_lossy()
-            ));
-        };
-        let stem = match name.rfind('.') {
-            Some(dot) if dot > 0 => &name[..dot],
-            _ => name,
-        };
-        let mut id = String::with_capacity(stem.len());
-        for c in stem.chars().flat_map(char::to_lowercase) {
-            match c {
-                'a'..='z' | '0'..='9' | '_' => id.push(c),
-                '-' | '.' | ' ' => id.push('_'),
-                other => {
-                    return Err(format!(
-                        "file name {name:?} has {other:?}, which cannot be part of a service id; expected letters a-z, digits, \"_\", \"-\", \".\" or space"
-                    ))
-                }
-            }
-        }
-        if id.is_empty() {
-            return Err(format!("file name {name:?} gives an empty service id"));
-        }
-        if id.len() > MAX_ID_LEN {
-            return Err(format!(
-                "file name {name:?} gives a service id of {} characters, expected at most {MAX_ID_LEN}",
-                id.len()
-            ));
-        }
-        Ok(ServiceId(id))
-    }
-
-    /// Whether a user's argument names this service: the bare id
-    /// (`dummy_service`), the unit stem (`ssi_dummy_service`) or a unit name
-    /// (`ssi_dummy_service.service` / `.timer`).
-    pub fn matches_user(&self, arg: &str) -> bool {
-        let arg = arg
-            .strip_suffix(".service")
-            .or_else(|| arg.strip_suffix(".timer"))
-            .unwrap_or(arg);
-        arg == self.0 || arg.strip_prefix(UNIT_PREFIX) == Some(self.0.as_str())
-    }
-
-    /// The bare id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `ssi_<id>`, the name of the units without their suffix.
-    pub fn unit_stem(&self) -> String {
-        format!("{UNIT_PREFIX}{}", self.0)
-    }
-
-    /// `<id>.log`, the log's file name in the log directory.
-    pub fn log_file_name(&self) -> String {
-        format!("{}.log", self.0)
-    }
-}
-
-impl fmt::Display for ServiceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl serde::Serialize for ServiceId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-/// Names skipped without a word: hidden files, editor backups and package
-/// manager leftovers, which are never meant to run.
-pub fn is_ignored_name(name: &OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    const SUFFIXES: [&[u8]; 8] = [
-        b"~",
-        b".swp",
-        b".bak",
-        b".tmp",
-        b".rpmnew",
-        b".rpmsave",
-        b".disabled",
-        b".dpkg-",
-    ];
-    name.starts_with(b".")
-        || SUFFIXES[..7].iter().any(|s| name.ends_with(s))
-        || contains(name, SUFFIXES[7])
-}
-
-/// `.dpkg-old`, `.dpkg-dist`, `.dpkg-new`, `.dpkg-tmp`, …: any name with a
-/// `.dpkg-` suffix.
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
 
 /// One candidate script and everything known about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,15 +30,44 @@ pub struct Script {
     pub path: PathBuf,
     /// Its service id, when the file name makes one.
     pub id: Option<ServiceId>,
-    /// The manifest values as far as they could be read.
+    /// The manifest values as far as they could be read (for showing an
+    /// invalid script too).
     pub manifest: Fields,
     /// The parsed schedule, when it is valid.
     pub schedule: Option<CalendarSpec>,
-    /// Why the script is refused; empty when it is valid.
-    pub problems: Vec<String>,
+    /// Valid or not, and why not: the one record of validity.
+    pub verdict: Verdict,
 }
 
-/// A script that passed every rule, with nothing left optional.
+/// Whether a script passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It did, with every value it needs.
+    Valid(Box<Valid>),
+    /// It did not, for these reasons (never empty).
+    Invalid(Vec<Problem>),
+}
+
+/// The values of a script that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valid {
+    /// Its id.
+    pub id: ServiceId,
+    /// `name:`
+    pub name: String,
+    /// `description:`
+    pub description: String,
+    /// `version:`
+    pub version: String,
+    /// `schedule:` as written (comment removed).
+    pub schedule_text: String,
+    /// The parsed schedule.
+    pub schedule: CalendarSpec,
+    /// Run time limit in seconds.
+    pub timeout: u32,
+}
+
+/// A valid script, borrowed: what unit files are written from.
 #[derive(Debug, Clone, Copy)]
 pub struct ValidScript<'a> {
     /// The script's path.
@@ -166,30 +91,93 @@ pub struct ValidScript<'a> {
 impl Script {
     /// Whether the script passes every rule.
     pub fn is_valid(&self) -> bool {
-        self.valid().is_some()
+        matches!(self.verdict, Verdict::Valid(_))
     }
 
     /// The script's values when it is valid.
     pub fn valid(&self) -> Option<ValidScript<'_>> {
-        if !self.problems.is_empty() {
+        let Verdict::Valid(v) = &self.verdict else {
             return None;
-        }
-        let m = &self.manifest;
+        };
         Some(ValidScript {
             path: &self.path,
-            id: self.id.as_ref()?,
-            name: m.name.as_deref()?,
-            description: m.description.as_deref()?,
-            version: m.version.as_deref()?,
-            schedule_text: m.schedule.as_deref()?,
-            schedule: self.schedule.as_ref()?,
-            timeout: m.timeout?,
+            id: &v.id,
+            name: &v.name,
+            description: &v.description,
+            version: &v.version,
+            schedule_text: &v.schedule_text,
+            schedule: &v.schedule,
+            timeout: v.timeout,
         })
+    }
+
+    /// Why the script is refused; empty when it is valid.
+    pub fn problems(&self) -> &[Problem] {
+        match &self.verdict {
+            Verdict::Valid(_) => &[],
+            Verdict::Invalid(problems) => problems,
+        }
     }
 
     /// Every problem in one line, joined by `"; "`.
     pub fn reason(&self) -> String {
-        self.problems.join("; ")
+        let texts: Vec<String> = self.problems().iter().map(ToString::to_string).collect();
+        texts.join("; ")
+    }
+
+    /// Refuses the script for one more reason.
+    pub fn refuse(&mut self, problem: Problem) {
+        match &mut self.verdict {
+            Verdict::Invalid(problems) => problems.push(problem),
+            Verdict::Valid(_) => self.verdict = Verdict::Invalid(vec![problem]),
+        }
+    }
+
+    /// The verdict on what was found: valid when nothing is wrong.
+    fn settle(
+        path: PathBuf,
+        id: Option<ServiceId>,
+        manifest: Fields,
+        schedule: Option<CalendarSpec>,
+        mut problems: Vec<Problem>,
+    ) -> Script {
+        let verdict = if problems.is_empty() {
+            match Script::complete(&id, &manifest, &schedule) {
+                Ok(valid) => Verdict::Valid(Box::new(valid)),
+                // Every rule that leaves a value unset also reports it, so
+                // this is only a guard against a rule that forgets to.
+                Err(key) => {
+                    problems.push(Problem::Manifest(manifest::Error::Missing { key }));
+                    Verdict::Invalid(problems)
+                }
+            }
+        } else {
+            Verdict::Invalid(problems)
+        };
+        Script {
+            path,
+            id,
+            manifest,
+            schedule,
+            verdict,
+        }
+    }
+
+    /// Every value a valid script has, or the first key without one.
+    fn complete(
+        id: &Option<ServiceId>,
+        m: &Fields,
+        schedule: &Option<CalendarSpec>,
+    ) -> Result<Valid, &'static str> {
+        Ok(Valid {
+            id: id.clone().ok_or("file name")?,
+            name: m.name.clone().ok_or("name")?,
+            description: m.description.clone().ok_or("description")?,
+            version: m.version.clone().ok_or("version")?,
+            schedule_text: m.schedule.clone().ok_or("schedule")?,
+            schedule: schedule.clone().ok_or("schedule")?,
+            timeout: m.timeout.ok_or("timeout")?,
+        })
     }
 }
 
@@ -208,45 +196,6 @@ impl Discovery {
     pub fn valid(&self) -> impl Iterator<Item = ValidScript<'_>> {
         self.scripts.iter().filter_map(Script::valid)
     }
-}
-
-/// Whether ownership is enforced: when we run as root (the generator under
-/// systemd), and also when the scripts' directory belongs to root (an
-/// installed system, looked at by `ssi-status` or the broadcaster as another
-/// user), so that every tool judges a script as the generator does. A demo
-/// directory of an ordinary user is judged without it.
-fn enforce_owner(dir_meta: Option<&fs::Metadata>) -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let as_root = unsafe { libc::geteuid() == 0 };
-    as_root || dir_meta.is_some_and(|m| m.uid() == 0)
-}
-
-/// Why a directory above a script may not be trusted, if it may not: every
-/// directory on the way to `/` must be root's and closed to others when
-/// ownership is enforced; a world-writable one with the sticky bit (`/tmp`)
-/// is fine, as nobody else may replace what root put there.
-fn insecure_ancestors(dir: &Path, enforce_owner: bool) -> Option<String> {
-    let mut cur = Some(dir);
-    while let Some(d) = cur {
-        if let Ok(meta) = fs::metadata(d) {
-            let mode = meta.permissions().mode() & 0o7777;
-            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-                return Some(format!(
-                    "directory {} is writable by group or others (mode {mode:04o}), expected at most 0755 as the script runs as root",
-                    d.display()
-                ));
-            }
-            if enforce_owner && meta.uid() != 0 {
-                return Some(format!(
-                    "directory {} is owned by uid {}, expected root as the script runs as root",
-                    d.display(),
-                    meta.uid()
-                ));
-            }
-        }
-        cur = d.parent();
-    }
-    None
 }
 
 /// Finds and judges every check script in `dir`. A missing directory has no
@@ -294,14 +243,15 @@ pub fn discover(dir: &Path) -> io::Result<Discovery> {
             enforce,
         ));
     }
-    mark_collisions(&mut scripts);
+    // Every entry is a file of its own.
+    mark_collisions(&mut scripts, |s| s.path.clone());
     scripts.sort_by(|a, b| (a.id.is_none(), &a.id, &a.path).cmp(&(b.id.is_none(), &b.id, &b.path)));
     ignored.sort();
     Ok(Discovery { scripts, ignored })
 }
 
 /// Judges one file by the same rules as [`discover`] (everything but id
-/// collisions, which need the whole directory).
+/// collisions, which need the whole directory: [`mark_collisions`]).
 pub fn check_file(path: &Path) -> Script {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -320,14 +270,50 @@ pub fn check_file(path: &Path) -> Script {
     )
 }
 
+/// Two scripts with the same id would fight over the same units and log:
+/// both are refused, each naming the others in the order given. `file`
+/// says which entries are the same file (the same file named twice is no
+/// collision); the first entry naming a file stands for it.
+pub fn mark_collisions<K: Ord + Clone>(scripts: &mut [Script], file: impl Fn(&Script) -> K) {
+    // id → distinct files (key, first index naming it).
+    let mut by_id: BTreeMap<ServiceId, Vec<(K, usize)>> = BTreeMap::new();
+    let mut file_of = Vec::with_capacity(scripts.len());
+    for (i, s) in scripts.iter().enumerate() {
+        let key = file(s);
+        if let Some(id) = &s.id {
+            let files = by_id.entry(id.clone()).or_default();
+            if !files.iter().any(|(k, _)| *k == key) {
+                files.push((key.clone(), i));
+            }
+        }
+        file_of.push(key);
+    }
+    for (i, key) in file_of.iter().enumerate() {
+        let Some(id) = scripts[i].id.clone() else {
+            continue;
+        };
+        let Some(files) = by_id.get(&id) else {
+            continue;
+        };
+        let others: Vec<PathBuf> = files
+            .iter()
+            .filter(|(k, _)| k != key)
+            .map(|(_, j)| scripts[*j].path.clone())
+            .collect();
+        if !others.is_empty() {
+            scripts[i].refuse(Problem::Collision(id, others));
+        }
+    }
+}
+
 /// Why the directory holding scripts may not be trusted: itself closed to
 /// others, every directory above it as [`insecure_ancestors`] says.
-fn insecure_dir(dir: &Path, meta: &fs::Metadata, enforce_owner: bool) -> Option<String> {
+fn insecure_dir(dir: &Path, meta: &fs::Metadata, enforce_owner: bool) -> Option<Problem> {
     insecure(meta, enforce_owner)
-        .map(|why| format!("scripts directory {}: {why}", dir.display()))
+        .map(|why| Problem::InsecureScriptsDir(dir.to_owned(), why))
         .or_else(|| {
             let canonical = fs::canonicalize(dir).ok()?;
-            insecure_ancestors(canonical.parent()?, enforce_owner)
+            insecure_ancestors(canonical.parent()?, enforce_owner).map(Problem::InsecureAncestor)
         })
 }
 
@@ -338,37 +324,51 @@ fn judge_placed(
     path: &Path,
     meta: io::Result<fs::Metadata>,
     is_link: bool,
-    dir_problem: Option<&String>,
+    dir_problem: Option<&Problem>,
     enforce_owner: bool,
 ) -> Script {
-    let mut script = judge(path, meta, enforce_owner);
-    if let Some(why) = dir_problem {
-        script.problems.insert(0, why.clone());
-    }
+    let found = judge(path, meta, enforce_owner);
+    let mut problems = Vec::new();
+    problems.extend(dir_problem.cloned());
+    problems.extend(found.problems);
     if is_link {
         if let Some(why) = fs::canonicalize(path)
             .ok()
             .and_then(|target| insecure_ancestors(target.parent()?, enforce_owner))
         {
-            script.problems.push(format!("symlink target: {why}"));
+            problems.push(Problem::InsecureSymlinkTarget(why));
         }
     }
-    script
+    Script::settle(
+        path.to_owned(),
+        found.id,
+        found.manifest,
+        found.schedule,
+        problems,
+    )
+}
+
+/// What judging one file found, before the verdict.
+struct Found {
+    id: Option<ServiceId>,
+    manifest: Fields,
+    schedule: Option<CalendarSpec>,
+    problems: Vec<Problem>,
 }
 
 /// Judges one file, given what `fs::metadata` (symlinks followed) said of it.
-fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Script {
-    let mut script = Script {
-        path: path.to_owned(),
+fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Found {
+    let mut found = Found {
         id: None,
         manifest: Fields::default(),
         schedule: None,
         problems: Vec::new(),
     };
+    let problems = &mut found.problems;
     match path.file_name().map(ServiceId::from_file_name) {
-        Some(Ok(id)) => script.id = Some(id),
-        Some(Err(why)) => script.problems.push(why),
-        None => script.problems.push("not a file name".to_owned()),
+        Some(Ok(id)) => found.id = Some(id),
+        Some(Err(why)) => problems.push(Problem::Id(why)),
+        None => problems.push(Problem::NoFileName),
     }
     // systemd strips a value's trailing white space and joins a line that
     // ends in a backslash with the next: `SourcePath=` could not keep them.
@@ -377,110 +377,54 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Sc
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with('\\') || n.ends_with(char::is_whitespace))
     {
-        script.problems.push(
-            "file name ends in a backslash or white space, which a unit file cannot keep"
-                .to_owned(),
-        );
+        problems.push(Problem::FileNameEnding);
     }
     // Unit files are UTF-8 text, one setting per line: a path that cannot
     // be written into `ExecStart=` faithfully is refused up front.
     match path.to_str() {
-        None => script
-            .problems
-            .push("path is not valid UTF-8, expected a UTF-8 path for the unit file".to_owned()),
-        Some(p) if p.chars().any(char::is_control) => script
-            .problems
-            .push("path contains control characters, expected none".to_owned()),
+        None => problems.push(Problem::PathNotUtf8),
+        Some(p) if p.chars().any(char::is_control) => problems.push(Problem::PathControl),
         Some(_) => {}
     }
 
     let meta = match meta {
         Ok(m) => m,
         Err(e) => {
-            let what = if fs::symlink_metadata(path).is_ok() {
-                format!("broken symlink ({e})")
+            problems.push(if fs::symlink_metadata(path).is_ok() {
+                Problem::BrokenSymlink(e.to_string())
             } else {
-                format!("cannot read: {e}")
-            };
-            script.problems.push(what);
-            return script;
+                Problem::Unreadable(e.to_string())
+            });
+            return found;
         }
     };
     if !meta.is_file() {
-        script.problems.push("not a regular file".to_owned());
-        return script;
+        problems.push(Problem::NotRegular);
+        return found;
     }
     if meta.permissions().mode() & 0o111 == 0 {
-        script
-            .problems
-            .push("not executable, expected mode with x bits (chmod 0755)".to_owned());
+        problems.push(Problem::NotExecutable);
     }
     if let Some(why) = insecure(&meta, enforce_owner) {
-        script.problems.push(why);
+        problems.push(Problem::Insecure(why));
     }
 
     match manifest::read(path) {
         Ok(parsed) => {
-            script.problems.extend(parsed.errors);
+            problems.extend(parsed.errors.into_iter().map(Problem::Manifest));
             if let Some(text) = &parsed.fields.schedule {
                 if !text.is_empty() {
                     match CalendarSpec::parse(text) {
-                        Ok(spec) => script.schedule = Some(spec),
-                        Err(e) => script
-                            .problems
-                            .push(format!("line {}: {e}", parsed.schedule_line)),
+                        Ok(spec) => found.schedule = Some(spec),
+                        Err(e) => problems.push(Problem::Schedule(parsed.schedule_line, e)),
                     }
                 }
             }
-            script.manifest = parsed.fields;
+            found.manifest = parsed.fields;
         }
-        Err(e) => script.problems.push(format!("cannot read: {e}")),
+        Err(e) => problems.push(Problem::Unreadable(e.to_string())),
     }
-    script
-}
-
-/// Why a file or directory may not be trusted to run as root, if it may not.
-fn insecure(meta: &fs::Metadata, enforce_owner: bool) -> Option<String> {
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Some(format!(
-            "writable by group or others (mode {mode:04o}), expected at most 0755 as it runs as root"
-        ));
-    }
-    if enforce_owner && meta.uid() != 0 {
-        return Some(format!(
-            "owned by uid {}, expected root as it runs as root",
-            meta.uid()
-        ));
-    }
-    None
-}
-
-/// Two scripts with the same id would fight over the same units and log:
-/// both are refused, each naming the other.
-fn mark_collisions(scripts: &mut [Script]) {
-    let mut by_id: BTreeMap<ServiceId, Vec<usize>> = BTreeMap::new();
-    for (i, s) in scripts.iter().enumerate() {
-        if let Some(id) = &s.id {
-            by_id.entry(id.clone()).or_default().push(i);
-        }
-    }
-    for (id, idx) in by_id {
-        if idx.len() < 2 {
-            continue;
-        }
-        for &i in &idx {
-            let others: Vec<String> = idx
-                .iter()
-                .filter(|&&j| j != i)
-                .map(|&j| scripts[j].path.display().to_string())
-                .collect();
-            scripts[i].problems.push(format!(
-                "service id \"{id}\" is also the id of {}, expected one script per id",
-                others.join(", ")
-            ));
-        }
-    }
+    found
 }
 
 fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
@@ -490,77 +434,66 @@ fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(s: &str) -> Result<String, String> {
-        ServiceId::from_file_name(OsStr::new(s)).map(|i| i.0)
-    }
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn ids_from_file_names() {
-        assert_eq!(id("dummy-service.bash"), Ok("dummy_service".into()));
-        assert_eq!(id("Disk Usage.sh"), Ok("disk_usage".into()));
-        assert_eq!(id("a.b.sh"), Ok("a_b".into()));
-        assert_eq!(id("check"), Ok("check".into()));
-        assert_eq!(id("CHECK_2.py"), Ok("check_2".into()));
-    }
-
-    #[test]
-    fn bad_ids() {
+    fn problems_have_codes_and_todays_text() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("Bad+Name.sh");
+        fs::write(&path, "#!/bin/sh\n# name: ab\n# schedule: *:0/5x\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let s = check_file(&path);
+        assert!(!s.is_valid());
+        let got: Vec<(&str, String)> = s
+            .problems()
+            .iter()
+            .map(|p| (p.code(), p.to_string()))
+            .collect();
+        let codes: Vec<&str> = got.iter().map(|(c, _)| *c).collect();
         assert_eq!(
-            id("disk+usage.sh"),
-            Err("file name \"disk+usage.sh\" has '+', which cannot be part of a service id; expected letters a-z, digits, \"_\", \"-\", \".\" or space".into())
+            codes,
+            [
+                "file-name",
+                "not-executable",
+                "manifest-value-invalid",
+                "manifest-key-missing",
+                "manifest-key-missing",
+                "schedule-invalid"
+            ],
+            "{got:?}"
         );
-        assert!(id("café.sh").unwrap_err().contains("'é'"));
         assert_eq!(
-            id(&format!("{}.sh", "a".repeat(MAX_ID_LEN))).map(|s| s.len()),
-            Ok(MAX_ID_LEN)
+            got[1].1,
+            "not executable, expected mode with x bits (chmod 0755)"
         );
-        assert!(id(&format!("{}.sh", "a".repeat(MAX_ID_LEN + 1)))
-            .unwrap_err()
-            .contains("at most 243"));
+        assert!(got[5].1.starts_with("line 3: "), "{got:?}");
+        let texts: Vec<String> = got.into_iter().map(|(_, t)| t).collect();
+        assert_eq!(s.reason(), texts.join("; "));
     }
 
     #[test]
-    fn user_names() {
-        let i = ServiceId("dummy_service".into());
-        for ok in [
-            "dummy_service",
-            "ssi_dummy_service",
-            "ssi_dummy_service.service",
-            "ssi_dummy_service.timer",
-        ] {
-            assert!(i.matches_user(ok), "{ok}");
+    fn a_collision_turns_a_valid_script_invalid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut scripts = Vec::new();
+        for name in ["a-b.sh", "a.b.sh"] {
+            let path = tmp.path().join(name);
+            fs::write(
+                &path,
+                "#!/bin/sh\n# name: Same id\n# description: d\n# version: 1\n# schedule: daily\n",
+            )
+            .unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+            scripts.push(check_file(&path));
         }
-        for no in [
-            "dummy",
-            "ssi_dummy",
-            "dummy-service",
-            "ssi_dummy_service.socket",
-        ] {
-            assert!(!i.matches_user(no), "{no}");
-        }
-        assert_eq!(i.unit_stem(), "ssi_dummy_service");
-        assert_eq!(i.log_file_name(), "dummy_service.log");
-    }
-
-    #[test]
-    fn ignored_names() {
-        for n in [
-            ".hidden",
-            "x~",
-            "x.swp",
-            "x.bak",
-            "x.tmp",
-            "x.dpkg-old",
-            "x.dpkg-dist",
-            "x.rpmnew",
-            "x.rpmsave",
-            "x.disabled",
-        ] {
-            assert!(is_ignored_name(OsStr::new(n)), "{n}");
-        }
-        for n in ["x.sh", "backup-check.bash", "tmp", "disabled.sh"] {
-            assert!(!is_ignored_name(OsStr::new(n)), "{n}");
-        }
+        assert!(scripts.iter().all(Script::is_valid));
+        // The same file named twice is no collision.
+        let mut same = vec![scripts[0].clone(), scripts[0].clone()];
+        mark_collisions(&mut same, |s| s.path.clone());
+        assert!(same.iter().all(Script::is_valid));
+        mark_collisions(&mut scripts, |s| s.path.clone());
+        assert_eq!(scripts[0].problems().len(), 1);
+        assert_eq!(scripts[0].problems()[0].code(), "id-collision");
+        assert!(scripts[0].valid().is_none());
+        assert!(scripts[1].reason().contains("also the id of"));
     }
 }

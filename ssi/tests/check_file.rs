@@ -54,14 +54,14 @@ fn same_verdict_as_discovery() {
         let found = discover(dir).unwrap();
         let via_discover = &found.scripts[0];
         let via_check = check_file(&dir.join(name));
-        assert_eq!(via_check.problems, via_discover.problems, "{name}");
+        assert_eq!(via_check.problems(), via_discover.problems(), "{name}");
         match expect {
             Some(text) => assert!(
                 via_check.reason().contains(text),
                 "{name}: {:?}",
-                via_check.problems
+                via_check.problems()
             ),
-            None => assert!(via_check.is_valid(), "{name}: {:?}", via_check.problems),
+            None => assert!(via_check.is_valid(), "{name}: {:?}", via_check.problems()),
         }
     }
 }
@@ -86,7 +86,7 @@ fn collision_messages_do_not_depend_on_directory_order() {
             .scripts
             .iter()
             .map(|s| {
-                let text = s.problems.join("; ");
+                let text = s.reason();
                 text.replace(&dir.display().to_string(), "DIR")
             })
             .collect();
