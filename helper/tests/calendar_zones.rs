@@ -151,11 +151,17 @@ fn mismatches(want: &dyn Fn(&Case) -> Vec<String>) -> Vec<String> {
 fn zones_corpus_covers_every_kind() {
     let text = fs::read_to_string(data_dir().join("zones.txt")).unwrap();
     for kind in 1..=9 {
-        assert!(text.contains(&format!("# {kind}. ")), "no cases of kind {kind}");
+        assert!(
+            text.contains(&format!("# {kind}. ")),
+            "no cases of kind {kind}"
+        );
     }
     let headers: Vec<String> = expected().into_iter().map(|(h, _)| h).collect();
     let cases: Vec<String> = cases().iter().map(Case::header).collect();
-    assert_eq!(headers, cases, "zones.expected is stale: run regen-zones.sh");
+    assert_eq!(
+        headers, cases,
+        "zones.expected is stale: run regen-zones.sh"
+    );
     assert!(cases.len() >= 60);
 }
 
