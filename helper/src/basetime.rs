@@ -9,24 +9,33 @@
 //! time      = HH ":" MM [ ":" SS [ "." fraction ] ]
 //! zone      = "UTC" / "Z" / an IANA zone name such as "Europe/Berlin"
 //! ```
+//!
+//! Times are microseconds since the epoch, as systemd counts, up to the
+//! last second systemd accepts (`@253402214399`, 9999-12-30 23:59:59 UTC).
+//! A local time is resolved as systemd's `mktime()` does: in a DST gap the
+//! later side, in a fold the standard-time instant.
 
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use ssi::calendar::LocalZone;
+
+/// The last second systemd accepts as a time stamp.
+const MAX_SECONDS: u64 = 253_402_214_399;
 
 const EXPECTED: &str = "expected \"YYYY-MM-DD [HH:MM[:SS]] [UTC]\", \"HH:MM[:SS]\", \"@SECONDS\", \"now\", \"today\", \"yesterday\" or \"tomorrow\"";
 
-/// Parses `input` in the local zone `tz`, relative to `now`.
-pub fn parse(input: &str, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, String> {
+/// Parses `input` in the local zone, relative to `now`; microseconds since
+/// the epoch.
+pub fn parse(input: &str, local: &LocalZone, now: Timestamp) -> Result<u64, String> {
     let err = |why: &str| format!("--base-time {input:?}: {why}");
     let s = input.trim();
-    let today = now.to_zoned(tz.clone()).date();
+    let today = now.to_zoned(local.time_zone().clone()).date();
     let midnight = |d: Date| {
-        local(d.to_datetime(Time::midnight()), tz)
+        resolve(d.to_datetime(Time::midnight()), Some(local))
             .ok_or_else(|| err("not a time in the local zone"))
     };
     match s {
-        "now" => return Ok(now),
+        "now" => return u64::try_from(now.as_microsecond()).map_err(|_| err("before 1970")),
         "today" => return midnight(today),
         "yesterday" => return midnight(today.yesterday().map_err(|_| err("out of range"))?),
         "tomorrow" => return midnight(today.tomorrow().map_err(|_| err("out of range"))?),
@@ -40,19 +49,29 @@ pub fn parse(input: &str, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, St
         {
             return Err(err(EXPECTED));
         }
-        let secs: i64 = whole.parse().map_err(|_| err("out of range"))?;
-        return Timestamp::from_second(secs).map_err(|_| err("out of range"));
+        let secs: u64 = whole.parse().map_err(|_| err("out of range"))?;
+        if secs > MAX_SECONDS {
+            return Err(err("out of range"));
+        }
+        // systemd keeps microseconds and drops finer digits.
+        let digits = &frac[..frac.len().min(6)];
+        let micros = format!("{digits:0<6}").parse::<u64>().unwrap_or(0);
+        return Ok(secs * 1_000_000 + micros);
     }
 
     let mut words: Vec<&str> = s.split_whitespace().collect();
-    // A trailing zone, when the last word is one.
-    let mut zone = tz.clone();
+    // A trailing zone, when the last word is one; `None` is UTC.
+    let mut zone = Some(local.clone());
     if words.len() > 1 {
         let last = words[words.len() - 1];
         let named = match last {
-            "UTC" | "Z" | "GMT" => Some(TimeZone::UTC),
+            "UTC" | "Z" | "GMT" => Some(None),
             w if w.contains('/') => {
-                Some(TimeZone::get(w).map_err(|_| err(&format!("unknown time zone {w:?}")))?)
+                let known = ssi::calendar::timezone_is_valid(w);
+                if !known {
+                    return Err(err(&format!("unknown time zone {w:?}")));
+                }
+                Some(Some(LocalZone::from_tz(Some(w))))
             }
             _ => None,
         };
@@ -71,7 +90,12 @@ pub fn parse(input: &str, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, St
     }
     let (date, time) = match words.as_slice() {
         [d] if d.contains('-') => (parse_date(d), Some(Time::midnight())),
-        [t] => (Some(now.to_zoned(zone.clone()).date()), parse_time(t)),
+        [t] => {
+            let tz = zone
+                .as_ref()
+                .map_or(jiff::tz::TimeZone::UTC, |z| z.time_zone().clone());
+            (Some(now.to_zoned(tz).date()), parse_time(t))
+        }
         [d, t] => (parse_date(d), parse_time(t)),
         _ => (None, None),
     };
@@ -86,14 +110,21 @@ pub fn parse(input: &str, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, St
             return Err(err(&format!("{date} is a {actual}, not {w:?}")));
         }
     }
-    local(date.to_datetime(time), &zone).ok_or_else(|| err("not a time in the given zone"))
+    resolve(date.to_datetime(time), zone.as_ref())
+        .ok_or_else(|| err("not a time in the given zone"))
 }
 
-fn local(dt: DateTime, tz: &TimeZone) -> Option<Timestamp> {
-    tz.to_ambiguous_zoned(dt)
-        .compatible()
-        .ok()
-        .map(|z| z.timestamp())
+/// A wall-clock time in `zone` (`None`: UTC) as systemd resolves it.
+fn resolve(dt: DateTime, zone: Option<&LocalZone>) -> Option<u64> {
+    let usec = match zone {
+        Some(z) => z.mktime(dt)?,
+        None => dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_microsecond(),
+    };
+    u64::try_from(usec).ok()
 }
 
 /// `YYYY-MM-DD`, a real date.
@@ -139,8 +170,15 @@ mod tests {
 
     fn p(s: &str) -> Result<String, String> {
         let now = Timestamp::from_second(1_764_151_200).unwrap(); // Wed 2025-11-26 10:00:00 UTC
-        let tz = TimeZone::get("Europe/Berlin").unwrap();
-        parse(s, &tz, now).map(ssi::status::rfc3339)
+        let tz = LocalZone::from_tz(Some("Europe/Berlin"));
+        parse(s, &tz, now).map(|usec| {
+            let ts = Timestamp::from_microsecond(usec as i64).unwrap();
+            let mut s = ssi::status::rfc3339(ts);
+            if usec % 1_000_000 != 0 {
+                s = format!("{s} +{}us", usec % 1_000_000);
+            }
+            s
+        })
     }
 
     #[test]
@@ -166,6 +204,31 @@ mod tests {
         assert_eq!(p("tomorrow").unwrap(), "2025-11-26T23:00:00Z");
         assert_eq!(p("yesterday").unwrap(), "2025-11-24T23:00:00Z");
         assert_eq!(p("12:00").unwrap(), "2025-11-26T11:00:00Z");
+    }
+
+    #[test]
+    fn like_systemd() {
+        // In the fold the standard-time instant (02:30 CET), as mktime().
+        assert_eq!(p("2026-10-25 02:30").unwrap(), "2026-10-25T01:30:00Z");
+        // In the gap the later side (03:30 CEST).
+        assert_eq!(p("2026-03-29 02:30").unwrap(), "2026-03-29T01:30:00Z");
+        // Fractions of a second are kept, to the microsecond.
+        assert_eq!(
+            p("@1781524800.6").unwrap(),
+            "2026-06-15T12:00:00Z +600000us"
+        );
+        assert_eq!(
+            p("@1781524800.1234567").unwrap(),
+            "2026-06-15T12:00:00Z +123456us"
+        );
+        // The last second systemd accepts, and one past it.
+        let tz = LocalZone::utc();
+        let now = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            parse("@253402214399", &tz, now),
+            Ok(253_402_214_399_000_000)
+        );
+        assert!(parse("@253402214400", &tz, now).is_err());
     }
 
     proptest::proptest! {

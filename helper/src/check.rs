@@ -4,10 +4,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use jiff::tz::TimeZone;
-use jiff::{Timestamp, Zoned};
+use jiff::Timestamp;
 use serde::Serialize;
-use ssi::calendar::{format_elapse, CalendarSpec};
+use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::service::{check_file, mark_collisions, Script};
 
 use crate::entry::{Entry, EntryJson};
@@ -24,44 +23,22 @@ pub fn judge(files: &[PathBuf]) -> Vec<Script> {
     scripts
 }
 
-/// The next `n` elapses of `spec` after `base`, in the local zone.
-pub fn elapses(spec: &CalendarSpec, base: Timestamp, tz: &TimeZone, n: u32) -> Vec<Zoned> {
+/// The next `n` elapses of `spec` after `base` (µs since the epoch), as
+/// `systemd-analyze calendar` iterates: each search starts from the
+/// previous elapse, whatever it was. An elapse may be earlier than the base
+/// time or the one before it (`02:45 CEST` searched after 02:30 CET), and
+/// systemd prints it all the same; `n` bounds the loop.
+pub fn elapses(spec: &CalendarSpec, base: u64, local: &LocalZone, n: u32) -> Vec<u64> {
     let mut out = Vec::new();
     let mut after = base;
     for _ in 0..n {
-        match spec.next_elapse(after, tz) {
-            // An elapse not after the previous one would loop forever.
-            Some(z) if z.timestamp() > after => {
-                after = z.timestamp();
-                out.push(z);
-            }
-            _ => break,
-        }
+        let Some(next) = spec.next_elapse_usec(after, local) else {
+            break;
+        };
+        out.push(next);
+        after = next;
     }
     out
-}
-
-/// Whether the local zone is UTC, in which case systemd leaves out the
-/// "(in UTC)" lines.
-fn is_utc(tz: &TimeZone) -> bool {
-    match tz.iana_name() {
-        Some(name) => matches!(
-            name,
-            "UTC"
-                | "Etc/UTC"
-                | "UCT"
-                | "Etc/UCT"
-                | "Universal"
-                | "Etc/Universal"
-                | "Zulu"
-                | "Etc/Zulu"
-        ),
-        None => {
-            tz.to_offset(Timestamp::UNIX_EPOCH) == jiff::tz::Offset::UTC
-                && tz.to_offset(Timestamp::from_second(15_552_000).unwrap_or(Timestamp::UNIX_EPOCH))
-                    == jiff::tz::Offset::UTC
-        }
-    }
 }
 
 /// One labelled line, the label right-aligned to systemd-analyze's column.
@@ -70,7 +47,7 @@ fn field(out: &mut String, label: &str, value: &str) {
 }
 
 /// The human report for one script.
-pub fn text(script: &Script, base: Timestamp, tz: &TimeZone, iterations: u32) -> String {
+pub fn text(script: &Script, base: u64, local: &LocalZone, iterations: u32) -> String {
     let mut out = String::new();
     let verdict = if script.is_valid() {
         "valid"
@@ -108,23 +85,19 @@ pub fn text(script: &Script, base: Timestamp, tz: &TimeZone, iterations: u32) ->
     }
     if let Some(spec) = &script.schedule {
         field(&mut out, "Normalized form", &spec.normalized());
-        let zs = elapses(spec, base, tz, iterations);
-        if zs.is_empty() && iterations > 0 {
+        let next = elapses(spec, base, local, iterations);
+        if next.is_empty() && iterations > 0 {
             field(&mut out, "Next elapse", "never");
         }
-        for (i, z) in zs.iter().enumerate() {
+        for (i, usec) in next.iter().enumerate() {
             let label = if i == 0 {
                 "Next elapse".to_owned()
             } else {
                 format!("Iter. #{}", i + 1)
             };
-            field(&mut out, &label, &format_elapse(z));
-            if !is_utc(tz) {
-                field(
-                    &mut out,
-                    "(in UTC)",
-                    &format_elapse(&z.with_time_zone(TimeZone::UTC)),
-                );
+            field(&mut out, &label, &local.format(*usec));
+            if local.shows_utc_lines(*usec) {
+                field(&mut out, "(in UTC)", &local.format_utc(*usec));
             }
         }
     }
@@ -144,18 +117,19 @@ pub struct CheckJson {
 pub fn json(
     script: &Script,
     log_dir: &Path,
-    base: Timestamp,
+    base: u64,
     now: Timestamp,
-    tz: &TimeZone,
+    local: &LocalZone,
     iterations: u32,
 ) -> CheckJson {
+    let tz = local.time_zone();
     let next_elapse = script
         .schedule
         .as_ref()
         .map(|spec| {
-            elapses(spec, base, tz, iterations)
+            elapses(spec, base, local, iterations)
                 .iter()
-                .map(format_elapse)
+                .map(|usec| local.format(*usec))
                 .collect()
         })
         .unwrap_or_default();
@@ -182,10 +156,23 @@ mod tests {
         );
     }
 
+    /// `02:45 CEST` searched after 02:30 CET on the night Berlin falls back
+    /// elapses at 02:45 CEST, 15 minutes before the base time; systemd
+    /// prints it and goes on from there.
     #[test]
-    fn utc_zones() {
-        assert!(is_utc(&TimeZone::UTC));
-        assert!(is_utc(&TimeZone::get("Etc/UTC").unwrap()));
-        assert!(!is_utc(&TimeZone::get("Europe/London").unwrap()));
+    fn keeps_elapses_before_the_base_time() {
+        let berlin = LocalZone::from_tz(Some("Europe/Berlin"));
+        let spec = CalendarSpec::parse_in("02:45 CEST", &berlin).unwrap();
+        let got: Vec<String> = elapses(&spec, 1_792_891_800_000_000, &berlin, 2)
+            .iter()
+            .map(|u| berlin.format(*u))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "Sun 2026-10-25 02:45:00 CEST",
+                "Mon 2026-10-26 02:45:00 CET"
+            ]
+        );
     }
 }

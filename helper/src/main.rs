@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use ssi::calendar::LocalZone;
 use ssi::dirs::Dirs;
 use ssi::service::discover;
 use ssi::status::{read_last_lines, read_last_status, rfc3339};
@@ -139,6 +140,8 @@ struct Outcome {
 struct Ctx {
     dirs: Dirs,
     tz: TimeZone,
+    /// The local zone as glibc reads `TZ`, for `check`'s elapses.
+    local: LocalZone,
     now: Timestamp,
     color: bool,
 }
@@ -152,9 +155,11 @@ fn main() -> ExitCode {
     if let Some(d) = opts.global.log_dir.clone() {
         dirs.logs = d;
     }
+    let local = LocalZone::from_env();
     let ctx = Ctx {
         dirs,
-        tz: TimeZone::system(),
+        tz: local.time_zone().clone(),
+        local,
         now: Timestamp::now(),
         color: opts.global.color.enabled(),
     };
@@ -279,8 +284,9 @@ fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
 
 fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
     let base = match &a.base_time {
-        Some(b) => basetime::parse(b, &ctx.tz, ctx.now).map_err(|e| fail(2, e))?,
-        None => ctx.now,
+        Some(b) => basetime::parse(b, &ctx.local, ctx.now).map_err(|e| fail(2, e))?,
+        None => u64::try_from(ctx.now.as_microsecond())
+            .map_err(|_| fail(2, "the clock is before 1970"))?,
     };
     let mut scripts = check::judge(&a.files);
     let code = if scripts.iter().all(|s| s.is_valid()) {
@@ -294,13 +300,13 @@ fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
         });
         let objs: Vec<_> = scripts
             .iter()
-            .map(|s| check::json(s, &ctx.dirs.logs, base, ctx.now, &ctx.tz, a.iterations))
+            .map(|s| check::json(s, &ctx.dirs.logs, base, ctx.now, &ctx.local, a.iterations))
             .collect();
         to_json(&objs)?
     } else {
         scripts
             .iter()
-            .map(|s| check::text(s, base, &ctx.tz, a.iterations))
+            .map(|s| check::text(s, base, &ctx.local, a.iterations))
             .collect::<Vec<_>>()
             .join("\n")
     };

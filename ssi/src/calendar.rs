@@ -10,18 +10,29 @@
 //! - `chain` holds one field's values and systemd's normalization rules,
 //! - `zone` decides which trailing words name a time zone,
 //! - `clock` is broken-down time as glibc computes it, on top of jiff,
-//! - `elapse` is systemd's search for the next matching time.
+//! - `elapse` is systemd's search for the next matching time,
+//! - `tzfile` reads zone files as glibc does (leap seconds included),
+//! - `local` is the local zone as glibc reads `TZ` and systemd shows times.
 
 mod chain;
 mod clock;
 mod elapse;
 mod grammar;
+mod local;
+mod tzfile;
 mod zone;
 
 use std::fmt;
 
 use chain::Chain;
+pub use local::LocalZone;
 pub use zone::LocalNames;
+
+/// systemd's `timezone_is_valid()`: whether `name` names a zone file under
+/// /usr/share/zoneinfo (or is `UTC`).
+pub fn timezone_is_valid(name: &str) -> bool {
+    zone::NamedZone::load(name).is_some()
+}
 
 /// A parsed, valid OnCalendar expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +88,15 @@ impl CalendarSpec {
     /// zone (`TZ`) deciding which zone abbreviations (e.g. `CET`) are
     /// understood, as glibc's `tzname` does for systemd.
     pub fn parse(input: &str) -> Result<Self, CalendarError> {
-        Self::parse_with_local(input, &jiff::tz::TimeZone::system())
+        Self::parse_in(input, &LocalZone::from_env())
+    }
+
+    /// Parses `input` as systemd would with `local` as its local zone.
+    pub fn parse_in(input: &str, local: &LocalZone) -> Result<Self, CalendarError> {
+        grammar::parse(input, &local.names()).map_err(|reason| CalendarError {
+            input: input.to_owned(),
+            reason,
+        })
     }
 
     /// Parses `input` as systemd would when running in the zone `local`.
@@ -107,9 +126,21 @@ impl CalendarSpec {
     ) -> Option<jiff::Zoned> {
         // systemd counts in whole microseconds, and never before 1970.
         let usec = u64::try_from(after.as_microsecond()).ok()?;
-        let next = elapse::next_usec(self, usec, local)?;
+        let next = elapse::next_usec(self, usec, &tzfile::Rules::plain(local.clone()))?;
         let ts = jiff::Timestamp::from_microsecond(i64::try_from(next).ok()?).ok()?;
         Some(ts.to_zoned(local.clone()))
+    }
+}
+
+impl CalendarSpec {
+    /// The first elapse strictly after `after` (µs since the epoch), as
+    /// systemd's `calendar_spec_next_usec()` gives it, with `local` as the
+    /// local zone. It can be earlier than `after`: an expression in a zone
+    /// of its own (`CEST`, `Europe/Berlin`) is searched on that zone's
+    /// clock, and a forced DST flag can land behind the start. `None` when
+    /// it never elapses again or systemd's search gives up.
+    pub fn next_elapse_usec(&self, after: u64, local: &LocalZone) -> Option<u64> {
+        elapse::next_usec(self, after, local.rules())
     }
 }
 

@@ -285,3 +285,73 @@ fn corpus_matches_live_systemd_analyze() {
     }
     report(&mismatches, exprs.len() * cases.len());
 }
+
+/// The zones corpus (zones.txt, zones.expected from regen-zones.sh) through
+/// the library: every case with an `@EPOCH[.fraction]` base time gives
+/// systemd's "Normalized form", "Next elapse", "Iter. #n" and "(in UTC)"
+/// lines from `LocalZone` and `next_elapse_usec` alone. (helper's
+/// calendar_zones test runs every case, other base times included, through
+/// `ssi-status check`.)
+#[test]
+fn zones_corpus_matches_systemd_through_the_library() {
+    use ssi::calendar::LocalZone;
+
+    let text = std::fs::read_to_string(data_dir().join("zones.expected")).unwrap();
+    let mut blocks: Vec<(Vec<&str>, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(header) = line.strip_prefix("=== ") {
+            blocks.push((header.split('\t').collect(), Vec::new()));
+        } else if let Some((_, lines)) = blocks.last_mut() {
+            lines.push(line.to_owned());
+        }
+    }
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for (header, want) in &blocks {
+        let [tz, base, n, expr] = header[..] else {
+            panic!("bad header {header:?}");
+        };
+        let Some(epoch) = base.strip_prefix('@') else {
+            continue;
+        };
+        let (whole, frac) = epoch.split_once('.').unwrap_or((epoch, ""));
+        let frac = &frac[..frac.len().min(6)];
+        let base: u64 = whole.parse::<u64>().unwrap() * 1_000_000
+            + format!("{frac:0<6}").parse::<u64>().unwrap();
+        let local = LocalZone::from_tz(Some(tz));
+        let got = match CalendarSpec::parse_in(expr, &local) {
+            Err(_) => vec!["invalid".to_owned()],
+            Ok(spec) => {
+                let mut lines = vec![format!("Normalized form: {}", spec.normalized())];
+                let mut after = base;
+                for i in 0..n.parse::<usize>().unwrap() {
+                    let Some(next) = spec.next_elapse_usec(after, &local) else {
+                        if i == 0 {
+                            lines.push("Next elapse: never".to_owned());
+                        }
+                        break;
+                    };
+                    let label = if i == 0 {
+                        "Next elapse".to_owned()
+                    } else {
+                        format!("Iter. #{}", i + 1)
+                    };
+                    lines.push(format!("{label}: {}", local.format(next)));
+                    if local.shows_utc_lines(next) {
+                        lines.push(format!("(in UTC): {}", local.format_utc(next)));
+                    }
+                    after = next;
+                }
+                lines
+            }
+        };
+        checked += 1;
+        if &got != want {
+            mismatches.push(format!(
+                "[zones] {expr:?} TZ={tz} base={base}\n    expected: {want:?}\n    got:      {got:?}"
+            ));
+        }
+    }
+    assert!(checked >= 40, "only {checked} @-based cases");
+    report(&mismatches, checked);
+}

@@ -6,9 +6,10 @@
 //! do not exist (DST gaps) or exist twice (folds). To give the same answers,
 //! `mktime` here follows glibc's documented strategy: guess with the offset
 //! the previous call found, refine by the error, and in a gap prefer the
-//! daylight side. The zone rules themselves all come from jiff.
+//! daylight side. The zone rules themselves come from jiff, the leap
+//! seconds of `right/…` zones from their files (see `tzfile`).
 
-use jiff::tz::TimeZone;
+use super::tzfile::Rules;
 
 /// `struct tm`: `year` is the full year, `mon` 0-based, fields may be out of
 /// range before normalization; `isdst` is -1 (unknown), 0 or 1.
@@ -26,7 +27,7 @@ pub(super) struct Tm {
 /// A clock in one zone: UTC (`timegm`) or a local zone (`mktime`), with the
 /// state glibc keeps between `mktime()` calls.
 pub(super) struct Clock<'a> {
-    zone: Option<&'a TimeZone>,
+    zone: Option<&'a Rules>,
     /// glibc's `localtime_offset`: `t - civil` of the last `mktime()` result.
     guess: i64,
 }
@@ -67,7 +68,7 @@ impl Tm {
         days * DAY + self.hour * 3600 + self.min * 60 + self.sec
     }
 
-    fn from_utc_seconds(t: i64, isdst: i32) -> Tm {
+    pub(super) fn from_utc_seconds(t: i64, isdst: i32) -> Tm {
         let (year, mon, mday) = civil_from_days(t.div_euclid(DAY));
         let s = t.rem_euclid(DAY);
         Tm {
@@ -95,9 +96,19 @@ impl<'a> Clock<'a> {
         }
     }
 
-    pub fn local(tz: &'a TimeZone) -> Self {
+    /// UTC (`gmtime_r()`, `timegm()`) in a process whose local zone is
+    /// `local`: glibc applies that zone's leap seconds to UTC as well.
+    pub fn utc_of(local: &'a Rules) -> Self {
+        if local.has_leaps() {
+            Clock::local(local)
+        } else {
+            Clock::utc()
+        }
+    }
+
+    pub fn local(rules: &'a Rules) -> Self {
         Clock {
-            zone: Some(tz),
+            zone: Some(rules),
             guess: 0,
         }
     }
@@ -106,11 +117,19 @@ impl<'a> Clock<'a> {
     pub fn broken_down(&self, t: i64) -> Tm {
         match self.zone {
             None => Tm::from_utc_seconds(t, 0),
-            Some(tz) => match jiff::Timestamp::from_second(t) {
+            Some(rules) => match jiff::Timestamp::from_second(t) {
                 Ok(ts) => {
-                    let info = tz.to_offset_info(ts);
+                    let info = rules.tz.to_offset_info(ts);
                     let offset = i64::from(info.offset().seconds());
-                    Tm::from_utc_seconds(t + offset, i32::from(info.dst().is_dst()))
+                    // glibc: the offset found at `t`, less the leap seconds
+                    // so far; an inserted leap second repeats :59 as :60.
+                    let (correction, hit) = rules.leap_correction(t);
+                    let mut tm = Tm::from_utc_seconds(
+                        t + offset - correction,
+                        i32::from(info.dst().is_dst()),
+                    );
+                    tm.sec += i64::from(hit);
+                    tm
                 }
                 // Outside jiff's range no zone rule applies; systemd never
                 // gets there (years are capped at 2199).
@@ -199,7 +218,9 @@ impl<'a> Clock<'a> {
 
         self.guess = t - civil;
         if sec_requested != lt.sec {
-            t += sec_requested - sec;
+            // A match on an inserted leap second (23:59:60 for 00:00:00)
+            // is false: the wanted time is the second after it.
+            t += i64::from(sec == 0 && lt.sec == 60) + sec_requested - sec;
             lt = self.broken_down(t);
         }
         *tm = lt;
@@ -226,7 +247,7 @@ mod tests {
     // Expected values measured with glibc 2.36 mktime() under TZ=Europe/Berlin.
     #[test]
     fn mktime_resolves_gaps_and_folds_like_glibc() {
-        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let tz = Rules::plain(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
         let mut clock = Clock::local(&tz);
         let mut t = tm(2026, 3, 29, 2, 30, -1);
         assert_eq!(clock.make_time(&mut t), Some(1_774_747_800));
@@ -290,7 +311,7 @@ mod glibc_differential {
         let zone = std::env::var("ZONE").unwrap_or_else(|_| "Europe/Berlin".to_owned());
         std::env::set_var("TZ", &zone);
         unsafe { tzset() };
-        let tz = TimeZone::get(&zone).unwrap();
+        let tz = Rules::plain(jiff::tz::TimeZone::get(&zone).unwrap());
         let mut clock = Clock::local(&tz);
         let mut seed = 12345u64;
         let mut rnd = |n: i64| {

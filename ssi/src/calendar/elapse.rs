@@ -8,10 +8,9 @@
 //! `mktime()` call with its side effects, is kept as systemd has it, so
 //! gaps, folds and forced DST flags come out the same.
 
-use jiff::tz::TimeZone;
-
 use super::chain::{Chain, USEC_PER_SEC};
 use super::clock::{Clock, Tm};
+use super::tzfile::Rules;
 use super::{CalendarSpec, SpecZone};
 
 /// systemd gives up (and reports an error) after this many rounds.
@@ -39,7 +38,7 @@ enum Stop {
 }
 
 /// The first elapse strictly after `usec` (µs since the epoch).
-pub(super) fn next_usec(spec: &CalendarSpec, usec: u64, local: &TimeZone) -> Option<u64> {
+pub(super) fn next_usec(spec: &CalendarSpec, usec: u64, local: &Rules) -> Option<u64> {
     if usec > USEC_TIMESTAMP_FORMATTABLE_MAX {
         return None;
     }
@@ -47,10 +46,11 @@ pub(super) fn next_usec(spec: &CalendarSpec, usec: u64, local: &TimeZone) -> Opt
         SpecZone::Local => (local, false, -1),
         SpecZone::Utc => (local, true, -1),
         SpecZone::LocalAbbreviation { dst, .. } => (local, false, i32::from(*dst)),
-        SpecZone::Named(z) => (z.tz(), false, -1),
+        SpecZone::Named(z) => (z.rules(), false, -1),
     };
+    let utc_rules = local.utc_with_leaps();
     let mut clock = if utc {
-        Clock::utc()
+        Clock::utc_of(&utc_rules)
     } else {
         Clock::local(zone)
     };

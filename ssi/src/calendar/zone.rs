@@ -2,8 +2,7 @@
 
 use jiff::tz::TimeZone;
 
-/// Where systemd (and glibc, for `TZ=:Name`) look for zone files.
-const ZONEINFO: &str = "/usr/share/zoneinfo";
+use super::tzfile::{Rules, ZONEINFO};
 
 /// The local zone's standard and daylight-saving abbreviations, glibc's
 /// `tzname[0]` and `tzname[1]` (e.g. `CET`/`CEST`; `UTC`/`UTC`). systemd
@@ -50,7 +49,7 @@ impl LocalNames {
 #[derive(Debug, Clone)]
 pub(super) struct NamedZone {
     name: String,
-    tz: TimeZone,
+    rules: Rules,
 }
 
 impl PartialEq for NamedZone {
@@ -66,8 +65,8 @@ impl NamedZone {
         &self.name
     }
 
-    pub fn tz(&self) -> &TimeZone {
-        &self.tz
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// systemd's `timezone_is_valid()`: a relative name of letters, digits
@@ -78,7 +77,7 @@ impl NamedZone {
         if name == "UTC" {
             return Some(NamedZone {
                 name: name.to_owned(),
-                tz: TimeZone::UTC,
+                rules: Rules::plain(TimeZone::UTC),
             });
         }
         let chars_ok = name
@@ -98,13 +97,10 @@ impl NamedZone {
             return None;
         }
         let data = std::fs::read(&path).ok()?;
-        if !data.starts_with(b"TZif") {
-            return None;
-        }
-        let tz = TimeZone::tzif(name, &data).ok()?;
+        let rules = Rules::from_tzif(name, &data)?;
         Some(NamedZone {
             name: name.to_owned(),
-            tz,
+            rules,
         })
     }
 }
