@@ -124,6 +124,36 @@ else
     fail "$name" "$out"
 fi
 
+# ssi-apply's snapshot repeats the generator's ignored names in find(1)
+# terms: both must skip exactly the same names, those of the golden "skips"
+# case and a few that look alike. The generator says which it skips at
+# debug level ("hidden, backup or package manager file").
+name="ssi-apply skips exactly the names ssi-generator ignores"
+generator=${CARGO_TARGET_DIR:-$root/target}/debug/ssi-generator
+names=$work/names
+mkdir -p "$names/scripts" "$names/out"
+while IFS= read -r n; do
+    printf '#!/bin/sh\n' >"$names/scripts/$n"
+done < <(find "$root/generator/tests/golden/skips/scripts" -mindepth 1 -maxdepth 1 ! -type d -printf '%P\n'
+    printf '%s\n' a.dpkg-new.sh x.bak.sh '~x' tmp disabled.sh x.swp.sh '.x~' x.dpkg-tmp)
+if [[ ! -x $generator ]]; then
+    fail "$name" "$generator is missing (cargo build first)"
+else
+    # The snapshot function of ssi-apply, run on its own.
+    eval "$(sed -n '/^snapshot() {/,/^}/p' "$units/ssi-apply")"
+    kept=$(dir=$names/scripts snapshot | tail -n +2 | cut -d' ' -f1 | LC_ALL=C sort)
+    ignored=$(SYSTEMD_LOG_LEVEL=debug SSI_SCRIPTS_DIR=$names/scripts "$generator" "$names/out" 2>&1 |
+        sed -n "s|^ssi-generator: $names/scripts/\(.*\): hidden, backup or package manager file, skipped silently\.$|\1|p" |
+        LC_ALL=C sort)
+    all=$(find "$names/scripts" -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort)
+    expected_kept=$(comm -23 <(echo "$all") <(echo "$ignored"))
+    if [[ -n $ignored && $kept == "$expected_kept" ]]; then
+        pass
+    else
+        fail "$name" "ssi-apply keeps: ${kept//$'\n'/ }; ssi-generator ignores: ${ignored//$'\n'/ }"
+    fi
+fi
+
 # ssi-apply against a stand-in systemctl that logs its arguments and answers
 # list-units from $apply/units ("name load active sub description" lines,
 # a leading "●" allowed as systemctl prints it), and a stand-in id that says
