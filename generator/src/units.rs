@@ -152,6 +152,65 @@ mod tests {
         assert!(exec_start("/o'brien/c.sh").starts_with("/bin/sh -c "));
     }
 
+    /// The post-run line is written by the shell and read by the library's
+    /// status-line grammar: for every outcome systemd reports, what the
+    /// shell appends parses as an `ERROR` status with the reason, and a
+    /// success appends nothing.
+    #[test]
+    fn after_run_writes_what_the_status_grammar_reads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        let unit_line = after_run(30, log.to_str().unwrap());
+        // What systemd runs: the script with `$$` and `%%` unescaped.
+        let script = unit_line
+            .strip_prefix("/bin/sh -c '")
+            .and_then(|s| s.split_once("' \""))
+            .map(|(script, _)| script.replace("$$", "$").replace("%%", "%"))
+            .unwrap();
+        let cases = [
+            ("success", "0", None),
+            ("timeout", "", Some("timed out after 30s")),
+            ("exit-code", "3", Some("exited with status 3")),
+            ("signal", "KILL", Some("killed by signal KILL")),
+            ("core-dump", "SEGV", Some("dumped core on signal SEGV")),
+            ("start-limit-hit", "", Some("failed: start-limit-hit")),
+        ];
+        for (result, status, want) in cases {
+            // A run that left its last line unterminated.
+            std::fs::write(&log, "2026-11-26 10:00:00, OK, half").unwrap();
+            // The unit appends the step's stdout to the log.
+            let append = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+            let out = std::process::Command::new("/bin/sh")
+                .stdout(append)
+                .args(["-c", &script])
+                .arg(&log)
+                .env("SERVICE_RESULT", result)
+                .env("EXIT_STATUS", status)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{result}: {out:?}");
+            let text = std::fs::read_to_string(&log).unwrap();
+            let mut lines = text.lines();
+            assert_eq!(
+                lines.next(),
+                Some("2026-11-26 10:00:00, OK, half"),
+                "{result}"
+            );
+            assert!(text.ends_with('\n'), "{result}: {text:?}");
+            let appended = lines.next();
+            match want {
+                None => assert_eq!(appended, None, "{result}"),
+                Some(why) => {
+                    let line = ssi::status::StatusLine::parse(appended.unwrap())
+                        .unwrap_or_else(|| panic!("{result}: {appended:?} is no status line"));
+                    assert_eq!(line.status, ssi::status::Status::Error, "{result}");
+                    assert_eq!(line.message, why, "{result}");
+                    assert!(line.time.is_some(), "{result}: no timestamp");
+                }
+            }
+        }
+    }
+
     #[test]
     fn specifiers() {
         assert_eq!(escape_specifiers("100% sure %n"), "100%% sure %%n");
