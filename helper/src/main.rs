@@ -1,15 +1,14 @@
 //! `ssi-status`: list, show, check and run Service Status Indicator checks.
 //!
-//! Exit codes (also in the README): 0 success; 1 an error, an unknown
-//! service, an invalid file (`check`) or a failed run (`run`); 2 usage;
-//! `run`: 3 systemd not running, 4 permission denied, 5 unit not loaded;
-//! `list --nagios`: 0/1/2/3 as the Nagios plugin guidelines say.
+//! Exit codes: [`exit::Exit`].
 
 mod basetime;
 mod check;
 mod entry;
+mod exit;
 mod list;
 mod look;
+mod run;
 mod show;
 mod systemd;
 
@@ -23,9 +22,10 @@ use jiff::Timestamp;
 use ssi::calendar::LocalZone;
 use ssi::dirs::Dirs;
 use ssi::service::discover;
-use ssi::status::{read_last_lines, read_last_status, rfc3339};
+use ssi::status::{read_last_lines, rfc3339};
 
 use crate::entry::Entry;
+use crate::exit::Exit;
 use crate::look::ColorChoice;
 
 /// List, show, check and run Service Status Indicator checks.
@@ -116,16 +116,19 @@ struct RunArgs {
     json: bool,
 }
 
-/// A failure: its message (printed as `ssi-status: …`) and exit code.
+/// A failure: what to print on stdout first (what a failed run still
+/// wrote), its message (printed as `ssi-status: …`) and exit code.
 #[derive(Debug)]
 struct Failure {
-    code: u8,
+    code: Exit,
+    stdout: String,
     message: String,
 }
 
-fn fail(code: u8, message: impl Into<String>) -> Failure {
+fn fail(code: Exit, message: impl Into<String>) -> Failure {
     Failure {
         code,
+        stdout: String::new(),
         message: message.into(),
     }
 }
@@ -133,7 +136,7 @@ fn fail(code: u8, message: impl Into<String>) -> Failure {
 /// What a command produced: text for stdout, and the exit code.
 struct Outcome {
     stdout: String,
-    code: u8,
+    code: Exit,
 }
 
 /// Everything a command needs from its surroundings, read once.
@@ -170,34 +173,31 @@ fn main() -> ExitCode {
         Some(Cmd::Check(a)) => check(&ctx, &a),
         Some(Cmd::Run(a)) => run(&ctx, &a),
     };
-    match result {
-        Ok(out) => {
-            let mut stdout = io::stdout().lock();
-            match stdout
-                .write_all(out.stdout.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Ok(()) => ExitCode::from(out.code),
-                // `ssi-status | head`: the reader has what it wanted.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(out.code),
-                Err(e) => {
-                    eprintln!("ssi-status: cannot write output: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
-        Err(f) => {
-            eprintln!("ssi-status: {}", f.message);
-            ExitCode::from(f.code)
+    let (stdout, code, message) = match result {
+        Ok(out) => (out.stdout, out.code, None),
+        Err(f) => (f.stdout, f.code, Some(f.message)),
+    };
+    let mut out = io::stdout().lock();
+    match out.write_all(stdout.as_bytes()).and_then(|()| out.flush()) {
+        // `ssi-status | head`: the reader has what it wanted.
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("ssi-status: cannot write output: {e}");
+            return Exit::Failure.into();
         }
     }
+    if let Some(m) = message {
+        eprintln!("ssi-status: {m}");
+    }
+    code.into()
 }
 
 /// Every script of the scripts directory with its last status, and, with
 /// `with_systemd` when systemd runs, the state of their units from one
 /// `systemctl show`, which runs while the logs are read.
 fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
-    let found = discover(&ctx.dirs.scripts).map_err(|e| fail(1, e.to_string()))?;
+    let found = discover(&ctx.dirs.scripts).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     let names = if with_systemd && systemd::is_running() {
         entry::unit_names(found.scripts.iter().filter_map(|s| s.id.as_ref()))
     } else {
@@ -236,7 +236,17 @@ fn ask_systemd(entries: &mut [Entry]) {
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
     serde_json::to_string_pretty(v)
         .map(|s| s + "\n")
-        .map_err(|e| fail(1, format!("cannot encode JSON: {e}")))
+        .map_err(|e| fail(Exit::Failure, format!("cannot encode JSON: {e}")))
+}
+
+/// The one service `arg` names, with its last status: only its own log is
+/// read, however many there are.
+fn one(ctx: &Ctx, arg: &str) -> Result<Entry, Failure> {
+    let found = discover(&ctx.dirs.scripts).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+    match show::find(&found.scripts, arg) {
+        Some(script) => Ok(Entry::new(script.clone(), &ctx.dirs.logs, &ctx.tz)),
+        None => Err(fail(Exit::Failure, show::not_found(&found.scripts, arg))),
+    }
 }
 
 fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
@@ -246,7 +256,7 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
         let (line, code) = list::nagios(&entries, ctx.now);
         return Ok(Outcome {
             stdout: line + "\n",
-            code,
+            code: Exit::Nagios(code),
         });
     }
     let stdout = if a.json {
@@ -258,15 +268,14 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
         let width = if a.full { None } else { look::terminal_width() };
         list::table(&entries, systemd, &ctx.tz, ctx.now, ctx.color, width)
     };
-    Ok(Outcome { stdout, code: 0 })
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
 }
 
 fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx, false)?;
-    let Some(entry) = show::find(&entries, &a.id) else {
-        return Err(fail(1, show::not_found(&entries, &a.id)));
-    };
-    let mut one = [entry.clone()];
+    let mut one = [one(ctx, &a.id)?];
     ask_systemd(&mut one);
     let entry = &one[0];
     // An unreadable log is already in `log_error`; show the rest.
@@ -279,20 +288,23 @@ fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
     } else {
         show::text(entry, &tail, &ctx.tz, ctx.now, ctx.color)
     };
-    Ok(Outcome { stdout, code: 0 })
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
 }
 
 fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
     let base = match &a.base_time {
-        Some(b) => basetime::parse(b, &ctx.local, ctx.now).map_err(|e| fail(2, e))?,
+        Some(b) => basetime::parse(b, &ctx.local, ctx.now).map_err(|e| fail(Exit::Usage, e))?,
         None => u64::try_from(ctx.now.as_microsecond())
-            .map_err(|_| fail(2, "the clock is before 1970"))?,
+            .map_err(|_| fail(Exit::Usage, "the clock is before 1970"))?,
     };
     let mut scripts = check::judge(&a.files);
     let code = if scripts.iter().all(|s| s.is_valid()) {
-        0
+        Exit::Success
     } else {
-        1
+        Exit::Failure
     };
     let stdout = if a.json {
         scripts.sort_by(|x, y| {
@@ -313,10 +325,6 @@ fn check(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
     Ok(Outcome { stdout, code })
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
-}
-
 /// The JSON of `run --json`.
 #[derive(serde::Serialize)]
 struct RunJson {
@@ -328,71 +336,26 @@ struct RunJson {
 }
 
 fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx, false)?;
-    let Some(entry) = show::find(&entries, &a.id) else {
-        return Err(fail(1, show::not_found(&entries, &a.id)));
-    };
+    let entry = one(ctx, &a.id)?;
     let (Some(id), Some(log)) = (&entry.script.id, &entry.log) else {
         return Err(fail(
-            1,
+            Exit::Failure,
             format!("{}: {}", entry.label(), entry.script.reason()),
         ));
     };
-    if !entry.script.is_valid() {
-        return Err(fail(
-            1,
-            format!(
-                "{id} is invalid, so it has no unit: {}",
-                entry.script.reason()
-            ),
-        ));
-    }
-    let unit = format!("{}.service", id.unit_stem());
-    if !systemd::is_running() {
-        return Err(fail(
-            3,
-            format!("systemd is not running (no /run/systemd/system), cannot start {unit}"),
-        ));
-    }
-    // Status lines carry whole seconds: a line stamped in the second the
-    // run started is new.
-    let started = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(ctx.now);
-    let result = systemd::start(&unit);
-    if let Err(e) = &result {
-        use systemd::StartError::*;
-        match e {
-            Spawn(m) => return Err(fail(1, m.clone())),
-            NotFound(m) => {
-                return Err(fail(
-                    5,
-                    format!(
-                        "{unit} is not loaded; run \"systemctl daemon-reload\" so the generator creates it ({})",
-                        first_line(m)
-                    ),
-                ))
-            }
-            Denied(m) => {
-                return Err(fail(
-                    4,
-                    format!("permission denied starting {unit}; run as root ({})", first_line(m)),
-                ))
-            }
-            Failed(_) => {}
-        }
-    }
-    let last = read_last_status(log, &ctx.tz)
-        .map_err(|e| fail(1, format!("cannot read {}: {e}", log.display())))?
-        .filter(|l| l.timestamp >= started);
+    let ran =
+        run::start(&entry.script, log, &ctx.tz).map_err(|run::NotRun(code, m)| fail(code, m))?;
+    let last = &ran.last;
     let stdout = if a.json {
         to_json(&RunJson {
             id: id.to_string(),
-            unit: unit.clone(),
+            unit: ran.unit.clone(),
             status: last.as_ref().map(|l| l.line.status),
             timestamp: last.as_ref().map(|l| rfc3339(l.timestamp)),
             message: last.as_ref().map(|l| l.line.message.clone()),
         })?
     } else {
-        match &last {
+        match last {
             Some(l) => {
                 let st = l.line.status;
                 let mut line = format!(
@@ -409,22 +372,15 @@ fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
             None => String::new(),
         }
     };
-    if let Err(systemd::StartError::Failed(m)) = result {
-        // Print what the run left, then say it failed.
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(stdout.as_bytes());
-        return Err(fail(1, format!("{unit} failed: {}", m.replace('\n', " "))));
+    match ran.failed {
+        Some(message) => Err(Failure {
+            code: Exit::Failure,
+            stdout,
+            message,
+        }),
+        None => Ok(Outcome {
+            stdout,
+            code: Exit::Success,
+        }),
     }
-    if last.is_none() {
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(stdout.as_bytes());
-        return Err(fail(
-            1,
-            format!(
-                "{unit} ran but wrote no new status line to {}",
-                log.display()
-            ),
-        ));
-    }
-    Ok(Outcome { stdout, code: 0 })
 }

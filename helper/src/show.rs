@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
+use ssi::service::Script;
 
 use crate::entry::{Entry, EntryJson};
 use crate::look::{self, paint, printable};
@@ -13,22 +14,22 @@ use crate::look::{self, paint, printable};
 /// How many log lines `show` prints.
 pub const TAIL_LINES: usize = 10;
 
-/// The entry the user means by `arg` (`x`, `ssi_x`, `ssi_x.service`,
+/// The script the user means by `arg` (`x`, `ssi_x`, `ssi_x.service`,
 /// `ssi_x.timer`), or, for a script whose file name makes no id, its
 /// file name.
-pub fn find<'a>(entries: &'a [Entry], arg: &str) -> Option<&'a Entry> {
-    entries.iter().find(|e| match &e.script.id {
+pub fn find<'a>(scripts: &'a [Script], arg: &str) -> Option<&'a Script> {
+    scripts.iter().find(|s| match &s.id {
         Some(id) => id.matches_user(arg),
-        None => e.script.path.file_name().is_some_and(|n| n == arg),
+        None => s.path.file_name().is_some_and(|n| n == arg),
     })
 }
 
 /// `no service "foo"; did you mean "foo_bar"?`: up to three ids close to
 /// `arg` by edit distance, a mistyped start, or containing one another.
-pub fn not_found(entries: &[Entry], arg: &str) -> String {
-    let ids = entries
+pub fn not_found(scripts: &[Script], arg: &str) -> String {
+    let ids = scripts
         .iter()
-        .filter_map(|e| e.script.id.as_ref())
+        .filter_map(|s| s.id.as_ref())
         .map(|id| id.as_str());
     let quoted: Vec<String> = close_ids(ids, arg)
         .iter()
@@ -51,12 +52,12 @@ fn close_ids<'a>(ids: impl Iterator<Item = &'a str>, arg: &str) -> Vec<String> {
     let want_len = want.chars().count();
     let mut close: Vec<(usize, String)> = ids
         .filter_map(|id| {
-            let d = distance(&want, id);
+            let d = strsim::levenshtein(&want, id);
             let near = d <= (want_len.max(id.len()) / 3).max(2);
             let sub = want.len() >= 2 && (id.contains(&want) || want.contains(id));
             // "dumy" for "dummy_service": a typo in the first few letters.
             let start: String = id.chars().take(want_len).collect();
-            let typo_start = want_len >= 3 && distance(&want, &start) <= 1;
+            let typo_start = want_len >= 3 && strsim::levenshtein(&want, &start) <= 1;
             (near || sub || typo_start).then(|| (d, id.to_owned()))
         })
         .collect();
@@ -77,21 +78,6 @@ fn normalize(arg: &str) -> String {
         .flat_map(char::to_lowercase)
         .map(|c| if matches!(c, '-' | '.' | ' ') { '_' } else { c })
         .collect()
-}
-
-/// Levenshtein distance, by characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `show --json`: the list fields plus unit names and the log's tail.
@@ -274,14 +260,6 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance() {
-        assert_eq!(distance("kitten", "sitting"), 3);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("same", "same"), 0);
-        assert_eq!(distance("dümmy", "dummy"), 1);
-    }
 
     #[test]
     fn suggestions() {
