@@ -42,21 +42,11 @@ pub fn parse(input: &str, local: &LocalZone, now: Timestamp) -> Result<u64, Stri
         _ => {}
     }
     if let Some(secs) = s.strip_prefix('@') {
-        let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
-        if whole.is_empty()
-            || !whole.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(err(EXPECTED));
-        }
-        let secs: u64 = whole.parse().map_err(|_| err("out of range"))?;
-        if secs > MAX_SECONDS {
-            return Err(err("out of range"));
-        }
-        // systemd keeps microseconds and drops finer digits.
-        let digits = &frac[..frac.len().min(6)];
-        let micros = format!("{digits:0<6}").parse::<u64>().unwrap_or(0);
-        return Ok(secs * 1_000_000 + micros);
+        return match epoch_usec(secs) {
+            Some(Ok(usec)) => Ok(usec),
+            Some(Err(())) => Err(err("out of range")),
+            None => Err(err(EXPECTED)),
+        };
     }
 
     let mut words: Vec<&str> = s.split_whitespace().collect();
@@ -127,8 +117,31 @@ fn resolve(dt: DateTime, zone: Option<&LocalZone>) -> Option<u64> {
     u64::try_from(usec).ok()
 }
 
+/// `SECONDS[.FRACTION]` after an `@`, as systemd reads it: microseconds
+/// since the epoch (finer digits dropped). `None` when it is not of that
+/// form, `Some(Err)` when it is but lies past [`MAX_SECONDS`]. Also what
+/// `systemctl show --timestamp=unix` prints.
+pub fn epoch_usec(secs: &str) -> Option<Result<u64, ()>> {
+    let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let Ok(secs) = whole.parse::<u64>() else {
+        return Some(Err(()));
+    };
+    if secs > MAX_SECONDS {
+        return Some(Err(()));
+    }
+    let digits = &frac[..frac.len().min(6)];
+    let micros = format!("{digits:0<6}").parse::<u64>().unwrap_or(0);
+    Some(Ok(secs * 1_000_000 + micros))
+}
+
 /// `YYYY-MM-DD`, a real date.
-fn parse_date(s: &str) -> Option<Date> {
+pub fn parse_date(s: &str) -> Option<Date> {
     let mut it = s.split('-');
     let (y, m, d) = (it.next()?, it.next()?, it.next()?);
     if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
@@ -138,7 +151,7 @@ fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// `HH:MM[:SS[.fraction]]`.
-fn parse_time(s: &str) -> Option<Time> {
+pub fn parse_time(s: &str) -> Option<Time> {
     let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
     let parts: Vec<&str> = hms.split(':').collect();
     let (h, m, sec) = match parts.as_slice() {

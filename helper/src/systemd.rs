@@ -10,9 +10,10 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+
+use crate::basetime;
 
 /// Overrides the `systemctl` program (tests, unusual installs).
 pub const SYSTEMCTL_ENV: &str = "SSI_SYSTEMCTL";
@@ -175,11 +176,11 @@ pub fn parse_show(out: &str) -> State {
 pub fn parse_timestamp(v: &str) -> Option<Timestamp> {
     let v = v.trim();
     if let Some(secs) = v.strip_prefix('@') {
-        let secs: i64 = secs.split('.').next()?.parse().ok()?;
-        return if secs == 0 {
+        let usec = basetime::epoch_usec(secs)?.ok()?;
+        return if usec == 0 {
             None
         } else {
-            Timestamp::from_second(secs).ok()
+            Timestamp::from_microsecond(i64::try_from(usec).ok()?).ok()
         };
     }
     let mut parts = v.split_whitespace();
@@ -188,8 +189,8 @@ pub fn parse_timestamp(v: &str) -> Option<Timestamp> {
     if first.chars().all(|c| c.is_ascii_alphabetic()) {
         first = parts.next()?;
     }
-    let time = parts.next()?;
-    let dt: DateTime = format!("{first} {time}").parse().ok()?;
+    // The same date and time grammar as --base-time.
+    let dt = basetime::parse_date(first)?.to_datetime(basetime::parse_time(parts.next()?)?);
     let tz = match parts.next() {
         Some("UTC") | Some("GMT") => TimeZone::UTC,
         Some(name) => TimeZone::get(name).unwrap_or_else(|_| TimeZone::system()),
