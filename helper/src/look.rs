@@ -47,11 +47,8 @@ pub fn terminal_width() -> Option<usize> {
     {
         return Some(c);
     }
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct we own; on
-    // failure it is left zeroed and ignored.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+    let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdout()).ok()?;
+    (ws.ws_col > 0).then_some(usize::from(ws.ws_col))
 }
 
 /// The ANSI SGR code for a status, by severity.

@@ -60,8 +60,7 @@ impl fmt::Display for InsecureAncestor {
 /// user), so that every tool judges a script as the generator does. A demo
 /// directory of an ordinary user is judged without it.
 pub(super) fn enforce_owner(dir_meta: Option<&fs::Metadata>) -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let as_root = unsafe { libc::geteuid() == 0 };
+    let as_root = rustix::process::geteuid().is_root();
     as_root || dir_meta.is_some_and(|m| m.uid() == 0)
 }
 
