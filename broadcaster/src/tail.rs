@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use ssi::status::{read_last_status, rfc3339, StatusLine};
+use ssi::status::{last_status_in, rfc3339, StatusLine};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;
@@ -78,12 +78,120 @@ pub fn log_id(name: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
+/// How a log came to be looked at, which decides where a log not followed
+/// before starts being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The start-up scan: what the logs hold is history; only each one's
+    /// last status counts.
+    AtStart,
+    /// An inotify event for the name.
+    Event,
+    /// Renamed (or moved) into the directory: history, like at start.
+    MovedIn,
+    /// The periodic (or overflow) rescan: a log that did not change since
+    /// it was last read is not opened.
+    Rescan,
+}
+
+/// A new log holding more than this when first seen is history (a log
+/// copied in, or one that appeared while events were lost): it starts at
+/// its end with its last status. Up to this much is a check's first run,
+/// read from its start so that none of its lines is missed.
+pub const REPLAY_MAX: u64 = 64 * 1024;
+/// How many bytes before the offset are remembered, to recognise a log
+/// truncated and rewritten past the offset between two reads.
+const WITNESS: usize = 64;
+
+/// A log being followed. Its descriptor is held only while it is among the
+/// most recently changed logs (see [`Tailer::max_open`]); an idle log is
+/// known by its device, inode, offset and times, and reopened by path when
+/// it changes.
 struct Tracked {
-    file: File,
+    file: Option<File>,
     dev: u64,
     ino: u64,
+    /// Bytes read so far.
     offset: u64,
+    /// Modification and change times (ns) seen just before the last read.
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    /// The last bytes before `offset` (at most [`WITNESS`]).
+    witness: Vec<u8>,
     lines: LineBuf,
+    /// When the descriptor was last used (a counter), for eviction.
+    used: u64,
+}
+
+impl Tracked {
+    fn new(file: File, meta: &std::fs::Metadata) -> Tracked {
+        Tracked {
+            file: Some(file),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+            witness: Vec::new(),
+            lines: LineBuf::default(),
+            used: 0,
+        }
+    }
+
+    fn same_file(&self, meta: &std::fs::Metadata) -> bool {
+        self.dev == meta.dev() && self.ino == meta.ino()
+    }
+
+    /// Size and times as last read: nothing was written since.
+    fn unchanged(&self, meta: &std::fs::Metadata) -> bool {
+        meta.len() == self.offset
+            && (meta.mtime(), meta.mtime_nsec()) == self.mtime
+            && (meta.ctime(), meta.ctime_nsec()) == self.ctime
+    }
+
+    fn note_times(&mut self, meta: &std::fs::Metadata) {
+        self.mtime = (meta.mtime(), meta.mtime_nsec());
+        self.ctime = (meta.ctime(), meta.ctime_nsec());
+    }
+
+    /// Whether the bytes before the offset are still those read there: if
+    /// not, the log was truncated (or overwritten) and written past the
+    /// offset again between two reads.
+    fn same_content(&self, file: &File) -> bool {
+        if self.witness.is_empty() {
+            return true;
+        }
+        let mut buf = [0u8; WITNESS];
+        let buf = &mut buf[..self.witness.len()];
+        let at = self.offset - self.witness.len() as u64;
+        file.read_exact_at(buf, at).is_ok() && *buf == self.witness[..]
+    }
+
+    /// Starts reading at `offset`, remembering the bytes before it.
+    fn seek(&mut self, file: &File, offset: u64) {
+        self.offset = offset;
+        self.lines.clear();
+        let n = offset.min(WITNESS as u64) as usize;
+        let mut buf = vec![0u8; n];
+        self.witness = match file.read_exact_at(&mut buf, offset - n as u64) {
+            Ok(()) => buf,
+            // Shrunk meanwhile: the next read sees it as truncated.
+            Err(_) => vec![0u8; n],
+        };
+    }
+
+    /// Remembers the last bytes read.
+    fn advance(&mut self, data: &[u8]) {
+        self.offset += data.len() as u64;
+        if data.len() >= WITNESS {
+            self.witness.clear();
+            self.witness.extend_from_slice(&data[data.len() - WITNESS..]);
+        } else {
+            self.witness.extend_from_slice(data);
+            let excess = self.witness.len().saturating_sub(WITNESS);
+            self.witness.drain(..excess);
+        }
+    }
 }
 
 /// Follows every `<id>.log` in one directory and publishes status lines.
@@ -96,6 +204,11 @@ pub struct Tailer {
     warned: HashMap<String, String>,
     /// Status lines published so far.
     published: u64,
+    /// Descriptors held at most, and held now.
+    max_open: usize,
+    open: usize,
+    /// Ticks at every use of a descriptor.
+    clock: u64,
 }
 
 impl Tailer {
@@ -108,6 +221,9 @@ impl Tailer {
             hub,
             warned: HashMap::new(),
             published: 0,
+            max_open: max_open(),
+            open: 0,
+            clock: 0,
         }
     }
 
@@ -116,10 +232,18 @@ impl Tailer {
         self.published
     }
 
+    /// Holds at most `n` log descriptors (tests; normally from the limit).
+    #[cfg(test)]
+    fn with_max_open(mut self, n: usize) -> Tailer {
+        self.max_open = n;
+        self
+    }
+
     /// Checks every log in the directory (and forgets vanished ones).
     /// `initial`: logs found now are existing history, so only their last
-    /// status counts; otherwise a new file is read from its start.
+    /// status counts.
     pub fn scan(&mut self, initial: bool) {
+        let seen = if initial { Seen::AtStart } else { Seen::Rescan };
         let mut names: Vec<String> = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -132,90 +256,205 @@ impl Tailer {
         names.sort();
         names.dedup();
         for name in names {
-            self.check(&name, initial);
+            self.check(&name, seen);
         }
     }
 
     /// Brings one file up to date after an event (or a rescan).
-    pub fn check(&mut self, name: &str, initial: bool) {
+    pub fn check(&mut self, name: &str, seen: Seen) {
         let Some(id) = log_id(name).map(str::to_owned) else {
             return;
         };
         let path = self.dir.join(name);
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => m,
-            Ok(_) | Err(_) => {
-                // Gone (or not a regular file): finish what was written before.
-                if let Some(mut old) = self.files.remove(name) {
-                    self.read_new(&id, &mut old);
+            Ok(m) => {
+                // Gone, as far as logs go: finish what was written before.
+                self.forget(name, &id);
+                self.warn(name, &path, not_regular(&m));
+                return;
+            }
+            Err(e) => {
+                self.forget(name, &id);
+                if e.kind() == io::ErrorKind::NotFound {
+                    self.warned.remove(name);
+                } else {
+                    self.warn(name, &path, e.to_string());
                 }
                 return;
             }
         };
         if let Some(mut t) = self.files.remove(name) {
-            let same = t.dev == meta.dev() && t.ino == meta.ino();
-            if same && meta.len() < t.offset {
-                // copytruncate: the same file, cut back.
-                t.offset = 0;
-                t.lines.clear();
+            if t.same_file(&meta) {
+                if seen == Seen::Rescan && t.unchanged(&meta) {
+                    self.files.insert(name.to_owned(), t);
+                    return;
+                }
+                match self.reopen(&path, &mut t) {
+                    Ok(true) => {
+                        self.update(&id, &mut t);
+                        self.files.insert(name.to_owned(), t);
+                        self.evict();
+                        return;
+                    }
+                    // Replaced between the stat and the open.
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.files.insert(name.to_owned(), t);
+                        self.warn(name, &path, e.to_string());
+                        return;
+                    }
+                }
             }
-            // Same file: read on. Replaced (rename+create, delete+recreate):
-            // drain the old one first, then open the new one below.
-            self.read_new(&id, &mut t);
-            if same {
-                self.files.insert(name.to_owned(), t);
-                return;
-            }
+            // Replaced (rename+create, delete+recreate, moved over): drain
+            // the old one if still held, then take the new one below.
+            self.drain(&id, t);
         }
-        let file = match open_log(&path) {
+        self.start(name, &id, &path, seen);
+        self.evict();
+    }
+
+    /// Opens the log again if its descriptor was let go; `Ok(false)` when
+    /// the name no longer leads to the same file.
+    fn reopen(&mut self, path: &Path, t: &mut Tracked) -> io::Result<bool> {
+        if t.file.is_none() {
+            let file = open_log(path)?;
+            if !t.same_file(&file.metadata()?) {
+                return Ok(false);
+            }
+            t.file = Some(file);
+            self.open += 1;
+        }
+        self.clock += 1;
+        t.used = self.clock;
+        Ok(true)
+    }
+
+    /// Reads what was appended; a log truncated (shorter than the offset, or
+    /// different before it) is read again from its start.
+    fn update(&mut self, id: &str, t: &mut Tracked) {
+        let Some(file) = t.file.take() else { return };
+        if let Ok(meta) = file.metadata() {
+            if meta.len() < t.offset || !t.same_content(&file) {
+                t.seek(&file, 0);
+            }
+            t.note_times(&meta);
+        }
+        self.read_new(id, t, &file);
+        t.file = Some(file);
+    }
+
+    /// Starts following a log not followed before (or one that replaced
+    /// the one followed under this name).
+    fn start(&mut self, name: &str, id: &str, path: &Path, seen: Seen) {
+        let file = match open_log(path) {
             Ok(f) => f,
             Err(e) => {
-                let msg = e.to_string();
-                if self.warned.get(name) != Some(&msg) {
-                    eprintln!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
-                    self.warned.insert(name.to_owned(), msg);
-                }
+                self.warn(name, path, e.to_string());
+                return;
+            }
+        };
+        // What was opened is what counts: the name may have been swapped
+        // (for a FIFO, say) since it was looked at.
+        let meta = match file.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(m) => {
+                self.warn(name, path, not_regular(&m));
+                return;
+            }
+            Err(e) => {
+                self.warn(name, path, e.to_string());
                 return;
             }
         };
         self.warned.remove(name);
-        let meta = match file.metadata() {
-            Ok(m) if m.is_file() => m,
-            _ => return,
+        let mut t = Tracked::new(file, &meta);
+        t.note_times(&meta);
+        let history = match seen {
+            Seen::AtStart | Seen::MovedIn => true,
+            Seen::Event | Seen::Rescan => meta.len() > REPLAY_MAX,
         };
-        let mut t = Tracked {
-            file,
-            dev: meta.dev(),
-            ino: meta.ino(),
-            offset: 0,
-            lines: LineBuf::default(),
-        };
-        if initial {
-            t.offset = meta.len();
-            if let Ok(Some(last)) = read_last_status(&path, &self.tz) {
+        let Some(mut file) = t.file.take() else { return };
+        if history {
+            t.seek(&file, meta.len());
+            if let Ok(Some(last)) = last_status_in(&mut file, &self.tz) {
+                self.published += 1;
                 self.hub.set_status(StatusUpdate {
-                    service_id: id.clone(),
+                    service_id: id.to_owned(),
                     status: last.line.status.as_str(),
                     message: last.line.message,
                     timestamp: rfc3339(last.timestamp),
                 });
             }
         }
-        self.read_new(&id, &mut t);
+        self.read_new(id, &mut t, &file);
+        if seen == Seen::AtStart {
+            // Idle until it changes: at start nothing is recent.
+            drop(file);
+        } else {
+            t.file = Some(file);
+            self.open += 1;
+            self.clock += 1;
+            t.used = self.clock;
+        }
         self.files.insert(name.to_owned(), t);
     }
 
+    /// Forgets a log that is gone, after reading what was appended to it
+    /// while its descriptor was still held.
+    fn forget(&mut self, name: &str, id: &str) {
+        if let Some(t) = self.files.remove(name) {
+            self.drain(id, t);
+        }
+    }
+
+    fn drain(&mut self, id: &str, mut t: Tracked) {
+        if let Some(file) = t.file.take() {
+            self.open -= 1;
+            self.read_new(id, &mut t, &file);
+        }
+    }
+
+    /// Lets go of the least recently used descriptors beyond the bound
+    /// (down to three quarters of it, so eviction is rare).
+    fn evict(&mut self) {
+        if self.open <= self.max_open {
+            return;
+        }
+        let mut held: Vec<(u64, &mut Tracked)> = self
+            .files
+            .values_mut()
+            .filter(|t| t.file.is_some())
+            .map(|t| (t.used, t))
+            .collect();
+        held.sort_unstable_by_key(|(used, _)| *used);
+        let keep = self.max_open * 3 / 4;
+        let closing = held.len().saturating_sub(keep);
+        for (_, t) in held.into_iter().take(closing) {
+            t.file = None;
+        }
+        self.open -= closing;
+    }
+
+    /// Reports a problem with a log once (until it changes).
+    fn warn(&mut self, name: &str, path: &Path, msg: String) {
+        if self.warned.get(name) != Some(&msg) {
+            eprintln!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
+            self.warned.insert(name.to_owned(), msg);
+        }
+    }
+
     /// Reads from the offset to the end, publishing complete status lines.
-    fn read_new(&mut self, id: &str, t: &mut Tracked) {
+    fn read_new(&mut self, id: &str, t: &mut Tracked, file: &File) {
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let n = match t.file.read_at(&mut buf, t.offset) {
+            let n = match file.read_at(&mut buf, t.offset) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            t.offset += n as u64;
+            t.advance(&buf[..n]);
             let tz = &self.tz;
             let mut updates = Vec::new();
             t.lines.push(&buf[..n], |line| {
@@ -237,12 +476,45 @@ impl Tailer {
     }
 }
 
+/// What a non-regular file where a log should be is, for a warning.
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    let ft = meta.file_type();
+    let what = if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    format!("not a regular file but {what}")
+}
+
+/// The bound on held log descriptors: an eighth of the descriptor limit
+/// (clients and the listener need the rest), between 16 and 256.
+fn max_open() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    };
+    (soft / 8).clamp(16, 256) as usize
+}
+
 /// Opens a log without following a symlink out of the directory and
-/// without blocking on a FIFO planted there.
+/// without blocking on a FIFO planted there (nor keeping it across exec).
 fn open_log(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
 }
 
