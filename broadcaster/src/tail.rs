@@ -549,6 +549,236 @@ mod tests {
         assert_eq!(out[1], b"OK, next");
     }
 
+    use std::collections::VecDeque;
+    use std::io::Write;
+
+    use crate::hub;
+    use crate::messages::ServiceInfo;
+
+    /// A tailer on a temporary directory, in UTC, and a client of its hub
+    /// that knows the services `ids`.
+    struct Rig {
+        dir: tempfile::TempDir,
+        hub: Arc<Hub>,
+        client: Arc<hub::Client>,
+        tailer: Tailer,
+    }
+
+    impl Rig {
+        fn new(ids: &[&str]) -> Rig {
+            let dir = tempfile::tempdir().unwrap();
+            let hub = Arc::new(Hub::new(1 << 20));
+            hub.set_services(
+                ids.iter()
+                    .map(|id| ServiceInfo {
+                        id: (*id).into(),
+                        name: (*id).into(),
+                        description: String::new(),
+                        version: "1".into(),
+                        schedule: "daily".into(),
+                    })
+                    .collect(),
+            );
+            let (client, _) = hub.subscribe().unwrap();
+            let mut tailer = Tailer::new(dir.path().to_owned(), hub.clone());
+            tailer.tz = TimeZone::UTC;
+            let mut rig = Rig {
+                dir,
+                hub,
+                client,
+                tailer,
+            };
+            rig.updates();
+            rig
+        }
+
+        fn path(&self, id: &str) -> PathBuf {
+            self.dir.path().join(format!("{id}.log"))
+        }
+
+        fn append(&self, id: &str, bytes: &[u8]) {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(id))
+                .unwrap();
+            f.write_all(bytes).unwrap();
+        }
+
+        /// Status updates published since the last call: (id, status,
+        /// message, timestamp).
+        fn updates(&mut self) -> Vec<[String; 4]> {
+            let mut frames = VecDeque::new();
+            self.hub.fetch(&self.client, &mut frames, usize::MAX);
+            frames
+                .iter()
+                .filter_map(|f| {
+                    let head = match f[1] & 0x7f {
+                        126 => 4,
+                        127 => 10,
+                        _ => 2,
+                    };
+                    let v: serde_json::Value = serde_json::from_slice(&f[head..]).unwrap();
+                    let d = &v["data"];
+                    (v["type"] == "agent.service_status_update").then(|| {
+                        ["service_id", "status", "message", "timestamp"]
+                            .map(|k| d[k].as_str().unwrap().to_owned())
+                    })
+                })
+                .collect()
+        }
+    }
+
+    fn held(t: &Tailer) -> usize {
+        t.files.values().filter(|t| t.file.is_some()).count()
+    }
+
+    /// copytruncate, then a longer line, all between two reads: the old
+    /// offset falls inside the new line. Its tail looks like a status.
+    #[test]
+    fn truncated_and_rewritten_past_the_offset_reads_the_new_line_whole() {
+        let mut rig = Rig::new(&["svc"]);
+        let old = format!("{:<73}\n", "2026-11-26 10:00:00, OK, all good");
+        assert_eq!(old.len(), 74);
+        rig.append("svc", old.as_bytes());
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "all good");
+
+        let head = "2026-11-26 10:05:00, FAILURE, disk gone; the next check will say";
+        let new = format!("{head:<75}OK, half of a line\n");
+        assert_eq!(new.len(), 94);
+        std::fs::File::create(rig.path("svc")).unwrap();
+        rig.append("svc", new.as_bytes());
+        rig.tailer.check("svc.log", Seen::Event);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][1], "FAILURE");
+        assert!(got[0][2].starts_with("disk gone;"), "{got:?}");
+        assert_eq!(got[0][3], "2026-11-26T10:05:00Z");
+        // And on from there.
+        rig.append("svc", b"2026-11-26 10:10:00, OK, back\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "back");
+    }
+
+    /// Truncated to less than was read, with a partial line pending.
+    #[test]
+    fn truncated_below_the_offset_forgets_the_partial_line() {
+        let mut rig = Rig::new(&["svc"]);
+        rig.append("svc", b"OK, one\nWARNING, cut he");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates().len(), 1);
+        std::fs::write(rig.path("svc"), b"re\nERROR, x\n").unwrap();
+        rig.tailer.check("svc.log", Seen::Event);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0][1].as_str(), got[0][2].as_str()), ("ERROR", "x"));
+    }
+
+    /// An idle log costs no descriptor, and its changes are still read:
+    /// lines appended, and a truncation found by the rescan.
+    #[test]
+    fn descriptors_are_held_for_recently_changed_logs_only() {
+        let ids: Vec<String> = (0..100).map(|i| format!("s{i:03}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut rig = Rig::new(&refs);
+        for id in &ids {
+            rig.append(id, format!("OK, {id} at start\n").as_bytes());
+        }
+        rig.tailer = Tailer::new(rig.dir.path().to_owned(), rig.hub.clone()).with_max_open(16);
+        rig.tailer.scan(true);
+        assert_eq!(rig.updates().len(), 100);
+        assert_eq!((held(&rig.tailer), rig.tailer.open), (0, 0));
+        for id in &ids {
+            rig.append(id, format!("WARNING, {id} later\n").as_bytes());
+            rig.tailer.check(&format!("{id}.log"), Seen::Event);
+            assert!(rig.tailer.open <= 16);
+            assert_eq!(held(&rig.tailer), rig.tailer.open);
+        }
+        let got = rig.updates();
+        assert_eq!(got.len(), 100);
+        assert!(got.iter().zip(&ids).all(|(u, id)| u[2] == format!("{id} later")));
+        // s000 was let go long ago; rewritten behind our back, the rescan
+        // finds it by its size and times and reads it anew.
+        assert!(rig.tailer.files["s000.log"].file.is_none());
+        std::fs::write(rig.path("s000"), b"ERROR, rewritten\n").unwrap();
+        rig.tailer.scan(false);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][2], "rewritten");
+        assert!(rig.tailer.open <= 16);
+    }
+
+    /// A recently changed log still held is read to its end after being
+    /// renamed away (logrotate), then the new one from its start.
+    #[test]
+    fn rotated_log_is_drained_through_its_descriptor() {
+        let mut rig = Rig::new(&["svc"]);
+        rig.append("svc", b"OK, one\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        rig.append("svc", b"WARNING, two\n");
+        std::fs::rename(rig.path("svc"), rig.dir.path().join("svc.log.1")).unwrap();
+        rig.append("svc", b"UNKNOWN, three\nFAILURE, four\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        let got: Vec<String> = rig.updates().into_iter().map(|u| u[2].clone()).collect();
+        assert_eq!(got, ["one", "two", "three", "four"]);
+    }
+
+    /// A log moved in is history: one update with its last status. A log
+    /// created empty and then written is a first run: every line.
+    #[test]
+    fn moved_in_starts_at_its_end_created_streams() {
+        let mut rig = Rig::new(&["moved", "fresh"]);
+        rig.tailer.scan(true);
+        let elsewhere = rig.dir.path().join("moved.tmp");
+        std::fs::write(&elsewhere, b"OK, a\nWARNING, b\nnoise\n").unwrap();
+        std::fs::rename(&elsewhere, rig.path("moved")).unwrap();
+        rig.tailer.check("moved.log", Seen::MovedIn);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][2], "b");
+        rig.append("moved", b"ERROR, c\n");
+        rig.tailer.check("moved.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "c");
+
+        rig.append("fresh", b"");
+        rig.tailer.check("fresh.log", Seen::Event);
+        rig.append("fresh", b"UNKNOWN, first\nOK, second\n");
+        rig.tailer.check("fresh.log", Seen::Event);
+        let got: Vec<String> = rig.updates().into_iter().map(|u| u[2].clone()).collect();
+        assert_eq!(got, ["first", "second"]);
+    }
+
+    /// A large log appearing at once is history however it came.
+    #[test]
+    fn large_new_log_starts_at_its_end() {
+        let mut rig = Rig::new(&["big"]);
+        rig.tailer.scan(true);
+        let mut content = "OK, old\n".repeat(REPLAY_MAX as usize / 8 + 1);
+        content.push_str("WARNING, newest\n");
+        rig.append("big", content.as_bytes());
+        rig.tailer.scan(false);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0][2], "newest");
+    }
+
+    /// A FIFO where a log should be is refused after opening it, without
+    /// blocking, at start and later.
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let mut rig = Rig::new(&["svc", "pipe"]);
+        let c = std::ffi::CString::new(rig.path("pipe").to_str().unwrap()).unwrap();
+        // SAFETY: creating a FIFO at a path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rig.append("svc", b"OK, fine\n");
+        rig.tailer.scan(true);
+        rig.tailer.start("pipe.log", "pipe", &rig.path("pipe"), Seen::Event);
+        assert!(rig.tailer.warned["pipe.log"].contains("a FIFO"));
+        assert!(!rig.tailer.files.contains_key("pipe.log"));
+        assert_eq!(rig.updates().len(), 1);
+    }
+
     #[test]
     fn log_ids() {
         assert_eq!(log_id("disk_usage.log"), Some("disk_usage"));
