@@ -154,19 +154,6 @@ impl Tracked {
         self.ctime = (meta.ctime(), meta.ctime_nsec());
     }
 
-    /// Whether the bytes before the offset are still those read there: if
-    /// not, the log was truncated (or overwritten) and written past the
-    /// offset again between two reads.
-    fn same_content(&self, file: &File) -> bool {
-        if self.witness.is_empty() {
-            return true;
-        }
-        let mut buf = [0u8; WITNESS];
-        let buf = &mut buf[..self.witness.len()];
-        let at = self.offset - self.witness.len() as u64;
-        file.read_exact_at(buf, at).is_ok() && *buf == self.witness[..]
-    }
-
     /// Starts reading at `offset`, remembering the bytes before it.
     fn seek(&mut self, file: &File, offset: u64) {
         self.offset = offset;
@@ -185,7 +172,8 @@ impl Tracked {
         self.offset += data.len() as u64;
         if data.len() >= WITNESS {
             self.witness.clear();
-            self.witness.extend_from_slice(&data[data.len() - WITNESS..]);
+            self.witness
+                .extend_from_slice(&data[data.len() - WITNESS..]);
         } else {
             self.witness.extend_from_slice(data);
             let excess = self.witness.len().saturating_sub(WITNESS);
@@ -330,14 +318,11 @@ impl Tailer {
         Ok(true)
     }
 
-    /// Reads what was appended; a log truncated (shorter than the offset, or
-    /// different before it) is read again from its start.
+    /// Reads what was appended (or the whole log again if it was truncated).
     fn update(&mut self, id: &str, t: &mut Tracked) {
         let Some(file) = t.file.take() else { return };
+        // Times before reading: a write after them is seen as a change.
         if let Ok(meta) = file.metadata() {
-            if meta.len() < t.offset || !t.same_content(&file) {
-                t.seek(&file, 0);
-            }
             t.note_times(&meta);
         }
         self.read_new(id, t, &file);
@@ -374,7 +359,9 @@ impl Tailer {
             Seen::AtStart | Seen::MovedIn => true,
             Seen::Event | Seen::Rescan => meta.len() > REPLAY_MAX,
         };
-        let Some(mut file) = t.file.take() else { return };
+        let Some(mut file) = t.file.take() else {
+            return;
+        };
         if history {
             t.seek(&file, meta.len());
             if let Ok(Some(last)) = last_status_in(&mut file, &self.tz) {
@@ -445,19 +432,33 @@ impl Tailer {
     }
 
     /// Reads from the offset to the end, publishing complete status lines.
+    /// Every read starts with the bytes just before the offset: if they are
+    /// no longer those read there (or missing), the log was truncated (or
+    /// overwritten), perhaps already written past the offset again, so it
+    /// is read anew from its start, never from the middle of a line.
     fn read_new(&mut self, id: &str, t: &mut Tracked, file: &File) {
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; WITNESS + CHUNK];
         loop {
-            let n = match file.read_at(&mut buf, t.offset) {
-                Ok(0) => break,
+            let w = t.witness.len();
+            let n = match file.read_at(&mut buf, t.offset - w as u64) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            t.advance(&buf[..n]);
+            if n < w || buf[..w] != t.witness[..] {
+                t.offset = 0;
+                t.witness.clear();
+                t.lines.clear();
+                continue;
+            }
+            if n == w {
+                break;
+            }
+            let data = &buf[w..n];
+            t.advance(data);
             let tz = &self.tz;
             let mut updates = Vec::new();
-            t.lines.push(&buf[..n], |line| {
+            t.lines.push(data, |line| {
                 let text = String::from_utf8_lossy(line);
                 if let Some(sl) = StatusLine::parse(&text) {
                     let ts = sl.timestamp(Timestamp::now(), tz);
@@ -697,7 +698,10 @@ mod tests {
         }
         let got = rig.updates();
         assert_eq!(got.len(), 100);
-        assert!(got.iter().zip(&ids).all(|(u, id)| u[2] == format!("{id} later")));
+        assert!(got
+            .iter()
+            .zip(&ids)
+            .all(|(u, id)| u[2] == format!("{id} later")));
         // s000 was let go long ago; rewritten behind our back, the rescan
         // finds it by its size and times and reads it anew.
         assert!(rig.tailer.files["s000.log"].file.is_none());
@@ -773,7 +777,8 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         rig.append("svc", b"OK, fine\n");
         rig.tailer.scan(true);
-        rig.tailer.start("pipe.log", "pipe", &rig.path("pipe"), Seen::Event);
+        rig.tailer
+            .start("pipe.log", "pipe", &rig.path("pipe"), Seen::Event);
         assert!(rig.tailer.warned["pipe.log"].contains("a FIFO"));
         assert!(!rig.tailer.files.contains_key("pipe.log"));
         assert_eq!(rig.updates().len(), 1);

@@ -84,7 +84,9 @@ fn fast_fixture() -> Fixture {
 }
 
 fn open_descriptors(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 #[test]
@@ -117,7 +119,11 @@ fn five_thousand_logs_under_a_limit_of_1024_descriptors() {
     fx.append(&ids[N - 1], line("FAILURE", "the last one, live"));
     assert_eq!(
         c.next_status(),
-        ("svc5000".into(), "FAILURE".into(), "the last one, live".into())
+        (
+            "svc5000".into(),
+            "FAILURE".into(),
+            "the last one, live".into()
+        )
     );
     // A thousand logs changing hold a bounded number of descriptors.
     for id in &ids[..1000] {
