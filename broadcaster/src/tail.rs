@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use ssi::status::{last_status_in, rfc3339, StatusLine};
+use ssi::status::{last_status_in, not_regular, rfc3339, StatusLine};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;
@@ -85,7 +85,10 @@ pub enum Seen {
     /// The start-up scan: what the logs hold is history; only each one's
     /// last status counts.
     AtStart,
-    /// An inotify event for the name.
+    /// Created in the directory (an inotify create event): a file starts
+    /// empty, so all it holds was written since, by a check's run.
+    Created,
+    /// Another inotify event for the name.
     Event,
     /// Renamed (or moved) into the directory: history, like at start.
     MovedIn,
@@ -94,10 +97,11 @@ pub enum Seen {
     Rescan,
 }
 
-/// A new log holding more than this when first seen is history (a log
-/// copied in, or one that appeared while events were lost): it starts at
-/// its end with its last status. Up to this much is a check's first run,
-/// read from its start so that none of its lines is missed.
+/// A new log holding more than this when first seen, and not known to have
+/// been created empty (its creation event was lost, or it is found by the
+/// rescan), is history: it starts at its end with its last status. Up to
+/// this much is a check's first run, read from its start so that none of
+/// its lines is missed.
 pub const REPLAY_MAX: u64 = 64 * 1024;
 /// How many bytes before the offset are remembered, to recognise a log
 /// truncated and rewritten past the offset between two reads.
@@ -357,6 +361,7 @@ impl Tailer {
         t.note_times(&meta);
         let history = match seen {
             Seen::AtStart | Seen::MovedIn => true,
+            Seen::Created => false,
             Seen::Event | Seen::Rescan => meta.len() > REPLAY_MAX,
         };
         let Some(mut file) = t.file.take() else {
@@ -475,23 +480,6 @@ impl Tailer {
             self.hub.set_statuses(updates);
         }
     }
-}
-
-/// What a non-regular file where a log should be is, for a warning.
-fn not_regular(meta: &std::fs::Metadata) -> String {
-    let ft = meta.file_type();
-    let what = if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else {
-        "a device"
-    };
-    format!("not a regular file but {what}")
 }
 
 /// The bound on held log descriptors: an eighth of the descriptor limit
@@ -753,18 +741,24 @@ mod tests {
         assert_eq!(got, ["first", "second"]);
     }
 
-    /// A large log appearing at once is history however it came.
+    /// A large log found by the rescan is history; one whose creation was
+    /// seen was written since, by a run, and is read whole.
     #[test]
-    fn large_new_log_starts_at_its_end() {
-        let mut rig = Rig::new(&["big"]);
+    fn large_new_log_starts_at_its_end_unless_created() {
+        let mut rig = Rig::new(&["big", "made"]);
         rig.tailer.scan(true);
-        let mut content = "OK, old\n".repeat(REPLAY_MAX as usize / 8 + 1);
+        let lines = REPLAY_MAX as usize / 8 + 1;
+        let mut content = "OK, old\n".repeat(lines);
         content.push_str("WARNING, newest\n");
         rig.append("big", content.as_bytes());
         rig.tailer.scan(false);
         let got = rig.updates();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0][2], "newest");
+
+        rig.append("made", content.as_bytes());
+        rig.tailer.check("made.log", Seen::Created);
+        assert_eq!(rig.updates().len(), lines + 1);
     }
 
     /// A FIFO where a log should be is refused after opening it, without

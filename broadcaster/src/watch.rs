@@ -220,7 +220,7 @@ impl Watch {
     }
 
     fn apply(&mut self, batch: Vec<notify::Result<Event>>) {
-        // Each log named, and whether it was moved into the directory.
+        // Each log named, and whether it was created or moved in.
         let mut logs = BTreeMap::new();
         let mut scripts_changed = false;
         let mut replace = false;
@@ -258,6 +258,8 @@ impl Watch {
                             let seen = logs.entry(name.to_owned()).or_insert(Seen::Event);
                             if moved_to == Some(path) {
                                 *seen = Seen::MovedIn;
+                            } else if ev.kind.is_create() && *seen == Seen::Event {
+                                *seen = Seen::Created;
                             }
                         }
                     }

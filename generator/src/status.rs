@@ -12,7 +12,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -315,13 +315,32 @@ fn open_regular(path: &Path) -> io::Result<File> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "not a regular file",
+            not_regular(&meta),
         ));
     }
     Ok(file)
+}
+
+/// Why a file that should be a log is not one: `not a regular file but a
+/// FIFO` (or a directory, symbolic link, socket, device).
+pub fn not_regular(meta: &std::fs::Metadata) -> String {
+    let ft = meta.file_type();
+    let what = if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    format!("not a regular file but {what}")
 }
 
 /// Calls `visit` on each complete line of `file` (without `\n`), last line
@@ -492,7 +511,7 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         // Without a writer, a blocking open would never return.
         let err = read_last_status(&path, &TimeZone::UTC).unwrap_err();
-        assert_eq!(err.to_string(), "not a regular file");
+        assert_eq!(err.to_string(), "not a regular file but a FIFO");
         assert!(read_last_lines(&path, 3).is_err());
     }
 
