@@ -46,6 +46,7 @@ fn run(mut o: Opts) -> Result<(), String> {
     // malloc arenas would only add fragmented heaps, not speed.
     // SAFETY: mallopt only tunes the allocator; called before any thread.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    raise_nofile_limit();
 
     // Event paths are compared with these, so make them absolute once.
     for dir in [&mut o.log_dir, &mut o.scripts_dir] {
@@ -96,4 +97,23 @@ fn run(mut o: Opts) -> Result<(), String> {
     eprintln!("listening on ws://{local}/{how}");
     server::notify_ready();
     server::serve(listener, ctx, signals).map_err(|e| format!("accept loop failed: {e}"))
+}
+
+/// Raises the soft descriptor limit to the hard one, as systemd advises for
+/// programs that do not use select(2): the soft limit of 1024 only protects
+/// select() users, and every client costs a descriptor or two. Log files do
+/// not scale with it (only recently changed ones are held open). Failure
+/// (a sandbox refusing setrlimit) leaves the limit as it was.
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read or fill the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use ssi::status::{read_last_status, rfc3339, StatusLine};
+use ssi::status::{last_status_in, not_regular, rfc3339, StatusLine};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;
@@ -78,12 +78,112 @@ pub fn log_id(name: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
+/// How a log came to be looked at, which decides where a log not followed
+/// before starts being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The start-up scan: what the logs hold is history; only each one's
+    /// last status counts.
+    AtStart,
+    /// Created in the directory (an inotify create event): a file starts
+    /// empty, so all it holds was written since, by a check's run.
+    Created,
+    /// Another inotify event for the name.
+    Event,
+    /// Renamed (or moved) into the directory: history, like at start.
+    MovedIn,
+    /// The periodic (or overflow) rescan: a log that did not change since
+    /// it was last read is not opened.
+    Rescan,
+}
+
+/// A new log holding more than this when first seen, and not known to have
+/// been created empty (its creation event was lost, or it is found by the
+/// rescan), is history: it starts at its end with its last status. Up to
+/// this much is a check's first run, read from its start so that none of
+/// its lines is missed.
+pub const REPLAY_MAX: u64 = 64 * 1024;
+/// How many bytes before the offset are remembered, to recognise a log
+/// truncated and rewritten past the offset between two reads.
+const WITNESS: usize = 64;
+
+/// A log being followed. Its descriptor is held only while it is among the
+/// most recently changed logs (see [`Tailer::max_open`]); an idle log is
+/// known by its device, inode, offset and times, and reopened by path when
+/// it changes.
 struct Tracked {
-    file: File,
+    file: Option<File>,
     dev: u64,
     ino: u64,
+    /// Bytes read so far.
     offset: u64,
+    /// Modification and change times (ns) seen just before the last read.
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    /// The last bytes before `offset` (at most [`WITNESS`]).
+    witness: Vec<u8>,
     lines: LineBuf,
+    /// When the descriptor was last used (a counter), for eviction.
+    used: u64,
+}
+
+impl Tracked {
+    fn new(file: File, meta: &std::fs::Metadata) -> Tracked {
+        Tracked {
+            file: Some(file),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+            witness: Vec::new(),
+            lines: LineBuf::default(),
+            used: 0,
+        }
+    }
+
+    fn same_file(&self, meta: &std::fs::Metadata) -> bool {
+        self.dev == meta.dev() && self.ino == meta.ino()
+    }
+
+    /// Size and times as last read: nothing was written since.
+    fn unchanged(&self, meta: &std::fs::Metadata) -> bool {
+        meta.len() == self.offset
+            && (meta.mtime(), meta.mtime_nsec()) == self.mtime
+            && (meta.ctime(), meta.ctime_nsec()) == self.ctime
+    }
+
+    fn note_times(&mut self, meta: &std::fs::Metadata) {
+        self.mtime = (meta.mtime(), meta.mtime_nsec());
+        self.ctime = (meta.ctime(), meta.ctime_nsec());
+    }
+
+    /// Starts reading at `offset`, remembering the bytes before it.
+    fn seek(&mut self, file: &File, offset: u64) {
+        self.offset = offset;
+        self.lines.clear();
+        let n = offset.min(WITNESS as u64) as usize;
+        let mut buf = vec![0u8; n];
+        self.witness = match file.read_exact_at(&mut buf, offset - n as u64) {
+            Ok(()) => buf,
+            // Shrunk meanwhile: the next read sees it as truncated.
+            Err(_) => vec![0u8; n],
+        };
+    }
+
+    /// Remembers the last bytes read.
+    fn advance(&mut self, data: &[u8]) {
+        self.offset += data.len() as u64;
+        if data.len() >= WITNESS {
+            self.witness.clear();
+            self.witness
+                .extend_from_slice(&data[data.len() - WITNESS..]);
+        } else {
+            self.witness.extend_from_slice(data);
+            let excess = self.witness.len().saturating_sub(WITNESS);
+            self.witness.drain(..excess);
+        }
+    }
 }
 
 /// Follows every `<id>.log` in one directory and publishes status lines.
@@ -96,6 +196,11 @@ pub struct Tailer {
     warned: HashMap<String, String>,
     /// Status lines published so far.
     published: u64,
+    /// Descriptors held at most, and held now.
+    max_open: usize,
+    open: usize,
+    /// Ticks at every use of a descriptor.
+    clock: u64,
 }
 
 impl Tailer {
@@ -108,6 +213,9 @@ impl Tailer {
             hub,
             warned: HashMap::new(),
             published: 0,
+            max_open: max_open(),
+            open: 0,
+            clock: 0,
         }
     }
 
@@ -116,10 +224,18 @@ impl Tailer {
         self.published
     }
 
+    /// Holds at most `n` log descriptors (tests; normally from the limit).
+    #[cfg(test)]
+    fn with_max_open(mut self, n: usize) -> Tailer {
+        self.max_open = n;
+        self
+    }
+
     /// Checks every log in the directory (and forgets vanished ones).
     /// `initial`: logs found now are existing history, so only their last
-    /// status counts; otherwise a new file is read from its start.
+    /// status counts.
     pub fn scan(&mut self, initial: bool) {
+        let seen = if initial { Seen::AtStart } else { Seen::Rescan };
         let mut names: Vec<String> = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -132,93 +248,222 @@ impl Tailer {
         names.sort();
         names.dedup();
         for name in names {
-            self.check(&name, initial);
+            self.check(&name, seen);
         }
     }
 
     /// Brings one file up to date after an event (or a rescan).
-    pub fn check(&mut self, name: &str, initial: bool) {
+    pub fn check(&mut self, name: &str, seen: Seen) {
         let Some(id) = log_id(name).map(str::to_owned) else {
             return;
         };
         let path = self.dir.join(name);
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => m,
-            Ok(_) | Err(_) => {
-                // Gone (or not a regular file): finish what was written before.
-                if let Some(mut old) = self.files.remove(name) {
-                    self.read_new(&id, &mut old);
+            Ok(m) => {
+                // Gone, as far as logs go: finish what was written before.
+                self.forget(name, &id);
+                self.warn(name, &path, not_regular(&m));
+                return;
+            }
+            Err(e) => {
+                self.forget(name, &id);
+                if e.kind() == io::ErrorKind::NotFound {
+                    self.warned.remove(name);
+                } else {
+                    self.warn(name, &path, e.to_string());
                 }
                 return;
             }
         };
         if let Some(mut t) = self.files.remove(name) {
-            let same = t.dev == meta.dev() && t.ino == meta.ino();
-            if same && meta.len() < t.offset {
-                // copytruncate: the same file, cut back.
-                t.offset = 0;
-                t.lines.clear();
+            if t.same_file(&meta) {
+                if seen == Seen::Rescan && t.unchanged(&meta) {
+                    self.files.insert(name.to_owned(), t);
+                    return;
+                }
+                match self.reopen(&path, &mut t) {
+                    Ok(true) => {
+                        self.update(&id, &mut t);
+                        self.files.insert(name.to_owned(), t);
+                        self.evict();
+                        return;
+                    }
+                    // Replaced between the stat and the open.
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.files.insert(name.to_owned(), t);
+                        self.warn(name, &path, e.to_string());
+                        return;
+                    }
+                }
             }
-            // Same file: read on. Replaced (rename+create, delete+recreate):
-            // drain the old one first, then open the new one below.
-            self.read_new(&id, &mut t);
-            if same {
-                self.files.insert(name.to_owned(), t);
-                return;
-            }
+            // Replaced (rename+create, delete+recreate, moved over): drain
+            // the old one if still held, then take the new one below.
+            self.drain(&id, t);
         }
-        let file = match open_log(&path) {
+        self.start(name, &id, &path, seen);
+        self.evict();
+    }
+
+    /// Opens the log again if its descriptor was let go; `Ok(false)` when
+    /// the name no longer leads to the same file.
+    fn reopen(&mut self, path: &Path, t: &mut Tracked) -> io::Result<bool> {
+        if t.file.is_none() {
+            let file = open_log(path)?;
+            if !t.same_file(&file.metadata()?) {
+                return Ok(false);
+            }
+            t.file = Some(file);
+            self.open += 1;
+        }
+        self.clock += 1;
+        t.used = self.clock;
+        Ok(true)
+    }
+
+    /// Reads what was appended (or the whole log again if it was truncated).
+    fn update(&mut self, id: &str, t: &mut Tracked) {
+        let Some(file) = t.file.take() else { return };
+        // Times before reading: a write after them is seen as a change.
+        if let Ok(meta) = file.metadata() {
+            t.note_times(&meta);
+        }
+        self.read_new(id, t, &file);
+        t.file = Some(file);
+    }
+
+    /// Starts following a log not followed before (or one that replaced
+    /// the one followed under this name).
+    fn start(&mut self, name: &str, id: &str, path: &Path, seen: Seen) {
+        let file = match open_log(path) {
             Ok(f) => f,
             Err(e) => {
-                let msg = e.to_string();
-                if self.warned.get(name) != Some(&msg) {
-                    eprintln!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
-                    self.warned.insert(name.to_owned(), msg);
-                }
+                self.warn(name, path, e.to_string());
+                return;
+            }
+        };
+        // What was opened is what counts: the name may have been swapped
+        // (for a FIFO, say) since it was looked at.
+        let meta = match file.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(m) => {
+                self.warn(name, path, not_regular(&m));
+                return;
+            }
+            Err(e) => {
+                self.warn(name, path, e.to_string());
                 return;
             }
         };
         self.warned.remove(name);
-        let meta = match file.metadata() {
-            Ok(m) if m.is_file() => m,
-            _ => return,
+        let mut t = Tracked::new(file, &meta);
+        t.note_times(&meta);
+        let history = match seen {
+            Seen::AtStart | Seen::MovedIn => true,
+            Seen::Created => false,
+            Seen::Event | Seen::Rescan => meta.len() > REPLAY_MAX,
         };
-        let mut t = Tracked {
-            file,
-            dev: meta.dev(),
-            ino: meta.ino(),
-            offset: 0,
-            lines: LineBuf::default(),
+        let Some(mut file) = t.file.take() else {
+            return;
         };
-        if initial {
-            t.offset = meta.len();
-            if let Ok(Some(last)) = read_last_status(&path, &self.tz) {
+        if history {
+            t.seek(&file, meta.len());
+            if let Ok(Some(last)) = last_status_in(&mut file, &self.tz) {
+                self.published += 1;
                 self.hub.set_status(StatusUpdate {
-                    service_id: id.clone(),
+                    service_id: id.to_owned(),
                     status: last.line.status.as_str(),
                     message: last.line.message,
                     timestamp: rfc3339(last.timestamp),
                 });
             }
         }
-        self.read_new(&id, &mut t);
+        self.read_new(id, &mut t, &file);
+        if seen == Seen::AtStart {
+            // Idle until it changes: at start nothing is recent.
+            drop(file);
+        } else {
+            t.file = Some(file);
+            self.open += 1;
+            self.clock += 1;
+            t.used = self.clock;
+        }
         self.files.insert(name.to_owned(), t);
     }
 
+    /// Forgets a log that is gone, after reading what was appended to it
+    /// while its descriptor was still held.
+    fn forget(&mut self, name: &str, id: &str) {
+        if let Some(t) = self.files.remove(name) {
+            self.drain(id, t);
+        }
+    }
+
+    fn drain(&mut self, id: &str, mut t: Tracked) {
+        if let Some(file) = t.file.take() {
+            self.open -= 1;
+            self.read_new(id, &mut t, &file);
+        }
+    }
+
+    /// Lets go of the least recently used descriptors beyond the bound
+    /// (down to three quarters of it, so eviction is rare).
+    fn evict(&mut self) {
+        if self.open <= self.max_open {
+            return;
+        }
+        let mut held: Vec<(u64, &mut Tracked)> = self
+            .files
+            .values_mut()
+            .filter(|t| t.file.is_some())
+            .map(|t| (t.used, t))
+            .collect();
+        held.sort_unstable_by_key(|(used, _)| *used);
+        let keep = self.max_open * 3 / 4;
+        let closing = held.len().saturating_sub(keep);
+        for (_, t) in held.into_iter().take(closing) {
+            t.file = None;
+        }
+        self.open -= closing;
+    }
+
+    /// Reports a problem with a log once (until it changes).
+    fn warn(&mut self, name: &str, path: &Path, msg: String) {
+        if self.warned.get(name) != Some(&msg) {
+            eprintln!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
+            self.warned.insert(name.to_owned(), msg);
+        }
+    }
+
     /// Reads from the offset to the end, publishing complete status lines.
-    fn read_new(&mut self, id: &str, t: &mut Tracked) {
-        let mut buf = vec![0u8; CHUNK];
+    /// Every read starts with the bytes just before the offset: if they are
+    /// no longer those read there (or missing), the log was truncated (or
+    /// overwritten), perhaps already written past the offset again, so it
+    /// is read anew from its start, never from the middle of a line.
+    fn read_new(&mut self, id: &str, t: &mut Tracked, file: &File) {
+        let mut buf = vec![0u8; WITNESS + CHUNK];
         loop {
-            let n = match t.file.read_at(&mut buf, t.offset) {
-                Ok(0) => break,
+            let w = t.witness.len();
+            let n = match file.read_at(&mut buf, t.offset - w as u64) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            t.offset += n as u64;
+            if n < w || buf[..w] != t.witness[..] {
+                t.offset = 0;
+                t.witness.clear();
+                t.lines.clear();
+                continue;
+            }
+            if n == w {
+                break;
+            }
+            let data = &buf[w..n];
+            t.advance(data);
             let tz = &self.tz;
             let mut updates = Vec::new();
-            t.lines.push(&buf[..n], |line| {
+            t.lines.push(data, |line| {
                 let text = String::from_utf8_lossy(line);
                 if let Some(sl) = StatusLine::parse(&text) {
                     let ts = sl.timestamp(Timestamp::now(), tz);
@@ -237,12 +482,28 @@ impl Tailer {
     }
 }
 
+/// The bound on held log descriptors: an eighth of the descriptor limit
+/// (clients and the listener need the rest), between 16 and 256.
+fn max_open() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    };
+    (soft / 8).clamp(16, 256) as usize
+}
+
 /// Opens a log without following a symlink out of the directory and
-/// without blocking on a FIFO planted there.
+/// without blocking on a FIFO planted there (nor keeping it across exec).
 fn open_log(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
 }
 
@@ -275,6 +536,246 @@ mod tests {
         assert_eq!(out[0].len(), MAX_LINE);
         assert!(out[0].starts_with(b"OK, xxx"));
         assert_eq!(out[1], b"OK, next");
+    }
+
+    use std::collections::VecDeque;
+    use std::io::Write;
+
+    use crate::hub;
+    use crate::messages::ServiceInfo;
+
+    /// A tailer on a temporary directory, in UTC, and a client of its hub
+    /// that knows the services `ids`.
+    struct Rig {
+        dir: tempfile::TempDir,
+        hub: Arc<Hub>,
+        client: Arc<hub::Client>,
+        tailer: Tailer,
+    }
+
+    impl Rig {
+        fn new(ids: &[&str]) -> Rig {
+            let dir = tempfile::tempdir().unwrap();
+            let hub = Arc::new(Hub::new(1 << 20));
+            hub.set_services(
+                ids.iter()
+                    .map(|id| ServiceInfo {
+                        id: (*id).into(),
+                        name: (*id).into(),
+                        description: String::new(),
+                        version: "1".into(),
+                        schedule: "daily".into(),
+                    })
+                    .collect(),
+            );
+            let (client, _) = hub.subscribe().unwrap();
+            let mut tailer = Tailer::new(dir.path().to_owned(), hub.clone());
+            tailer.tz = TimeZone::UTC;
+            let mut rig = Rig {
+                dir,
+                hub,
+                client,
+                tailer,
+            };
+            rig.updates();
+            rig
+        }
+
+        fn path(&self, id: &str) -> PathBuf {
+            self.dir.path().join(format!("{id}.log"))
+        }
+
+        fn append(&self, id: &str, bytes: &[u8]) {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(id))
+                .unwrap();
+            f.write_all(bytes).unwrap();
+        }
+
+        /// Status updates published since the last call: (id, status,
+        /// message, timestamp).
+        fn updates(&mut self) -> Vec<[String; 4]> {
+            let mut frames = VecDeque::new();
+            self.hub.fetch(&self.client, &mut frames, usize::MAX);
+            frames
+                .iter()
+                .filter_map(|f| {
+                    let head = match f[1] & 0x7f {
+                        126 => 4,
+                        127 => 10,
+                        _ => 2,
+                    };
+                    let v: serde_json::Value = serde_json::from_slice(&f[head..]).unwrap();
+                    let d = &v["data"];
+                    (v["type"] == "agent.service_status_update").then(|| {
+                        ["service_id", "status", "message", "timestamp"]
+                            .map(|k| d[k].as_str().unwrap().to_owned())
+                    })
+                })
+                .collect()
+        }
+    }
+
+    fn held(t: &Tailer) -> usize {
+        t.files.values().filter(|t| t.file.is_some()).count()
+    }
+
+    /// copytruncate, then a longer line, all between two reads: the old
+    /// offset falls inside the new line. Its tail looks like a status.
+    #[test]
+    fn truncated_and_rewritten_past_the_offset_reads_the_new_line_whole() {
+        let mut rig = Rig::new(&["svc"]);
+        let old = format!("{:<73}\n", "2026-11-26 10:00:00, OK, all good");
+        assert_eq!(old.len(), 74);
+        rig.append("svc", old.as_bytes());
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "all good");
+
+        let head = "2026-11-26 10:05:00, FAILURE, disk gone; the next check will say";
+        let new = format!("{head:<75}OK, half of a line\n");
+        assert_eq!(new.len(), 94);
+        std::fs::File::create(rig.path("svc")).unwrap();
+        rig.append("svc", new.as_bytes());
+        rig.tailer.check("svc.log", Seen::Event);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][1], "FAILURE");
+        assert!(got[0][2].starts_with("disk gone;"), "{got:?}");
+        assert_eq!(got[0][3], "2026-11-26T10:05:00Z");
+        // And on from there.
+        rig.append("svc", b"2026-11-26 10:10:00, OK, back\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "back");
+    }
+
+    /// Truncated to less than was read, with a partial line pending.
+    #[test]
+    fn truncated_below_the_offset_forgets_the_partial_line() {
+        let mut rig = Rig::new(&["svc"]);
+        rig.append("svc", b"OK, one\nWARNING, cut he");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(rig.updates().len(), 1);
+        std::fs::write(rig.path("svc"), b"re\nERROR, x\n").unwrap();
+        rig.tailer.check("svc.log", Seen::Event);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0][1].as_str(), got[0][2].as_str()), ("ERROR", "x"));
+    }
+
+    /// An idle log costs no descriptor, and its changes are still read:
+    /// lines appended, and a truncation found by the rescan.
+    #[test]
+    fn descriptors_are_held_for_recently_changed_logs_only() {
+        let ids: Vec<String> = (0..100).map(|i| format!("s{i:03}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut rig = Rig::new(&refs);
+        for id in &ids {
+            rig.append(id, format!("OK, {id} at start\n").as_bytes());
+        }
+        rig.tailer = Tailer::new(rig.dir.path().to_owned(), rig.hub.clone()).with_max_open(16);
+        rig.tailer.scan(true);
+        assert_eq!(rig.updates().len(), 100);
+        assert_eq!((held(&rig.tailer), rig.tailer.open), (0, 0));
+        for id in &ids {
+            rig.append(id, format!("WARNING, {id} later\n").as_bytes());
+            rig.tailer.check(&format!("{id}.log"), Seen::Event);
+            assert!(rig.tailer.open <= 16);
+            assert_eq!(held(&rig.tailer), rig.tailer.open);
+        }
+        let got = rig.updates();
+        assert_eq!(got.len(), 100);
+        assert!(got
+            .iter()
+            .zip(&ids)
+            .all(|(u, id)| u[2] == format!("{id} later")));
+        // s000 was let go long ago; rewritten behind our back, the rescan
+        // finds it by its size and times and reads it anew.
+        assert!(rig.tailer.files["s000.log"].file.is_none());
+        std::fs::write(rig.path("s000"), b"ERROR, rewritten\n").unwrap();
+        rig.tailer.scan(false);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][2], "rewritten");
+        assert!(rig.tailer.open <= 16);
+    }
+
+    /// A recently changed log still held is read to its end after being
+    /// renamed away (logrotate), then the new one from its start.
+    #[test]
+    fn rotated_log_is_drained_through_its_descriptor() {
+        let mut rig = Rig::new(&["svc"]);
+        rig.append("svc", b"OK, one\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        rig.append("svc", b"WARNING, two\n");
+        std::fs::rename(rig.path("svc"), rig.dir.path().join("svc.log.1")).unwrap();
+        rig.append("svc", b"UNKNOWN, three\nFAILURE, four\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        let got: Vec<String> = rig.updates().into_iter().map(|u| u[2].clone()).collect();
+        assert_eq!(got, ["one", "two", "three", "four"]);
+    }
+
+    /// A log moved in is history: one update with its last status. A log
+    /// created empty and then written is a first run: every line.
+    #[test]
+    fn moved_in_starts_at_its_end_created_streams() {
+        let mut rig = Rig::new(&["moved", "fresh"]);
+        rig.tailer.scan(true);
+        let elsewhere = rig.dir.path().join("moved.tmp");
+        std::fs::write(&elsewhere, b"OK, a\nWARNING, b\nnoise\n").unwrap();
+        std::fs::rename(&elsewhere, rig.path("moved")).unwrap();
+        rig.tailer.check("moved.log", Seen::MovedIn);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][2], "b");
+        rig.append("moved", b"ERROR, c\n");
+        rig.tailer.check("moved.log", Seen::Event);
+        assert_eq!(rig.updates()[0][2], "c");
+
+        rig.append("fresh", b"");
+        rig.tailer.check("fresh.log", Seen::Event);
+        rig.append("fresh", b"UNKNOWN, first\nOK, second\n");
+        rig.tailer.check("fresh.log", Seen::Event);
+        let got: Vec<String> = rig.updates().into_iter().map(|u| u[2].clone()).collect();
+        assert_eq!(got, ["first", "second"]);
+    }
+
+    /// A large log found by the rescan is history; one whose creation was
+    /// seen was written since, by a run, and is read whole.
+    #[test]
+    fn large_new_log_starts_at_its_end_unless_created() {
+        let mut rig = Rig::new(&["big", "made"]);
+        rig.tailer.scan(true);
+        let lines = REPLAY_MAX as usize / 8 + 1;
+        let mut content = "OK, old\n".repeat(lines);
+        content.push_str("WARNING, newest\n");
+        rig.append("big", content.as_bytes());
+        rig.tailer.scan(false);
+        let got = rig.updates();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0][2], "newest");
+
+        rig.append("made", content.as_bytes());
+        rig.tailer.check("made.log", Seen::Created);
+        assert_eq!(rig.updates().len(), lines + 1);
+    }
+
+    /// A FIFO where a log should be is refused after opening it, without
+    /// blocking, at start and later.
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let mut rig = Rig::new(&["svc", "pipe"]);
+        let c = std::ffi::CString::new(rig.path("pipe").to_str().unwrap()).unwrap();
+        // SAFETY: creating a FIFO at a path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rig.append("svc", b"OK, fine\n");
+        rig.tailer.scan(true);
+        rig.tailer
+            .start("pipe.log", "pipe", &rig.path("pipe"), Seen::Event);
+        assert!(rig.tailer.warned["pipe.log"].contains("a FIFO"));
+        assert!(!rig.tailer.files.contains_key("pipe.log"));
+        assert_eq!(rig.updates().len(), 1);
     }
 
     #[test]

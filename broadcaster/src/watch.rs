@@ -3,19 +3,19 @@
 //! exist yet is waited for by watching its nearest existing ancestor; a
 //! queue overflow, and a slow periodic timer, trigger a full rescan.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, EventKind};
+use notify::event::{AccessKind, EventKind, ModifyKind, RenameMode};
 use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
-use crate::tail::{log_id, Tailer};
+use crate::tail::{log_id, Seen, Tailer};
 
 /// How long after a burst the heap is trimmed (clients free their queues
 /// as they catch up), and how many lines in one go make a burst.
@@ -220,7 +220,8 @@ impl Watch {
     }
 
     fn apply(&mut self, batch: Vec<notify::Result<Event>>) {
-        let mut logs = BTreeSet::new();
+        // Each log named, and whether it was created or moved in.
+        let mut logs = BTreeMap::new();
         let mut scripts_changed = false;
         let mut replace = false;
         let mut rescan = false;
@@ -243,12 +244,23 @@ impl Watch {
             ) {
                 continue;
             }
+            // The destination of a rename: a file that arrives whole.
+            let moved_to = match ev.kind {
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)) => ev.paths.first(),
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => ev.paths.get(1),
+                _ => None,
+            };
             for path in &ev.paths {
                 let parent = path.parent();
                 if parent == Some(self.logs.dir.as_path()) {
                     if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                         if log_id(name).is_some() {
-                            logs.insert(name.to_owned());
+                            let seen = logs.entry(name.to_owned()).or_insert(Seen::Event);
+                            if moved_to == Some(path) {
+                                *seen = Seen::MovedIn;
+                            } else if ev.kind.is_create() && *seen == Seen::Event {
+                                *seen = Seen::Created;
+                            }
                         }
                     }
                 }
@@ -274,8 +286,8 @@ impl Watch {
         if full_log_scan {
             self.tailer.scan(false);
         } else {
-            for name in logs {
-                self.tailer.check(&name, false);
+            for (name, seen) in logs {
+                self.tailer.check(&name, seen);
             }
         }
     }

@@ -301,3 +301,171 @@ fn inotify_unavailable_rescans_every_second_and_recovers() {
     fx.append("svc", line("OK", "seen through inotify"));
     assert_eq!(c.next_status().2, "seen through inotify");
 }
+
+/// A log moved over one being followed is history: its last status is one
+/// update (and the snapshot of the next client), not a replay of every line.
+#[test]
+fn log_moved_in_starts_at_its_end() {
+    let (fx, server, mut c) = setup(&["svc"]);
+    fx.append("svc", line("OK", "before the move"));
+    assert_eq!(c.next_status().2, "before the move");
+    let elsewhere = fx.logs.join("svc.log.new");
+    let mut old = String::new();
+    for i in 0..100_000 {
+        old.push_str(&line("WARNING", &format!("old line {i}")));
+    }
+    old.push_str(&line("UNKNOWN", "the last old line"));
+    std::fs::write(&elsewhere, old).unwrap();
+    std::fs::rename(&elsewhere, fx.log("svc")).unwrap();
+    assert_eq!(c.next_status().2, "the last old line");
+    c.assert_silent(Duration::from_millis(500));
+    let mut c2 = server.connect();
+    let (_, snap) = c2.snapshot(1);
+    assert_eq!(snap[0]["data"]["message"], "the last old line");
+    // Followed from there on.
+    fx.append("svc", line("OK", "after the move"));
+    assert_eq!(c.next_status().2, "after the move");
+}
+
+/// The normal first run of a check: systemd creates the log empty, then
+/// the script writes; every line is streamed.
+#[test]
+fn log_created_empty_then_written_streams_every_line() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", "");
+    std::thread::sleep(Duration::from_millis(300));
+    fx.append("svc", line("UNKNOWN", "starting"));
+    fx.append("svc", "checking...\n");
+    fx.append("svc", line("WARNING", "one") + &line("OK", "two"));
+    assert_eq!(c.next_status().2, "starting");
+    assert_eq!(c.next_status().2, "one");
+    assert_eq!(c.next_status().2, "two");
+}
+
+/// A FIFO named like a log, there at start or appearing later, is refused
+/// with a warning naming it; start-up never blocks on it.
+#[test]
+fn fifo_logs_at_start_and_later_are_refused() {
+    let fx = Fixture::new();
+    for id in ["svc", "pipe", "later"] {
+        fx.script(&format!("{id}.sh"), &format!("Service {id}"));
+    }
+    let mkfifo = |id: &str| {
+        let c = std::ffi::CString::new(fx.log(id).to_str().unwrap()).unwrap();
+        // SAFETY: creating a FIFO at a path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    mkfifo("pipe");
+    fx.append("svc", line("OK", "at start"));
+    let server = Server::start(&fx);
+    assert_eq!(server.get("/healthz").0, 200);
+    let mut c = server.connect();
+    let (_, snap) = c.snapshot(1);
+    assert_eq!(snap[0]["data"]["message"], "at start");
+    let warned = |server: &Server, path: std::path::PathBuf| {
+        let want = format!(
+            "{}: not a regular file but a FIFO, ignoring.",
+            path.display()
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match server.stderr.recv_timeout(left) {
+                Ok(l) if l.ends_with(&want) => break,
+                Ok(_) => {}
+                Err(_) => panic!("no warning for {}", path.display()),
+            }
+        }
+    };
+    // (The warning about pipe.log comes before the listening line.)
+    mkfifo("later");
+    fx.append("svc", line("WARNING", "still streaming"));
+    assert_eq!(c.next_status().2, "still streaming");
+    warned(&server, fx.log("later"));
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+/// A line dated where no time zone can place it is not a status line (as
+/// for `ssi-status`), rather than one stamped with the time it was read.
+#[test]
+fn a_date_out_of_range_is_not_a_status() {
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", "9999-12-31 23:59:59, FAILURE, the end of time\n");
+    fx.append("svc", line("OK", "a real date"));
+    assert_eq!(
+        c.next_status(),
+        ("svc".into(), "OK".into(), "a real date".into())
+    );
+}
+
+/// copytruncate under load: lines written as fast as one writer can,
+/// the log cut back to nothing every 1,000 lines. Lines written after the
+/// last read before a truncation are gone (logrotate copied them), but
+/// of each generation the client gets a prefix, in order: never a line
+/// from the middle of the file, never half a line, and all of the last.
+#[test]
+fn copytruncate_under_load_loses_nothing_it_can_see() {
+    const EPOCHS: usize = 12;
+    const LINES: usize = 1000;
+    let (fx, _server, mut c) = setup(&["svc"]);
+    fx.append("svc", "");
+    std::thread::sleep(Duration::from_millis(200));
+    let path = fx.log("svc");
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for e in 0..EPOCHS {
+            if e > 0 {
+                f.set_len(0).unwrap();
+            }
+            for n in 0..LINES {
+                // One write per line, like a check's output; lengths vary so
+                // that an old offset falls inside a line of the new content,
+                // whose tail reads like a status line of its own.
+                let pad = ".".repeat((n + 5 * e) % 13);
+                let l = format!("2026-11-26 10:00:00, OK, e{e:02} n{n:04}{pad} tail, OK, x\n");
+                f.write_all(l.as_bytes()).unwrap();
+                if n % 100 == 99 {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+    });
+    let mut got: Vec<Vec<usize>> = vec![Vec::new(); EPOCHS];
+    let mut garbled = Vec::new();
+    let mut stamp = None;
+    loop {
+        let v = c.next_of("agent.service_status_update");
+        let field = |k: &str| v["data"][k].as_str().unwrap().to_owned();
+        let (status, msg, ts) = (field("status"), field("message"), field("timestamp"));
+        // Every line has the same time stamp; half a line has none, so it
+        // gets the time it was read.
+        let stamp = stamp.get_or_insert_with(|| ts.clone());
+        let parsed = msg
+            .strip_suffix(" tail, OK, x")
+            .and_then(|m| m.strip_prefix('e'))
+            .and_then(|m| m.split_once(" n"))
+            .and_then(|(e, n)| {
+                let n = n.trim_end_matches('.');
+                Some((e.parse::<usize>().ok()?, n.parse::<usize>().ok()?))
+            });
+        match parsed {
+            Some((e, n)) if status == "OK" && e < EPOCHS && ts == *stamp => {
+                got[e].push(n);
+                if (e, n) == (EPOCHS - 1, LINES - 1) {
+                    break;
+                }
+            }
+            _ => garbled.push(format!("{status} at {ts}: {msg}")),
+        }
+    }
+    writer.join().unwrap();
+    assert!(garbled.is_empty(), "half lines published: {garbled:?}");
+    for (e, ns) in got.iter().enumerate() {
+        let prefix: Vec<usize> = (0..ns.len()).collect();
+        assert_eq!(ns, &prefix, "generation {e}: not a prefix");
+    }
+    assert_eq!(got[EPOCHS - 1].len(), LINES);
+}

@@ -12,11 +12,12 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
 
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
@@ -181,7 +182,12 @@ fn status(i: &str) -> IResult<&str, Status> {
     .parse(i)
 }
 
-/// `timestamp = YYYY "-" MM "-" DD " " HH ":" MM ":" SS`, a real date.
+/// `timestamp = YYYY "-" MM "-" DD " " HH ":" MM ":" SS`, a real date that
+/// is a real instant in every time zone: like `2026-02-30`, a line dated
+/// `9999-12-31` (past the last instant a time stamp can hold once its
+/// zone's offset is applied) is not a status line, so every tool reading
+/// it agrees, whatever its time zone, instead of each substituting a time
+/// of its own.
 fn timestamp(i: &str) -> IResult<&str, DateTime> {
     map_opt(
         (
@@ -193,10 +199,20 @@ fn timestamp(i: &str) -> IResult<&str, DateTime> {
             preceded(tag(":"), digits(2)),
         ),
         |(y, mo, d, h, mi, s)| {
-            DateTime::new(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0).ok()
+            DateTime::new(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0)
+                .ok()
+                .filter(|&dt| placeable(dt))
         },
     )
     .parse(i)
+}
+
+/// `dt` names an instant under the most extreme UTC offsets there are, so
+/// under any time zone's too.
+fn placeable(dt: DateTime) -> bool {
+    [Offset::MIN, Offset::MAX]
+        .into_iter()
+        .all(|off| dt.to_zoned(TimeZone::fixed(off)).is_ok())
 }
 
 /// Exactly `n` ASCII digits as a number.
@@ -236,12 +252,20 @@ const FIRST_CHUNK: usize = 4 << 10;
 /// The latest status line of the log at `path`, reading backwards from the
 /// end (at most [`MAX_SCAN`] bytes), so the cost does not depend on the
 /// log's size. A missing log or one without a status line gives `Ok(None)`.
+/// A FIFO, socket or device where the log should be is an error, found
+/// without blocking on it.
 pub fn read_last_status(path: &Path, tz: &TimeZone) -> io::Result<Option<LastStatus>> {
-    let mut file = match File::open(path) {
+    let mut file = match open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    last_status_in(&mut file, tz)
+}
+
+/// [`read_last_status`] of a log already open (checked to be a regular
+/// file by the caller, who may have opened it with flags of its own).
+pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastStatus>> {
     let meta = file.metadata()?;
     let mtime = meta
         .modified()
@@ -249,7 +273,7 @@ pub fn read_last_status(path: &Path, tz: &TimeZone) -> io::Result<Option<LastSta
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut found = None;
-    scan_lines_backwards(&mut file, meta.len(), |line| {
+    scan_lines_backwards(file, meta.len(), |line| {
         match StatusLine::parse(&String::from_utf8_lossy(line)) {
             Some(l) => {
                 found = Some(l);
@@ -267,7 +291,7 @@ pub fn read_last_status(path: &Path, tz: &TimeZone) -> io::Result<Option<LastSta
 /// The last `n` lines of the log at `path` (invalid UTF-8 replaced), oldest
 /// first, reading only the end of the file. A missing log has no lines.
 pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
-    let mut file = match File::open(path) {
+    let mut file = match open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
@@ -282,6 +306,41 @@ pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
     }
     lines.reverse();
     Ok(lines)
+}
+
+/// Opens `path` for reading without blocking on a FIFO (or a device) put
+/// where a log should be, and refuses anything but a regular file.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            not_regular(&meta),
+        ));
+    }
+    Ok(file)
+}
+
+/// Why a file that should be a log is not one: `not a regular file but a
+/// FIFO` (or a directory, symbolic link, socket, device).
+pub fn not_regular(meta: &std::fs::Metadata) -> String {
+    let ft = meta.file_type();
+    let what = if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    format!("not a regular file but {what}")
 }
 
 /// Calls `visit` on each complete line of `file` (without `\n`), last line
@@ -420,6 +479,40 @@ mod tests {
         ] {
             assert_eq!(parse(l), None, "{l:?}");
         }
+    }
+
+    #[test]
+    fn dates_no_time_zone_can_place_are_not_status_lines() {
+        for l in [
+            "9999-12-31 23:59:59, FAILURE, end of time",
+            "9999-12-30 12:00:00, OK",
+        ] {
+            assert_eq!(parse(l), None, "{l:?}");
+        }
+        // The far ends that every zone can place are still dates.
+        for (l, want) in [
+            ("9999-12-28 23:59:59, OK", "9999-12-28T23:59:59"),
+            ("0000-01-01 00:00:00, OK", "0000-01-01T00:00:00"),
+        ] {
+            assert_eq!(parse(l).and_then(|p| p.0).as_deref(), Some(want), "{l:?}");
+        }
+        // So a log ending in one reports the status before it, in every tool.
+        let f = log(b"2026-11-26 10:00:00, OK, fine\n9999-12-31 23:59:59, FAILURE, end\n");
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.line.message, "fine");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.log");
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: creating a FIFO at a path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Without a writer, a blocking open would never return.
+        let err = read_last_status(&path, &TimeZone::UTC).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file but a FIFO");
+        assert!(read_last_lines(&path, 3).is_err());
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! Thousands of checks under the default descriptor limit: the number of
+//! logs must not depend on RLIMIT_NOFILE.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{line, Fixture, Server};
+
+/// The broadcaster with soft and hard descriptor limits of `nofile`, as
+/// `prlimit --nofile=1024` would start it (so raising the soft limit to
+/// the hard one gains nothing).
+fn start_limited(fx: &Fixture, nofile: u64) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
+    cmd.arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--log-dir")
+        .arg(&fx.logs)
+        .arg("--scripts-dir")
+        .arg(&fx.scripts)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let lim = libc::rlimit {
+        rlim_cur: nofile,
+        rlim_max: nofile,
+    };
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server {
+        child,
+        port: 0,
+        stderr: rx,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.port == 0 {
+        let line = server
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("broadcaster did not print its listening line");
+        if let Some(rest) = line.strip_prefix("listening on ws://127.0.0.1:") {
+            server.port = rest.trim_end_matches('/').parse().unwrap();
+        }
+    }
+    server
+}
+
+/// A fixture in memory when there is a tmpfs: ten thousand files on a
+/// busy disk would take most of the test's time.
+fn fast_fixture() -> Fixture {
+    let tmp = match tempfile::tempdir_in("/dev/shm") {
+        Ok(t) => t,
+        Err(_) => tempfile::tempdir().unwrap(),
+    };
+    let scripts = tmp.path().join("scripts");
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&scripts).unwrap();
+    std::fs::create_dir(&logs).unwrap();
+    Fixture { tmp, scripts, logs }
+}
+
+fn open_descriptors(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn five_thousand_logs_under_a_limit_of_1024_descriptors() {
+    const N: usize = 5000;
+    let fx = fast_fixture();
+    let ids: Vec<String> = (1..=N).map(|i| format!("svc{i:04}")).collect();
+    for id in &ids {
+        fx.script(&format!("{id}.sh"), &format!("Service {id}"));
+        fx.append(id, line("OK", &format!("{id} at start")));
+    }
+    let server = start_limited(&fx, 1024);
+
+    let held = open_descriptors(server.pid());
+    assert!(held < 64, "{held} descriptors held for {N} idle logs");
+    let (code, _) = server.get("/healthz");
+    assert_eq!(code, 200);
+
+    let mut c = server.connect();
+    let (ready, statuses) = c.snapshot(N);
+    assert_eq!(ready["data"]["services"].as_array().unwrap().len(), N);
+    let mut got: Vec<String> = statuses
+        .iter()
+        .map(|s| s["data"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    let want: Vec<String> = ids.iter().map(|id| format!("{id} at start")).collect();
+    assert_eq!(got, want);
+
+    fx.append(&ids[N - 1], line("FAILURE", "the last one, live"));
+    assert_eq!(
+        c.next_status(),
+        (
+            "svc5000".into(),
+            "FAILURE".into(),
+            "the last one, live".into()
+        )
+    );
+    // A thousand logs changing hold a bounded number of descriptors.
+    for id in &ids[..1000] {
+        fx.append(id, line("WARNING", id));
+    }
+    for _ in 0..1000 {
+        c.next_status();
+    }
+    let held = open_descriptors(server.pid());
+    assert!(held < 300, "{held} descriptors after 1000 logs changed");
+    assert_eq!(server.get("/healthz").0, 200);
+}
