@@ -153,7 +153,12 @@ fn slow_request_heads_do_not_lock_out_others() {
     let attacker = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let sources = [[127, 0, 0, 2], [127, 0, 0, 3], [127, 0, 0, 4], [127, 0, 0, 5]];
+            let sources = [
+                [127, 0, 0, 2],
+                [127, 0, 0, 3],
+                [127, 0, 0, 4],
+                [127, 0, 0, 5],
+            ];
             let mut conns: Vec<Option<TcpStream>> = (0..400).map(|_| None).collect();
             while !stop.load(Ordering::SeqCst) {
                 for (i, c) in conns.iter_mut().enumerate() {
@@ -207,15 +212,16 @@ fn slow_request_heads_do_not_lock_out_others() {
     assert!(failed.is_empty(), "probes failed under attack: {failed:?}");
 }
 
-/// Item 4: one client that never reads while 70 MB of long lines go by:
+/// Item 4: one client that never reads while 36 MB of long lines go by:
 /// the queue is bounded in bytes, so memory stays bounded, the slow client
-/// is closed with 1013, the reading client gets every line, and memory is
-/// given back once the slow client is gone.
+/// is closed (1013, or dropped when its socket is too full for the close
+/// frame), the reading client gets every line, and memory is given back
+/// once the slow client is gone.
 #[test]
 fn queue_is_bounded_in_bytes() {
     let fx = Fixture::new();
     fx.script("flood.sh", "Flood");
-    let server = Server::start_with(&fx, &[], &[("SSI_BROADCASTER_QUEUE_BYTES", "8388608")]);
+    let server = Server::start_with(&fx, &[], &[("SSI_BROADCASTER_QUEUE_BYTES", "4194304")]);
     let pid = server.pid();
     let mut slow = server.connect();
     slow.snapshot(0);
@@ -224,7 +230,7 @@ fn queue_is_bounded_in_bytes() {
     let base = proc_kib(pid, "VmRSS");
 
     let pad = "x".repeat(60_000);
-    const BATCHES: usize = 30;
+    const BATCHES: usize = 15;
     const PER: usize = 40;
     for b in 0..BATCHES {
         let mut chunk = String::new();
@@ -253,15 +259,24 @@ fn queue_is_bounded_in_bytes() {
             Ok(Message::Text(_)) => received += 1,
             Ok(Message::Close(f)) => break f.map(|f| f.code),
             Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("slow client neither closed nor dropped after {received} messages")
+            }
+            // Dropped: its socket was full when the close frame was due.
             Err(_) => break None,
         }
     };
     drop(slow);
     eprintln!("slow client: {received} messages, then {code:?}");
     assert!(received < BATCHES * PER, "slow client got everything");
-    assert_eq!(code, Some(CloseCode::Again));
+    assert!(matches!(code, None | Some(CloseCode::Again)), "{code:?}");
     assert!(
-        peak < base + 40 * 1024,
+        peak < base + 20 * 1024,
         "peak RSS {peak} KiB, from {base} KiB"
     );
 
@@ -471,7 +486,11 @@ fn protocol_violations_get_a_close_code() {
         ("RSV1 bit", frame(0xc1, b"hi", true), 1002),
         ("reserved data opcode", frame(0x83, b"", true), 1002),
         ("reserved control opcode", frame(0x8b, b"", true), 1002),
-        ("control frame over 125 bytes", frame(0x89, &[b'p'; 126], true), 1002),
+        (
+            "control frame over 125 bytes",
+            frame(0x89, &[b'p'; 126], true),
+            1002,
+        ),
         ("text not UTF-8", frame(0x81, b"caf\xe9", true), 1007),
     ];
     for (what, bytes, want) in cases {
