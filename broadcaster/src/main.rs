@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Ok(Command::Run(o)) => match run(o) {
+        Ok(Command::Run(o)) => match run(*o) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 log!("ssi-broadcaster: {e}");

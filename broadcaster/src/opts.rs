@@ -40,8 +40,8 @@ pub enum Command {
     Help,
     /// Print the version.
     Version,
-    /// Run the broadcaster.
-    Run(Opts),
+    /// Run the broadcaster (boxed: the other variants are empty).
+    Run(Box<Opts>),
 }
 
 /// Everything the broadcaster needs to run.
@@ -208,7 +208,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         Some(l) => l,
         None => parse_listen(DEFAULT_LISTEN)?,
     };
-    Ok(Command::Run(Opts {
+    Ok(Command::Run(Box::new(Opts {
         listen,
         allow_origins,
         allow_hosts,
@@ -216,7 +216,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         log_dir,
         scripts_dir,
         tuning: Tuning::from_env(),
-    }))
+    })))
 }
 
 fn string_value(parser: &mut lexopt::Parser, name: &str) -> Result<String, UsageError> {
@@ -288,7 +288,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Opts, String> {
         match parse(args.iter().map(OsString::from)) {
-            Ok(Command::Run(o)) => Ok(o),
+            Ok(Command::Run(o)) => Ok(*o),
             Ok(other) => Err(format!("{other:?}")),
             Err(UsageError(e)) => Err(e),
         }

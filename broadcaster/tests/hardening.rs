@@ -317,6 +317,12 @@ fn sighup_rescans_and_other_signals_do_not_kill() {
         assert!(server.alive(), "signal {sig} ended the process");
         assert_eq!(server.get("/healthz").0, 200);
     }
+    // SIGUSR1 reports the connections and the queue.
+    let report = server.stderr_lines();
+    assert!(
+        report.iter().any(|l| l.contains("1 WebSocket clients")),
+        "{report:?}"
+    );
     // The first client is still connected and served.
     fx.append("a", common::line("FAILURE", "still here"));
     server.signal(libc::SIGHUP);
