@@ -82,30 +82,49 @@ fn limit_descriptors(cmd: &mut Command, n: libc::rlim_t) {
     }
 }
 
-/// Item 1, accept side: with every descriptor taken by idle clients,
+/// How many of the descriptors below `limit` the process has open (one
+/// inherited above the limit does not count against it).
+fn open_fds(pid: i32, limit: usize) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<usize>().ok())
+                .filter(|&fd| fd < limit)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Item 1, accept side: with every descriptor taken by idle connections,
 /// `/healthz` still gets an answer at once (503), the failure is logged
 /// once rather than ten times a second, and all is well again once the
-/// clients leave.
+/// connections close.
 #[test]
 fn descriptor_exhaustion_still_answers_and_recovers() {
+    const LIMIT: usize = 64;
     let fx = Fixture::new();
-    let mut server = Server::start_custom(&fx, &["--max-clients", "1000"], &[], |cmd| {
-        limit_descriptors(cmd, 64)
-    });
-    let port = server.port;
-    let mut clients = Vec::new();
-    let mut last = 0;
-    for _ in 0..64 {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let keep = s.try_clone().unwrap();
-        last = ask(s, &upgrade_request(port, "1.1", ""), Duration::from_secs(2)).0;
-        if last != 101 {
-            break;
+    let mut server = Server::start_custom(
+        &fx,
+        &[],
+        // Idle connections stay for the whole test.
+        &[("SSI_BROADCASTER_HANDSHAKE_MS", "30000")],
+        |cmd| limit_descriptors(cmd, LIMIT as libc::rlim_t),
+    );
+    let (port, pid) = (server.port, server.pid());
+    // From eight addresses, to stay within the per-source limit.
+    let mut idle = Vec::new();
+    while open_fds(pid, LIMIT) < LIMIT {
+        assert!(
+            idle.len() < LIMIT,
+            "{LIMIT} connections left descriptors free"
+        );
+        let before = open_fds(pid, LIMIT);
+        let src = [127, 0, 0, 2 + (idle.len() % 8) as u8];
+        idle.push(connect_from(src, port).unwrap());
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while open_fds(pid, LIMIT) == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
-        clients.push(keep);
     }
-    assert_ne!(last, 101, "64 clients never exhausted 64 descriptors");
-    assert!(clients.len() > 10, "only {} clients fit", clients.len());
 
     let start = Instant::now();
     let codes: Vec<u16> = (0..5)
@@ -115,8 +134,8 @@ fn descriptor_exhaustion_still_answers_and_recovers() {
         })
         .collect();
     eprintln!(
-        "{} clients fit; /healthz under exhaustion: {codes:?} in {:?}",
-        clients.len(),
+        "{} idle connections exhaust {LIMIT} descriptors; /healthz then: {codes:?} in {:?}",
+        idle.len(),
         start.elapsed()
     );
     assert!(
@@ -128,9 +147,10 @@ fn descriptor_exhaustion_still_answers_and_recovers() {
         .iter()
         .filter(|l| l.contains("accept"))
         .count();
-    assert!(accept_lines <= 2, "{accept_lines} accept warnings");
+    eprintln!("accept warnings: {accept_lines}");
+    assert!(accept_lines <= 1, "{accept_lines} accept warnings");
 
-    drop(clients);
+    drop(idle);
     let deadline = Instant::now() + Duration::from_secs(5);
     while healthz(port, Duration::from_secs(2)) != 200 {
         assert!(Instant::now() < deadline, "never recovered");
