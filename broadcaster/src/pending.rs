@@ -106,8 +106,8 @@ impl Pending {
                 .iter()
                 .map(|e| (e.source, count(e.source, &inner)))
                 .fold((source, 0), |best, c| if c.1 > best.1 { c } else { best });
-            if most <= mine + 1 {
-                // Taking its place would not make things fairer.
+            if most <= mine {
+                // This source already holds as many as anyone.
                 return None;
             }
             let at = inner.entries.iter().position(|e| e.source == biggest)?;
@@ -161,34 +161,44 @@ mod tests {
     fn limits_per_source_and_total_with_eviction() {
         // Real sockets, so that shutting one down is observable.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let socks: Vec<TcpStream> = (0..8)
+        let socks: Vec<TcpStream> = (0..10)
             .map(|_| TcpStream::connect(l.local_addr().unwrap()).unwrap())
             .collect();
+        let fd = |i: usize| socks[i].as_raw_fd();
+        let is_shut = |i: usize| {
+            use std::io::Read;
+            socks[i].set_nonblocking(true).unwrap();
+            matches!((&socks[i]).read(&mut [0u8; 1]), Ok(0))
+        };
         let p = Arc::new(Pending::new(4, 3));
-        let (a, b, c) = (ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3"));
+        let (a, b, c, d) = (
+            ip("192.0.2.1"),
+            ip("192.0.2.2"),
+            ip("192.0.2.3"),
+            ip("192.0.2.4"),
+        );
         let mut slots = Vec::new();
-        for s in &socks[..3] {
-            slots.push(p.admit(a, s.as_raw_fd()).unwrap());
+        for i in 0..3 {
+            slots.push(p.admit(a, fd(i)).unwrap());
         }
         // Per source.
-        assert!(p.admit(a, socks[3].as_raw_fd()).is_none());
-        slots.push(p.admit(b, socks[4].as_raw_fd()).unwrap());
+        assert!(p.admit(a, fd(3)).is_none());
+        slots.push(p.admit(b, fd(4)).unwrap());
         assert_eq!(p.len(), 4);
-        // Full: c (0) takes a's oldest place (a holds 3).
-        slots.push(p.admit(c, socks[5].as_raw_fd()).unwrap());
+        // Full: c (none yet) takes the place of a's oldest (a holds 3).
+        slots.push(p.admit(c, fd(5)).unwrap());
         assert_eq!(p.len(), 4);
-        let mut buf = [0u8; 1];
-        use std::io::Read;
-        assert_eq!(
-            (&socks[0]).read(&mut buf).unwrap(),
-            0,
-            "evicted one is shut"
-        );
-        // Now a, b, c hold 2, 1, 1: b gaining a place would not be fairer.
-        assert!(p.admit(b, socks[6].as_raw_fd()).is_none());
-        // Dropping slots frees places (the evicted one's drop is harmless).
+        assert!(is_shut(0), "a's oldest is shut down");
+        assert!(!is_shut(1));
+        // a 2, b 1, c 1: d takes a's next oldest.
+        slots.push(p.admit(d, fd(6)).unwrap());
+        assert!(is_shut(1));
+        // a 1, b 1, c 1, d 1: nobody holds more than b, so b waits.
+        assert!(p.admit(b, fd(7)).is_none());
+        assert!(!is_shut(2) && !is_shut(4) && !is_shut(5) && !is_shut(6));
+        // Dropping slots frees places (the evicted ones' drops are harmless).
         slots.clear();
         assert_eq!(p.len(), 0);
-        assert!(p.admit(a, socks[7].as_raw_fd()).is_some());
+        assert!(p.admit(a, fd(8)).is_some());
     }
 }

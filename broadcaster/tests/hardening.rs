@@ -161,10 +161,23 @@ fn descriptor_exhaustion_still_answers_and_recovers() {
 }
 
 /// Item 3: 400 connections dribbling their request head one byte a second,
-/// from four other addresses, while `/healthz`, the dashboard and new
-/// WebSocket clients from 127.0.0.1 keep working.
+/// from four other addresses (the per-source limit holds them), while
+/// `/healthz`, the dashboard and new WebSocket clients from 127.0.0.1 keep
+/// working.
 #[test]
-fn slow_request_heads_do_not_lock_out_others() {
+fn slow_request_heads_from_few_sources_do_not_lock_out_others() {
+    slow_heads_attack(4);
+}
+
+/// The same from 100 addresses, four each: the total limit is reached
+/// without any source reaching its own, and newcomers take the oldest
+/// places of the biggest holders.
+#[test]
+fn slow_request_heads_from_many_sources_do_not_lock_out_others() {
+    slow_heads_attack(100);
+}
+
+fn slow_heads_attack(sources: usize) {
     let fx = Fixture::new();
     fx.script("a.sh", "Service A");
     let server = Server::start(&fx);
@@ -173,17 +186,12 @@ fn slow_request_heads_do_not_lock_out_others() {
     let attacker = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let sources = [
-                [127, 0, 0, 2],
-                [127, 0, 0, 3],
-                [127, 0, 0, 4],
-                [127, 0, 0, 5],
-            ];
             let mut conns: Vec<Option<TcpStream>> = (0..400).map(|_| None).collect();
             while !stop.load(Ordering::SeqCst) {
                 for (i, c) in conns.iter_mut().enumerate() {
                     if c.is_none() {
-                        *c = connect_from(sources[i % 4], port).ok();
+                        let src = [127, 0, 0, 2 + (i % sources) as u8];
+                        *c = connect_from(src, port).ok();
                     }
                     // One byte a second; a refused one is reopened.
                     if let Some(s) = c {
@@ -226,7 +234,7 @@ fn slow_request_heads_do_not_lock_out_others() {
     stop.store(true, Ordering::SeqCst);
     attacker.join().unwrap();
     eprintln!(
-        "probe rounds failed under attack: {}/{rounds}: {failed:?}",
+        "probe rounds failed under attack from {sources} sources: {}/{rounds}: {failed:?}",
         failed.len()
     );
     assert!(failed.is_empty(), "probes failed under attack: {failed:?}");
