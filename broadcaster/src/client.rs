@@ -357,8 +357,10 @@ impl Conn {
                 if hub.is_lagged(client) {
                     // Checked here too, not only when fetching: a client
                     // whose socket is full never fetches, and would keep
-                    // its batch of frames alive.
-                    closing = Some(now + CLOSE_GRACE);
+                    // its batch of frames alive. Closing drops them; the
+                    // close frame then waits, as long as a silent peer is
+                    // given, for a reader that may yet wake up.
+                    closing = Some(now + CLOSE_GRACE.max(ping_every));
                     self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
                 } else if hub.is_shutting_down() {
                     closing = Some(now + Duration::from_millis(500));
