@@ -60,10 +60,11 @@ check_exposure() {
 
 check_exposure ssi-broadcaster.service
 
-name="service runs unprivileged, notify, read-only"
+name="service runs unprivileged, notify, read-only, reloads on SIGHUP, always restarted"
 problems=()
 for line in Type=notify User=ssi Group=ssi ProtectSystem=strict NoNewPrivileges=yes CapabilityBoundingSet= \
-    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service MemoryDenyWriteExecute=yes; do
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service MemoryDenyWriteExecute=yes \
+    Restart=always 'ExecReload=/bin/kill -HUP $MAINPID'; do
     grep -qxF "$line" "$units/ssi-broadcaster.service" || problems+=("no \"$line\"")
 done
 grep -qE '^(ReadWritePaths|LogsDirectory|StateDirectory)=' "$units/ssi-broadcaster.service" && problems+=("grants write access")

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tungstenite::error::{CapacityError, Error as WsError};
+use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig};
@@ -24,6 +24,7 @@ use tungstenite::{Bytes, Message, WebSocket};
 use crate::http::{self, Access, ReadError, Request};
 use crate::hub::{Fetch, Hub};
 use crate::opts::Tuning;
+use crate::pending::{Pending, Slot};
 
 /// Incoming frames and messages larger than this close the connection.
 pub const MAX_INCOMING: usize = 4 * 1024;
@@ -33,6 +34,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 const LINGER: Duration = Duration::from_millis(500);
 /// Frames taken from the hub per lock.
 const BATCH: usize = 32;
+/// Threads beyond the WebSocket clients and the pending request heads:
+/// connections past their head, answering plain HTTP or being refused.
+const EXTRA_THREADS: usize = 64;
 
 /// What every connection thread shares.
 pub struct Context {
@@ -44,6 +48,8 @@ pub struct Context {
     pub max_clients: usize,
     /// Timings and limits.
     pub tuning: Tuning,
+    /// Connections still sending their request head.
+    pub pending: Arc<Pending>,
     /// WebSocket clients currently connected (or being upgraded).
     active: AtomicUsize,
     /// Connection threads alive, for a clean shutdown.
@@ -54,11 +60,16 @@ pub struct Context {
 impl Context {
     /// A context for a server with these rules.
     pub fn new(hub: Arc<Hub>, access: Access, max_clients: usize, tuning: Tuning) -> Context {
+        let pending = Arc::new(Pending::new(
+            tuning.max_pending,
+            tuning.max_pending_per_source,
+        ));
         Context {
             hub,
             access,
             max_clients,
             tuning,
+            pending,
             active: AtomicUsize::new(0),
             threads: Mutex::new(0),
             threads_done: Condvar::new(),
@@ -74,6 +85,30 @@ impl Context {
     /// Number of connection threads alive.
     pub fn thread_count(&self) -> usize {
         *self.threads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The most connection threads there may be: every client, every
+    /// pending head, and some answering plain HTTP.
+    pub fn max_threads(&self) -> usize {
+        self.max_clients + self.tuning.max_pending + EXTRA_THREADS
+    }
+
+    /// A one-line account of the connections and the queue (SIGUSR1).
+    pub fn report(&self) -> String {
+        let (frames, bytes) = self.hub.queue_size();
+        format!(
+            "{} WebSocket clients (at most {}), {} connections sending their request \
+             (at most {}, {} per source), {} threads; queue: {frames} messages, {bytes} bytes \
+             (at most {} messages, {} bytes).",
+            self.active.load(Ordering::SeqCst),
+            self.max_clients,
+            self.pending.len(),
+            self.tuning.max_pending,
+            self.tuning.max_pending_per_source,
+            self.thread_count(),
+            self.tuning.queue_len,
+            self.tuning.queue_bytes,
+        )
     }
 
     /// Waits until every connection thread has finished, or `timeout`.
@@ -104,10 +139,15 @@ impl Drop for ThreadGuard {
     }
 }
 
-/// Serves one accepted connection to the end.
-pub fn handle(ctx: &Context, mut stream: TcpStream) {
+/// Serves one accepted connection to the end. `slot` counts it among the
+/// pending request heads until its head is read.
+pub fn handle(ctx: &Context, mut stream: TcpStream, slot: Slot) {
+    // One deadline for the whole head, however it trickles in.
     let deadline = Instant::now() + ctx.tuning.handshake_timeout;
-    let req = match http::read_request(&mut stream, deadline) {
+    let req = http::read_request(&mut stream, deadline);
+    // Before the socket can be closed: the slot names its descriptor.
+    drop(slot);
+    let req = match req {
         Ok(r) => r,
         Err(ReadError::Gone) => return,
         Err(ReadError::Bad(code, msg)) => {
@@ -116,6 +156,21 @@ pub fn handle(ctx: &Context, mut stream: TcpStream) {
         }
     };
     let _ = stream.set_write_timeout(Some(ctx.tuning.handshake_timeout));
+    // Two values where one is expected: which one would a proxy have
+    // checked? Refuse rather than guess.
+    if let Some(name) = [
+        "Host",
+        "Origin",
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+    ]
+    .into_iter()
+    .find(|n| req.count(&n.to_ascii_lowercase()) > 1)
+    {
+        let _ = http::respond_text(&mut stream, 400, "", &format!("duplicate {name} header\n"));
+        linger_close(&mut stream, LINGER);
+        return;
+    }
     if let Err(why) = ctx.access.check(&req) {
         let _ = http::respond_text(&mut stream, 403, "", &format!("forbidden: {why}\n"));
         return;
@@ -171,6 +226,12 @@ fn linger_close(stream: &mut TcpStream, wait: Duration) {
 
 /// Completes a WebSocket handshake and streams until the client leaves.
 fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+    // RFC 6455 4.1: the handshake is HTTP/1.1 or later.
+    if req.version < 1 {
+        let _ = http::respond_text(&mut stream, 400, "", "WebSocket needs HTTP/1.1\n");
+        linger_close(&mut stream, LINGER);
+        return;
+    }
     let accept = match req.header("sec-websocket-key") {
         Some(k) if !k.is_empty() => tungstenite::handshake::derive_accept_key(k.as_bytes()),
         _ => {
@@ -293,7 +354,15 @@ impl Conn {
         loop {
             let now = Instant::now();
             if closing.is_none() {
-                if hub.is_shutting_down() {
+                if hub.is_lagged(client) {
+                    // Checked here too, not only when fetching: a client
+                    // whose socket is full never fetches, and would keep
+                    // its batch of frames alive. Closing drops them; the
+                    // close frame then waits, as long as a silent peer is
+                    // given, for a reader that may yet wake up.
+                    closing = Some(now + CLOSE_GRACE.max(ping_every));
+                    self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
+                } else if hub.is_shutting_down() {
                     closing = Some(now + Duration::from_millis(500));
                     self.start_close(CloseCode::Away, "server shutting down");
                 } else if now.duration_since(last_heard) > ping_every * 3 {
@@ -383,7 +452,20 @@ impl Conn {
                             linger_close(self.ws.get_mut(), LINGER);
                             return;
                         }
-                        Err(_) => return,
+                        Err(e) => {
+                            // RFC 6455 7.4.1: say why before closing.
+                            let (code, why) = match e {
+                                WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                                    return
+                                }
+                                WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
+                                WsError::Utf8(_) => (CloseCode::Invalid, "text is not UTF-8"),
+                                _ => return,
+                            };
+                            closing = Some(now + CLOSE_GRACE);
+                            self.start_close(code, why);
+                            break;
+                        }
                     }
                 }
                 if closing.is_some() {

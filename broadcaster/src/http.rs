@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query string.
     pub path: String,
+    /// The minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
     /// Header names lowercased, values as sent (lossy UTF-8).
     pub headers: Vec<(String, String)>,
     /// Bytes read after the head (a client may pipeline its first frame).
@@ -34,6 +36,11 @@ impl Request {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// How many times a header (name in lowercase) was sent.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n == name).count()
     }
 
     /// Whether a comma-separated header contains `token` (case-insensitive).
@@ -89,6 +96,7 @@ pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request
                 let path = req.path.unwrap_or("/");
                 let path = path.split(['?', '#']).next().unwrap_or("/").to_string();
                 let method = req.method.unwrap_or("").to_string();
+                let version = req.version.unwrap_or(0);
                 let headers = req
                     .headers
                     .iter()
@@ -103,6 +111,7 @@ pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request
                 return Ok(Request {
                     method,
                     path,
+                    version,
                     headers,
                     rest,
                 });
@@ -264,6 +273,7 @@ mod tests {
         Request {
             method: "GET".into(),
             path: "/".into(),
+            version: 1,
             headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))

@@ -2,8 +2,10 @@
 //! encoded frames that every client reads at its own pace.
 //!
 //! Each message is encoded once and appended to a ring; a client is just a
-//! cursor into it. A client more than `queue_len` messages behind has lost
-//! messages and is closed (it can reconnect to a fresh snapshot). Snapshot
+//! cursor into it. The ring holds at most `queue_len` messages and
+//! `queue_bytes` bytes: beyond either, the oldest frames go, and the client
+//! that still needed them (the slowest) has lost messages and is closed
+//! with 1013 (it can reconnect to a fresh snapshot). Snapshot
 //! and cursor are taken under the same lock that publishing holds, so a new
 //! client sees every change exactly once: either in its snapshot or live.
 
@@ -17,14 +19,24 @@ use tungstenite::Bytes;
 
 use crate::messages::{Message, ServiceInfo, StatusUpdate};
 
+/// Bytes freed by a client leaving that make it worth trimming the heap.
+const TRIM_HEAP_AFTER: usize = 1 << 20;
+
 /// Shared state of the broadcaster.
 pub struct Hub {
     inner: Mutex<Inner>,
     /// Sequence number after the newest frame, readable without the lock
     /// so an idle client can tell there is nothing new cheaply.
     head: AtomicU64,
+    /// Sequence number of the oldest frame kept (`first_seq`), readable
+    /// without the lock so a client can tell it has lagged.
+    tail: AtomicU64,
     queue_len: usize,
+    queue_bytes: usize,
     shutdown: AtomicBool,
+    /// Frames were dropped unread: once their holders are gone, the heap
+    /// they leave is worth giving back.
+    heap_dirty: AtomicBool,
 }
 
 struct Inner {
@@ -36,6 +48,8 @@ struct Inner {
     /// Frames not yet read by every client; `ring[0]` has sequence `first_seq`.
     ring: VecDeque<Bytes>,
     first_seq: u64,
+    /// Total length of the frames in `ring`.
+    ring_bytes: usize,
     clients: Vec<Arc<Client>>,
     next_client_id: u64,
 }
@@ -88,20 +102,25 @@ impl Client {
 }
 
 impl Hub {
-    /// An empty hub; a client may fall `queue_len` messages behind.
-    pub fn new(queue_len: usize) -> Hub {
+    /// An empty hub; a client may fall `queue_len` messages and
+    /// `queue_bytes` bytes behind (the newest frame is always kept).
+    pub fn new(queue_len: usize, queue_bytes: usize) -> Hub {
         Hub {
             inner: Mutex::new(Inner {
                 services: BTreeMap::new(),
                 statuses: BTreeMap::new(),
                 ring: VecDeque::new(),
                 first_seq: 0,
+                ring_bytes: 0,
                 clients: Vec::new(),
                 next_client_id: 0,
             }),
             head: AtomicU64::new(0),
+            tail: AtomicU64::new(0),
             queue_len: queue_len.max(1),
+            queue_bytes,
             shutdown: AtomicBool::new(false),
+            heap_dirty: AtomicBool::new(false),
         }
     }
 
@@ -172,21 +191,29 @@ impl Hub {
 
     /// Appends a frame; collects the clients asleep waiting for one.
     fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
+        inner.ring_bytes += frame.len();
         inner.ring.push_back(frame);
         let head = inner.first_seq + inner.ring.len() as u64;
-        // Beyond the queue length frames go even if unread: clients still
-        // needing them have lagged and get closed.
-        Self::trim(inner, head.saturating_sub(self.queue_len as u64));
+        let before = inner.first_seq;
+        // Beyond the queue length or size frames go even if unread: clients
+        // still needing them have lagged and get closed.
+        self.trim(inner, head.saturating_sub(self.queue_len as u64));
         self.head.store(head, Ordering::SeqCst);
+        let first = inner.first_seq;
         for c in &inner.clients {
-            if c.waiting.swap(false, Ordering::SeqCst) {
+            let cursor = c.cursor.load(Ordering::SeqCst);
+            // A client that has just lagged is woken even when busy: it may
+            // be stuck on a full socket, holding frames, and must close.
+            let lagged_now = cursor < first && cursor >= before;
+            if c.waiting.swap(false, Ordering::SeqCst) || lagged_now {
                 wake.push(c.clone());
             }
         }
     }
 
-    /// Drops frames every client has read (and all before `at_least`).
-    fn trim(inner: &mut Inner, at_least: u64) {
+    /// Drops frames every client has read, all before `at_least`, and the
+    /// oldest while the ring holds more than `queue_bytes` (the newest stays).
+    fn trim(&self, inner: &mut Inner, at_least: u64) {
         let head = inner.first_seq + inner.ring.len() as u64;
         let min_cursor = inner
             .clients
@@ -195,14 +222,36 @@ impl Hub {
             .min()
             .unwrap_or(head);
         let keep_from = at_least.max(min_cursor.min(head));
-        while inner.first_seq < keep_from {
-            inner.ring.pop_front();
+        loop {
+            let over = inner.ring_bytes > self.queue_bytes && inner.ring.len() > 1;
+            if inner.first_seq >= keep_from && !over {
+                break;
+            }
+            let Some(f) = inner.ring.pop_front() else {
+                break;
+            };
+            inner.ring_bytes -= f.len();
             inner.first_seq += 1;
+            if inner.first_seq > min_cursor {
+                self.heap_dirty.store(true, Ordering::SeqCst);
+            }
         }
+        self.tail.store(inner.first_seq, Ordering::SeqCst);
         if inner.ring.is_empty() && inner.ring.capacity() > 1024 {
             // After a burst: free the queue's own memory too.
             inner.ring = VecDeque::new();
         }
+    }
+
+    /// Whether the client needs frames that are gone (it must close).
+    pub fn is_lagged(&self, client: &Client) -> bool {
+        client.cursor.load(Ordering::SeqCst) < self.tail.load(Ordering::SeqCst)
+    }
+
+    /// How many frames and bytes the queue holds now.
+    pub fn queue_size(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.ring.len(), inner.ring_bytes)
     }
 
     /// Whether every client has read every frame.
@@ -240,10 +289,22 @@ impl Hub {
         Ok((client, snapshot))
     }
 
-    /// Forgets a client.
+    /// Forgets a client, and frees what only it still needed.
     pub fn unsubscribe(&self, client: &Client) {
         let mut inner = self.lock();
         inner.clients.retain(|c| c.id != client.id);
+        let bytes = inner.ring_bytes;
+        self.trim(&mut inner, 0);
+        let freed = bytes - inner.ring_bytes;
+        drop(inner);
+        // The slowest client leaving (or one closed for lagging) may leave
+        // megabytes of freed frames in the heap, which glibc keeps unless
+        // asked; small departures are not worth the walk through the heap.
+        if freed >= TRIM_HEAP_AFTER || self.heap_dirty.swap(false, Ordering::SeqCst) {
+            self.heap_dirty.store(false, Ordering::SeqCst);
+            // SAFETY: malloc_trim only returns free heap pages to the system.
+            unsafe { libc::malloc_trim(0) };
+        }
     }
 
     /// Appends up to `max` frames the client has not read yet to `out` and
@@ -265,7 +326,7 @@ impl Hub {
             // Caught up: maybe everyone has, so frames can be freed now
             // rather than at the next publication.
             let mut inner = inner;
-            Self::trim(&mut inner, 0);
+            self.trim(&mut inner, 0);
         }
         Fetch::Ok
     }
@@ -319,7 +380,7 @@ mod tests {
 
     #[test]
     fn snapshot_then_live_without_gap_or_duplicate() {
-        let hub = Hub::new(100);
+        let hub = Hub::new(100, usize::MAX);
         hub.set_services(vec![info("a"), info("b")]);
         hub.set_status(status("a", "OK"));
         hub.set_status(status("zzz", "ERROR")); // no script: kept, not sent
@@ -339,7 +400,7 @@ mod tests {
 
     #[test]
     fn added_service_brings_its_status() {
-        let hub = Hub::new(100);
+        let hub = Hub::new(100, usize::MAX);
         let (c, _) = hub.subscribe().unwrap();
         hub.set_status(status("a", "FAILURE"));
         hub.set_services(vec![info("a")]);
@@ -355,7 +416,7 @@ mod tests {
 
     #[test]
     fn slow_client_lags_and_ring_stays_bounded() {
-        let hub = Hub::new(4);
+        let hub = Hub::new(4, usize::MAX);
         hub.set_services(vec![info("a")]);
         let (slow, _) = hub.subscribe().unwrap();
         let (fast, _) = hub.subscribe().unwrap();

@@ -3,15 +3,34 @@
 //! port. Blocking I/O and threads: one watcher thread, one small thread per
 //! connection.
 
+/// Writes a line to standard error; never fails, never panics (see `log`).
+macro_rules! log {
+    ($($arg:tt)*) => {
+        $crate::log::line(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` is shadowed by `log!` in every module of this crate: the
+/// standard one panics when stderr is a closed pipe, which aborts a release
+/// build. Prefer `log!`; this only catches a stray `eprintln!`.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        log!($($arg)*)
+    };
+}
+
 mod client;
 mod http;
 mod hub;
+mod log;
 mod messages;
 mod opts;
+mod pending;
 mod server;
 mod tail;
 mod watch;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,22 +39,27 @@ use opts::{Command, Opts, UsageError};
 fn main() -> ExitCode {
     match opts::parse(std::env::args_os().skip(1)) {
         Ok(Command::Help) => {
-            print!("{}", opts::USAGE);
+            // A closed stdout (`| head -1`) is not worth a panic.
+            let _ = std::io::stdout().write_all(opts::USAGE.as_bytes());
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
-            println!("ssi-broadcaster {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stdout(),
+                "ssi-broadcaster {}",
+                env!("CARGO_PKG_VERSION")
+            );
             ExitCode::SUCCESS
         }
-        Ok(Command::Run(o)) => match run(o) {
+        Ok(Command::Run(o)) => match run(*o) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("ssi-broadcaster: {e}");
+                log!("ssi-broadcaster: {e}");
                 ExitCode::FAILURE
             }
         },
         Err(UsageError(e)) => {
-            eprintln!("ssi-broadcaster: {e}");
+            log!("ssi-broadcaster: {e}");
             ExitCode::from(2)
         }
     }
@@ -61,7 +85,7 @@ fn run(mut o: Opts) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
 
-    let hub = Arc::new(hub::Hub::new(o.tuning.queue_len));
+    let hub = Arc::new(hub::Hub::new(o.tuning.queue_len, o.tuning.queue_bytes));
     let watch = watch::Watch::start(
         o.log_dir.clone(),
         o.scripts_dir.clone(),
@@ -70,6 +94,7 @@ fn run(mut o: Opts) -> Result<(), String> {
         !o.tuning.ignore_events,
         o.tuning.inotify_failures,
     );
+    let rescan = watch.rescan_request();
     std::thread::Builder::new()
         .name("ssi-watch".into())
         .spawn(move || watch.run())
@@ -84,7 +109,7 @@ fn run(mut o: Opts) -> Result<(), String> {
     ));
 
     if !local.ip().is_loopback() {
-        eprintln!(
+        log!(
             "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
              statuses are readable by anyone who can connect."
         );
@@ -94,9 +119,9 @@ fn run(mut o: Opts) -> Result<(), String> {
     } else {
         ""
     };
-    eprintln!("listening on ws://{local}/{how}");
+    log!("listening on ws://{local}/{how}");
     server::notify_ready();
-    server::serve(listener, ctx, signals).map_err(|e| format!("accept loop failed: {e}"))
+    server::serve(listener, ctx, signals, rescan).map_err(|e| format!("accept loop failed: {e}"))
 }
 
 /// Raises the soft descriptor limit to the hard one, as systemd advises for

@@ -40,8 +40,8 @@ pub enum Command {
     Help,
     /// Print the version.
     Version,
-    /// Run the broadcaster.
-    Run(Opts),
+    /// Run the broadcaster (boxed: the other variants are empty).
+    Run(Box<Opts>),
 }
 
 /// Everything the broadcaster needs to run.
@@ -63,9 +63,11 @@ pub struct Opts {
     pub tuning: Tuning,
 }
 
-/// Timing and size knobs. Production values are the defaults; the hidden
+/// Timing and size knobs. Production values are the defaults; the
 /// `SSI_BROADCASTER_*` environment variables exist so that the integration
-/// tests can exercise pings, rescans and lag without waiting minutes.
+/// tests can exercise pings, rescans and lag without waiting minutes, and
+/// the limits (queue bytes, pending connections) are documented in the
+/// manual for unusual installs.
 #[derive(Debug, Clone)]
 pub struct Tuning {
     /// How often each client is pinged; a client silent for three intervals is dropped.
@@ -76,6 +78,14 @@ pub struct Tuning {
     pub rescan_interval: Duration,
     /// How many messages a client may fall behind before it is closed.
     pub queue_len: usize,
+    /// How many bytes of messages the queue holds at most: beyond, the
+    /// oldest go and the clients that still needed them are closed.
+    pub queue_bytes: usize,
+    /// Connections still sending their request head, at most.
+    pub max_pending: usize,
+    /// Connections still sending their request head from one source
+    /// address (IPv6: one /64), at most.
+    pub max_pending_per_source: usize,
     /// Ignore inotify events entirely (tests prove the safety rescan alone suffices).
     pub ignore_events: bool,
     /// Pretend this many attempts to set up inotify fail, as when the
@@ -90,6 +100,9 @@ impl Default for Tuning {
             handshake_timeout: Duration::from_secs(5),
             rescan_interval: Duration::from_secs(60),
             queue_len: 32 * 1024,
+            queue_bytes: 64 << 20,
+            max_pending: 64,
+            max_pending_per_source: 16,
             ignore_events: false,
             inotify_failures: 0,
         }
@@ -117,6 +130,15 @@ impl Tuning {
         }
         if let Some(v) = ms("SSI_BROADCASTER_QUEUE") {
             t.queue_len = v as usize;
+        }
+        if let Some(v) = ms("SSI_BROADCASTER_QUEUE_BYTES") {
+            t.queue_bytes = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = ms("SSI_BROADCASTER_MAX_PENDING") {
+            t.max_pending = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = ms("SSI_BROADCASTER_MAX_PENDING_PER_SOURCE") {
+            t.max_pending_per_source = usize::try_from(v).unwrap_or(usize::MAX);
         }
         t.ignore_events = std::env::var_os("SSI_BROADCASTER_IGNORE_EVENTS").is_some();
         if let Some(v) = ms("SSI_BROADCASTER_INOTIFY_FAILURES") {
@@ -186,7 +208,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         Some(l) => l,
         None => parse_listen(DEFAULT_LISTEN)?,
     };
-    Ok(Command::Run(Opts {
+    Ok(Command::Run(Box::new(Opts {
         listen,
         allow_origins,
         allow_hosts,
@@ -194,7 +216,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         log_dir,
         scripts_dir,
         tuning: Tuning::from_env(),
-    }))
+    })))
 }
 
 fn string_value(parser: &mut lexopt::Parser, name: &str) -> Result<String, UsageError> {
@@ -266,7 +288,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Opts, String> {
         match parse(args.iter().map(OsString::from)) {
-            Ok(Command::Run(o)) => Ok(o),
+            Ok(Command::Run(o)) => Ok(*o),
             Ok(other) => Err(format!("{other:?}")),
             Err(UsageError(e)) => Err(e),
         }

@@ -55,10 +55,25 @@ fn new_watcher(
     notify::recommended_watcher(tx.clone())
 }
 
+/// Asks the watcher thread for a full rescan, as if inotify had
+/// overflowed (SIGHUP).
+#[derive(Clone)]
+pub struct RescanRequest(Sender<notify::Result<Event>>);
+
+impl RescanRequest {
+    /// Requests a rescan; returns at once.
+    pub fn send(&self) {
+        let ev = Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        let _ = self.0.send(Ok(ev));
+    }
+}
+
 /// The watcher thread's state.
 pub struct Watch {
     watcher: Option<RecommendedWatcher>,
     events: Receiver<notify::Result<Event>>,
+    /// Kept for `rescan_request`, so the channel also works without inotify.
+    requests: Sender<notify::Result<Event>>,
     /// Kept while events are wanted, to make a new watcher when inotify
     /// could not be had (or was lost); `None` in rescan-only mode.
     sender: Option<Sender<notify::Result<Event>>>,
@@ -88,6 +103,7 @@ impl Watch {
         inotify_failures: u32,
     ) -> Watch {
         let (tx, events) = channel();
+        let requests = tx.clone();
         let mut inotify_failures = inotify_failures;
         let (watcher, sender) = if use_events {
             let watcher = match new_watcher(&tx, &mut inotify_failures) {
@@ -108,6 +124,7 @@ impl Watch {
         let mut w = Watch {
             watcher,
             events,
+            requests,
             sender,
             watch_failed: false,
             inotify_failures,
@@ -131,6 +148,11 @@ impl Watch {
         w
     }
 
+    /// A handle that makes this watcher rescan everything.
+    pub fn rescan_request(&self) -> RescanRequest {
+        RescanRequest(self.requests.clone())
+    }
+
     /// Runs forever, applying events as they come.
     pub fn run(mut self) {
         let mut next_rescan = Instant::now() + self.rescan_interval();
@@ -138,18 +160,15 @@ impl Watch {
         loop {
             let wake_at = trim_at.map_or(next_rescan, |t| t.min(next_rescan));
             let timeout = wake_at.saturating_duration_since(Instant::now());
-            let first = if self.watcher.is_some() {
-                match self.events.recv_timeout(timeout) {
-                    Ok(ev) => Some(ev),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => {
-                        self.watcher = None;
-                        None
-                    }
+            // Also without inotify: rescan requests come this way.
+            let first = match self.events.recv_timeout(timeout) {
+                Ok(ev) => Some(ev),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.watcher = None;
+                    std::thread::sleep(timeout);
+                    None
                 }
-            } else {
-                std::thread::sleep(timeout);
-                None
             };
             if let Some(ev) = first {
                 // Take everything already queued: one pass per burst.

@@ -270,3 +270,119 @@ impl Client {
 pub fn line(status: &str, msg: &str) -> String {
     format!("2026-11-26 10:00:00, {status}, {msg}\n")
 }
+
+impl Server {
+    /// Like `start_with`, with a last say on the command (resource limits,
+    /// descriptors) before it is spawned.
+    pub fn start_custom(
+        fx: &Fixture,
+        args: &[&str],
+        env: &[(&str, &str)],
+        customize: impl FnOnce(&mut Command),
+    ) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
+        cmd.arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--log-dir")
+            .arg(&fx.logs)
+            .arg("--scripts-dir")
+            .arg(&fx.scripts)
+            .args(args)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("LISTEN_FDS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        customize(&mut cmd);
+        Server::spawned(cmd)
+    }
+
+    fn spawned(mut cmd: Command) -> Server {
+        let mut child = cmd.spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            port: 0,
+            stderr: rx,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.port == 0 {
+            let line = server
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("broadcaster did not print its listening line");
+            if let Some(rest) = line.strip_prefix("listening on ws://127.0.0.1:") {
+                server.port = rest.trim_end_matches('/').parse().unwrap();
+            }
+        }
+        server
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Every stderr line printed so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+}
+
+/// A TCP connection to the broadcaster from a chosen loopback source
+/// address (127.0.0.2, …), so tests can play several peers.
+pub fn connect_from(src: [u8; 4], port: u16) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let sin = |addr: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(addr),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a fresh descriptor, checked; the
+    // descriptor is owned by the TcpStream (or closed) on every path.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let local = sin(src, 0);
+        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let peer = sin([127, 0, 0, 1], port);
+        if libc::connect(fd, (&peer as *const libc::sockaddr_in).cast(), len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
+}
+
+/// A `/proc/<pid>/status` figure in KiB (`VmRSS`, `VmHWM`, …).
+pub fn proc_kib(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+        .trim()
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap()
+}
