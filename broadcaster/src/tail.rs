@@ -556,7 +556,7 @@ mod tests {
     impl Rig {
         fn new(ids: &[&str]) -> Rig {
             let dir = tempfile::tempdir().unwrap();
-            let hub = Arc::new(Hub::new(1 << 20));
+            let hub = Arc::new(Hub::new(1 << 20, usize::MAX));
             hub.set_services(
                 ids.iter()
                     .map(|id| ServiceInfo {
