@@ -98,23 +98,15 @@ impl Entry {
     /// The timer fired at T, the run's time limit has passed since, and
     /// the log has no status line from T or later: the run never reported.
     pub fn is_late(&self, now: Timestamp) -> bool {
-        let Some(trigger) = self.units.as_ref().and_then(UnitsState::last_trigger) else {
-            return false;
-        };
         let Some(timeout) = self.script.manifest.timeout else {
             return false;
         };
-        let Ok(deadline) = trigger.checked_add(jiff::SignedDuration::from_secs(timeout.into()))
-        else {
-            return false;
-        };
-        // Status lines carry whole seconds.
-        let trigger_secs = trigger.as_second();
-        now > deadline
-            && self
-                .last
-                .as_ref()
-                .map_or(true, |l| l.timestamp.as_second() < trigger_secs)
+        ssi::late::is_late(
+            self.units.as_ref().and_then(UnitsState::last_trigger),
+            timeout,
+            self.last.as_ref().map(|l| l.timestamp),
+            now,
+        )
     }
 
     /// The entry as its JSON object.

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod dirs;
+pub mod late;
 pub mod manifest;
 pub mod service;
 pub mod status;
