@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use ssi::status::{last_status_in, not_regular, rfc3339, StatusLine};
+use ssi::logfile::{last_status_in, not_regular};
+use ssi::status::{rfc3339, StatusLine};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;

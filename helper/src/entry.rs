@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
+use ssi::logfile::{read_last_status, LastStatus};
 use ssi::service::{Problem, Script, ServiceId};
-use ssi::status::{read_last_status, rfc3339, LastStatus, Status};
+use ssi::status::{rfc3339, Status};
 
 use crate::systemd;
 

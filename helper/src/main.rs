@@ -21,8 +21,9 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::calendar::LocalZone;
 use ssi::dirs::Dirs;
+use ssi::logfile::read_last_lines;
 use ssi::service::discover;
-use ssi::status::{read_last_lines, rfc3339};
+use ssi::status::rfc3339;
 
 use crate::entry::Entry;
 use crate::exit::Exit;

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use jiff::Timestamp;
+use ssi::logfile::{read_last_status, LastStatus};
 use ssi::service::Script;
-use ssi::status::{read_last_status, LastStatus};
 
 use crate::exit::Exit;
 use crate::systemd::{self, StartError};

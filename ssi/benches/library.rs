@@ -8,8 +8,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
+use ssi::logfile::read_last_status;
 use ssi::manifest;
-use ssi::status::read_last_status;
 
 fn per_op(total: Duration, n: usize) -> String {
     format!(

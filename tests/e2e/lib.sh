@@ -124,7 +124,11 @@ CT_HALT_SECONDS=
 # Units of the host that the container would start and that are heavy, or
 # would touch files our scenario watches (logrotate.timer): masked.
 CT_MASK=(postgresql.service logrotate.timer apt-daily.timer apt-daily-upgrade.timer
-    man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer)
+    man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer
+    prometheus.service prometheus-alertmanager.service prometheus-node-exporter.service
+    prometheus-node-exporter-apt.timer prometheus-node-exporter-ipmitool-sensor.timer
+    prometheus-node-exporter-mellanox-hca-temp.timer prometheus-node-exporter-nvme.timer
+    prometheus-node-exporter-smartmon.timer)
 
 # The cgroup hierarchies nspawn needs our own directory in: the named
 # systemd one and the unified one on a hybrid (v1) host, the root on v2.
