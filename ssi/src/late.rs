@@ -28,22 +28,27 @@ pub fn is_late(
     now > deadline && last_status.map_or(true, |t| t.as_second() < trigger_secs)
 }
 
-/// The trigger [`is_late`] judges when systemd cannot be asked (the
-/// broadcaster runs sandboxed, without D-Bus): the schedule's first elapse
-/// after `since` (the last status line, or when the check was first seen),
-/// if it is not after `now`. That is the earliest run that has not
-/// reported, so a check that stopped reporting stays late until a line
-/// comes, rather than looking on time for a time limit after every later
-/// elapse (which is what systemd's `LastTriggerUSec` shows, and it is the
-/// same run while the check keeps its pace).
-pub fn computed_trigger(
+/// The schedule's first run after `since`: the last status line, or when
+/// the check was first seen. Keep it until either changes, and judge it with
+/// [`computed_trigger`].
+pub fn first_run_after(
     schedule: &CalendarSpec,
     since: Timestamp,
-    now: Timestamp,
     tz: &TimeZone,
 ) -> Option<Timestamp> {
-    let next = schedule.next_elapse(since, tz)?.timestamp();
-    (next <= now).then_some(next)
+    Some(schedule.next_elapse(since, tz)?.timestamp())
+}
+
+/// The trigger [`is_late`] judges when systemd cannot be asked (the
+/// broadcaster runs sandboxed, without D-Bus): the schedule's first run
+/// after the last status line ([`first_run_after`]), once it is not after
+/// `now`. That is the earliest run that has not reported, so a check that
+/// stopped reporting stays late until a line comes, rather than looking on
+/// time for a time limit after every later elapse (as systemd's
+/// `LastTriggerUSec` would have it); while the check keeps its pace, the
+/// two are the same run.
+pub fn computed_trigger(first_run: Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
+    first_run.filter(|t| *t <= now)
 }
 
 /// Seconds between the schedule's first two elapses after `after`: how
@@ -92,21 +97,26 @@ mod tests {
         // Last line at 10:00:00 (1764151200); runs at :05, :10, …
         let last = t(1_764_151_200);
         let at = |s: i64| t(1_764_151_200 + s);
-        assert_eq!(
-            computed_trigger(&every5, last, at(299), &TimeZone::UTC),
-            None
-        );
-        assert_eq!(
-            computed_trigger(&every5, last, at(300), &TimeZone::UTC),
-            Some(at(300))
-        );
+        let first = first_run_after(&every5, last, &TimeZone::UTC);
+        assert_eq!(first, Some(at(300)));
+        assert_eq!(computed_trigger(first, at(299)), None);
+        assert_eq!(computed_trigger(first, at(300)), Some(at(300)));
         // Still the first missed run an hour later: late stays late.
-        assert_eq!(
-            computed_trigger(&every5, last, at(3600), &TimeZone::UTC),
-            Some(at(300))
-        );
+        assert_eq!(computed_trigger(first, at(3600)), Some(at(300)));
+        assert!(!is_late(
+            computed_trigger(first, at(320)),
+            20,
+            Some(last),
+            at(320)
+        ));
         assert!(is_late(
-            computed_trigger(&every5, last, at(3600), &TimeZone::UTC),
+            computed_trigger(first, at(321)),
+            20,
+            Some(last),
+            at(321)
+        ));
+        assert!(is_late(
+            computed_trigger(first, at(3600)),
             20,
             Some(last),
             at(3600)
