@@ -244,9 +244,11 @@ bench:
 	$(CARGO) bench --locked -p ssi --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
 	$(CARGO) bench --locked -p ssi --bench calendar
+	$(CARGO) bench --locked -p ssi --bench metrics
 	$(CARGO) bench --locked -p ssi-status --bench status
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
+	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape
 
 clean:
 	$(CARGO) clean
