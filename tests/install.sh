@@ -41,7 +41,8 @@ run_make() {
         CARGO_TARGET_DIR="$fake_target" "$@" >"$work/make.out" 2>&1
 }
 
-examples=$(cd "$root/examples" && ls)
+# What make install ships: examples/*.bash (examples/prometheus/ stays in the source tree).
+examples=$(cd "$root/examples" && ls -- *.bash)
 
 # --- PREFIX=/usr/local (the default) ----------------------------------------
 dest=$work/local
