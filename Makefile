@@ -57,6 +57,9 @@ EXAMPLES := $(wildcard examples/*.bash)
 # says why two).
 WATCHES := ssi-scripts@1.path ssi-scripts@2.path
 NAME := service-status-indicator
+# The node_exporter textfile writer: installed, enabled only by the
+# administrator (README "Many machines").
+METRICS_UNITS := ssi-metrics-textfile.service ssi-metrics-textfile.path ssi-metrics-textfile.timer
 
 # `make demo` and `make dashboard` work in $(DEMO), without root or systemd.
 DEMO := $(CARGO_TARGET_DIR)/demo
@@ -81,7 +84,7 @@ lint: test-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	shellcheck -x tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/fresh/run \
-	    tests/units.sh tests/install.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply
+	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply
 
 # Every suite to its end, then one summary with the skipped tests and why
 # (tests/run.sh).
@@ -161,6 +164,9 @@ install:
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-metrics-textfile.service >$(DESTDIR)$(UNITDIR)/ssi-metrics-textfile.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-metrics-textfile.service
+	install -m 0644 units/ssi-metrics-textfile.path units/ssi-metrics-textfile.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0644 units/$(NAME).sysusers $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).tmpfiles $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).logrotate $(DESTDIR)$(LOGROTATEDIR)/$(NAME)
@@ -190,7 +196,8 @@ install:
 	    systemctl try-restart ssi-broadcaster.service && \
 	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
 	    echo "(removing one stops it); see them with 'ssi-status'." && \
-	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/"; \
+	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/" && \
+	    echo "Metrics for node_exporter: systemctl enable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer"; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
 	    systemctl enable $(WATCHES) || exit 1; \
@@ -205,6 +212,8 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service"; \
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
+	    echo "==> stopping the metrics textfile: systemctl disable --now $(METRICS_UNITS)"; \
+	    systemctl disable --now $(METRICS_UNITS) || true; \
 	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
 	    systemctl disable --now $(WATCHES) || true; \
 	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
@@ -215,7 +224,7 @@ uninstall:
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
 	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS)) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
@@ -235,9 +244,11 @@ bench:
 	$(CARGO) bench --locked -p ssi --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
 	$(CARGO) bench --locked -p ssi --bench calendar
+	$(CARGO) bench --locked -p ssi --bench metrics
 	$(CARGO) bench --locked -p ssi-status --bench status
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
+	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape
 
 clean:
 	$(CARGO) clean

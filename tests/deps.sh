@@ -27,6 +27,8 @@ packages=(
     procps                  # make e2e: pgrep
     python3                 # make e2e: the WebSocket client
     util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
+    prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
+    prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
 )
 # cargo tools: binary name, crate.
 cargo_tools=(

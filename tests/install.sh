@@ -41,7 +41,8 @@ run_make() {
         CARGO_TARGET_DIR="$fake_target" "$@" >"$work/make.out" 2>&1
 }
 
-examples=$(cd "$root/examples" && ls)
+# What make install ships: examples/*.bash (examples/prometheus/ stays in the source tree).
+examples=$(cd "$root/examples" && ls -- *.bash)
 
 # --- PREFIX=/usr/local (the default) ----------------------------------------
 dest=$work/local
@@ -57,6 +58,9 @@ if run_make "$dest" install; then
             echo "644 f usr/local/lib/systemd/system/ssi-broadcaster.socket"
             echo "644 f usr/local/lib/systemd/system/ssi-scripts@.path"
             echo "644 f usr/local/lib/systemd/system/ssi-scripts@.service"
+            echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.path"
+            echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.service"
+            echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.timer"
             echo "755 f usr/local/lib/service-status-indicator/ssi-apply"
             echo "644 f usr/local/lib/sysusers.d/service-status-indicator.conf"
             echo "644 f usr/local/lib/tmpfiles.d/service-status-indicator.conf"
@@ -97,9 +101,20 @@ else
     fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"
 fi
 
+name="installed metrics textfile unit runs the installed ssi-status"
+unit=$dest/usr/local/lib/systemd/system/ssi-metrics-textfile.service
+if grep -qx 'ExecStart=/usr/local/bin/ssi-status list --prometheus --output /var/lib/prometheus/node-exporter/ssi.prom' "$unit" &&
+    ! grep -qE '@[A-Z]+@' "$unit"; then
+    pass
+else
+    fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"
+fi
+
 name="installed files are the sources"
 if cmp -s "$root/units/ssi-broadcaster.socket" "$dest/usr/local/lib/systemd/system/ssi-broadcaster.socket" &&
     cmp -s "$root/units/ssi-scripts@.path" "$dest/usr/local/lib/systemd/system/ssi-scripts@.path" &&
+    cmp -s "$root/units/ssi-metrics-textfile.path" "$dest/usr/local/lib/systemd/system/ssi-metrics-textfile.path" &&
+    cmp -s "$root/units/ssi-metrics-textfile.timer" "$dest/usr/local/lib/systemd/system/ssi-metrics-textfile.timer" &&
     cmp -s "$root/units/ssi-apply" "$dest/usr/local/lib/service-status-indicator/ssi-apply" &&
     cmp -s "$root/units/service-status-indicator.logrotate" "$dest/etc/logrotate.d/service-status-indicator" &&
     cmp -s "$fake_target/release/ssi-generator" "$dest/usr/local/lib/systemd/system-generators/ssi-generator"; then

@@ -71,6 +71,7 @@ suite doctest cargo test --locked --workspace --doc
 suite examples env SSI_STATUS="$target/debug/ssi-status" tests/examples/run.sh
 suite units tests/units.sh
 suite install tests/install.sh
+suite prometheus tests/prometheus.sh
 
 # Rust tests that skipped themselves were counted as passed by their runner.
 rust_skips=$(grep -c '^rust	' "$SSI_TEST_SKIPS" || true)

@@ -74,6 +74,40 @@ if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 name="socket listens on 127.0.0.1:5000"
 if grep -qx 'ListenStream=127.0.0.1:5000' "$units/ssi-broadcaster.socket"; then pass; else fail "$name" "no ListenStream=127.0.0.1:5000"; fi
 
+# --- the node_exporter textfile: ssi-metrics-textfile.{service,path,timer} --
+printf '#!/bin/sh\n' >"$work/bin/ssi-status"
+chmod 755 "$work/bin/ssi-status"
+sed "s|@BINDIR@|$work/bin|g" "$units/ssi-metrics-textfile.service" >"$work/units/ssi-metrics-textfile.service"
+cp "$units/ssi-metrics-textfile.path" "$units/ssi-metrics-textfile.timer" "$work/units/"
+
+name="systemd-analyze verify ssi-metrics-textfile.service .path .timer"
+if out=$(systemd-analyze verify --man=no "$work/units/ssi-metrics-textfile."{service,path,timer} 2>&1) && [[ -z $out ]]; then
+    pass
+else
+    fail "$name" "exit code or output: $out"
+fi
+
+check_exposure ssi-metrics-textfile.service
+
+name="textfile: atomic writer into node_exporter's directory, on log and script changes and every 30 s"
+problems=()
+scripts_dir=$(sed -n 's/^SCRIPTSDIR := //p' "$root/Makefile")
+log_dir=$(sed -n 's/^d \(\/var\/log\/[^ ]*\) .*/\1/p' "$units/service-status-indicator.tmpfiles")
+for line in Type=oneshot StartLimitIntervalSec=0 "ExecStart=$work/bin/ssi-status list --prometheus --output /var/lib/prometheus/node-exporter/ssi.prom" \
+    ReadWritePaths=-/var/lib/prometheus/node-exporter ProtectSystem=strict NoNewPrivileges=yes PrivateNetwork=yes \
+    CapabilityBoundingSet=CAP_DAC_OVERRIDE; do
+    grep -qxF "$line" "$work/units/ssi-metrics-textfile.service" || problems+=("service: no \"$line\"")
+done
+for line in "PathChanged=$log_dir" "PathChanged=$scripts_dir" Unit=ssi-metrics-textfile.service WantedBy=paths.target; do
+    grep -qxF "$line" "$units/ssi-metrics-textfile.path" || problems+=("path: no \"$line\"")
+done
+for line in OnUnitActiveSec=30s Unit=ssi-metrics-textfile.service WantedBy=timers.target; do
+    grep -qxF "$line" "$units/ssi-metrics-textfile.timer" || problems+=("timer: no \"$line\"")
+done
+grep -q '^METRICS_UNITS := ssi-metrics-textfile.service ssi-metrics-textfile.path ssi-metrics-textfile.timer$' "$root/Makefile" ||
+    problems+=("make install/uninstall do not name the three units")
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
 # --- the scripts watch: ssi-scripts@.path, ssi-scripts@.service, ssi-apply -
 # Templates are verified as the instances make install enables.
 mkdir -p "$work/libexec"

@@ -194,6 +194,13 @@ pub fn handle(ctx: &Context, mut stream: TcpStream, slot: Slot) {
             let host = req.header("host").unwrap_or("localhost");
             http::respond_dashboard(&mut stream, host, head_only)
         }
+        "/metrics" => crate::metrics::respond(
+            &mut stream,
+            &ctx.hub.metrics,
+            ctx.active.load(Ordering::SeqCst) as u64,
+            &req,
+            head_only,
+        ),
         "/healthz" => http::respond(
             &mut stream,
             200,

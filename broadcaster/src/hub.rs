@@ -37,6 +37,8 @@ pub struct Hub {
     /// Frames were dropped unread: once their holders are gone, the heap
     /// they leave is worth giving back.
     heap_dirty: AtomicBool,
+    /// What `GET /metrics` shows (a lock of its own).
+    pub metrics: crate::metrics::Registry,
 }
 
 struct Inner {
@@ -121,6 +123,7 @@ impl Hub {
             queue_bytes,
             shutdown: AtomicBool::new(false),
             heap_dirty: AtomicBool::new(false),
+            metrics: crate::metrics::Registry::default(),
         }
     }
 
@@ -172,6 +175,7 @@ impl Hub {
         if updates.is_empty() {
             return;
         }
+        self.metrics.record(&updates);
         let mut inner = self.lock();
         let mut wake = Vec::new();
         for update in updates {

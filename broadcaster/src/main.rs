@@ -24,6 +24,7 @@ mod http;
 mod hub;
 mod log;
 mod messages;
+mod metrics;
 mod opts;
 mod pending;
 mod server;

@@ -362,6 +362,7 @@ impl Watch {
         match ssi::service::discover(&self.scripts.dir) {
             Ok(d) => {
                 self.scripts_error = None;
+                self.hub.metrics.set_scripts(&d);
                 let services = d
                     .valid()
                     .map(|v| ServiceInfo {

@@ -8,6 +8,7 @@ mod entry;
 mod exit;
 mod list;
 mod look;
+mod prometheus;
 mod run;
 mod show;
 mod systemd;
@@ -72,11 +73,17 @@ enum Cmd {
 #[derive(Debug, Args)]
 struct ListArgs {
     /// Print a JSON array, one object per script, sorted by id
-    #[arg(long, conflicts_with = "nagios")]
+    #[arg(long, conflicts_with_all = ["nagios", "prometheus"])]
     json: bool,
     /// Print one Nagios plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     nagios: bool,
+    /// Print Prometheus metrics (text format 0.0.4), as node_exporter's textfile collector reads them
+    #[arg(long)]
+    prometheus: bool,
+    /// With --prometheus: replace FILE atomically instead of printing
+    #[arg(long, requires = "prometheus", value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Do not cut long messages to the terminal's width
     #[arg(short = 'l', long)]
     full: bool,
@@ -258,6 +265,21 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
         return Ok(Outcome {
             stdout: line + "\n",
             code: Exit::Nagios(code),
+        });
+    }
+    if a.prometheus {
+        let snap = prometheus::snapshot(&entries, ctx.now, &ctx.tz);
+        let text = ssi::metrics::render(&snap, ssi::metrics::Format::Text);
+        let stdout = match &a.output {
+            Some(path) => {
+                prometheus::write_atomic(path, &text).map_err(|m| fail(Exit::Failure, m))?;
+                String::new()
+            }
+            None => text,
+        };
+        return Ok(Outcome {
+            stdout,
+            code: Exit::Success,
         });
     }
     let stdout = if a.json {

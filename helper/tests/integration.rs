@@ -855,3 +855,63 @@ fn run_starts_the_unit_and_prints_the_new_status() {
         stdout(&out)
     );
 }
+
+#[test]
+fn prometheus_output_replaces_the_file_atomically() {
+    let tmp = copy_fixture("basic");
+    let out_dir = tmp.path().join("textfile");
+    fs::create_dir(&out_dir).unwrap();
+    let prom = out_dir.join("ssi.prom");
+    fs::write(&prom, "old content\n").unwrap();
+    // A reader that opened the old file (node_exporter mid-read) keeps
+    // reading the whole old file: the new one is renamed over it, never
+    // truncated and rewritten in place.
+    let mut old = File::open(&prom).unwrap();
+    let o = ssi_status(
+        tmp.path(),
+        &["list", "--prometheus", "--output", prom.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "nothing printed with --output");
+    let mut was = String::new();
+    std::io::Read::read_to_string(&mut old, &mut was).unwrap();
+    assert_eq!(was, "old content\n");
+    let now = fs::read_to_string(&prom).unwrap();
+    let printed = stdout(&ssi_status(tmp.path(), &["list", "--prometheus"], &[]));
+    assert_eq!(now, printed, "the file holds what --prometheus prints");
+    assert!(now.contains("ssi_check_status{id=\"backup\",status=\"FAILURE\"} 1\n"));
+    assert_eq!(
+        fs::metadata(&prom).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    let names: Vec<_> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["ssi.prom"], "no temporary file left behind");
+}
+
+#[test]
+fn prometheus_output_error_names_the_file() {
+    let tmp = copy_fixture("basic");
+    let dir = tmp.path().join("ro");
+    fs::create_dir(&dir).unwrap();
+    // A directory where the file should be: the rename fails, and the
+    // temporary file is cleaned up.
+    fs::create_dir(dir.join("ssi.prom")).unwrap();
+    fs::write(dir.join("ssi.prom/keep"), "").unwrap();
+    let target = dir.join("ssi.prom");
+    let o = ssi_status(
+        tmp.path(),
+        &["list", "--prometheus", "--output", target.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("to {}: ", target.display())) && err.contains("cannot rename"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "temporary removed");
+}

@@ -79,7 +79,7 @@ done
 # ---------------------------------------------------------------------------
 # Manifests, executable bits, shell lint, and the project's own validator.
 
-for script in "$examples"/*; do
+for script in "$examples"/*.bash; do
     file=${script##*/}
     name="$file: manifest"
     selected "$name" || continue
@@ -103,7 +103,7 @@ for script in "$examples"/*; do
     if ((${#problems[@]} == 0)); then pass "$name"; else fail "$name" "${problems[*]}"; fi
 done
 
-for script in "$examples"/*; do
+for script in "$examples"/*.bash; do
     name="${script##*/}: shellcheck"
     selected "$name" || continue
     if ! command -v shellcheck >/dev/null 2>&1; then
@@ -123,11 +123,11 @@ elif [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check" &&
     ! "$SSI_STATUS" --help 2>/dev/null | grep -qw check; then
     echo "note: $SSI_STATUS has no check command yet, examples not validated by it"
 elif [[ -n ${SSI_STATUS:-} ]] && selected "ssi-status check"; then
-    if ! out=$("$SSI_STATUS" check "$examples"/* 2>&1); then
+    if ! out=$("$SSI_STATUS" check "$examples"/*.bash 2>&1); then
         fail "ssi-status check" "exit code $?: $out"
     else
         missing=()
-        for script in "$examples"/*; do
+        for script in "$examples"/*.bash; do
             id=${script##*/}
             id=${id%.*}
             id=${id//[-. ]/_}

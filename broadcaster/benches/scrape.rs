@@ -1,0 +1,116 @@
+//! `GET /metrics` of `ssi-broadcaster` with 1,000 checks: the time from
+//! sending the request on loopback to the last byte of the answer (one
+//! connection per scrape, as Prometheus's `Connection: close` here gives),
+//! while the registry holds 1,000 scripts, each with a status line. The
+//! target is under 5 ms per scrape. `ssi/benches/metrics.rs` measures the
+//! rendering alone.
+//!
+//! Run: `cargo bench -p ssi-broadcaster --bench scrape`
+//! Knobs: `SSI_BENCH_CHECKS=1000`, `SSI_BENCH_SCRAPES=200`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn scrape(port: u16, accept: &str) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::with_capacity(1 << 20);
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn main() {
+    let checks = knob("SSI_BENCH_CHECKS", 1000);
+    let scrapes = knob("SSI_BENCH_SCRAPES", 200);
+    let tmp = tempfile::tempdir().unwrap();
+    let (scripts, logs) = (tmp.path().join("scripts"), tmp.path().join("logs"));
+    std::fs::create_dir(&scripts).unwrap();
+    std::fs::create_dir(&logs).unwrap();
+    let statuses = ["OK", "WARNING", "FAILURE", "ERROR", "UPDATE", "UNKNOWN"];
+    for i in 0..checks {
+        let path = scripts.join(format!("check-{i:04}.sh"));
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\n# name: Check number {i}\n# description: d\n# version: 1.{i}\n# schedule: *:0/5\n# timeout: 30\necho OK\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(
+            logs.join(format!("check_{i:04}.log")),
+            format!("2026-11-26 10:00:00, {}, message {i}\n", statuses[i % 6]),
+        )
+        .unwrap();
+    }
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--log-dir"])
+        .arg(&logs)
+        .arg("--scripts-dir")
+        .arg(&scripts)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let port: u16 = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "broadcaster ended");
+        if let Some(rest) = line.trim().strip_prefix("listening on ws://127.0.0.1:") {
+            break rest.trim_end_matches('/').parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    // Until every check has its status.
+    let want = format!(
+        "ssi_check_status_lines_total{{id=\"check_{:04}\"}} 1",
+        checks - 1
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&scrape(port, "text/plain")).contains(&want) {
+        assert!(Instant::now() < deadline, "statuses never all arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (label, accept) in [
+        ("text 0.0.4", "text/plain"),
+        ("OpenMetrics", PROMETHEUS_ACCEPT),
+    ] {
+        let mut times: Vec<Duration> = (0..scrapes)
+            .map(|_| {
+                let t = Instant::now();
+                let body = scrape(port, accept);
+                let took = t.elapsed();
+                assert!(body.starts_with(b"HTTP/1.1 200"));
+                took
+            })
+            .collect();
+        times.sort();
+        let bytes = scrape(port, accept).len();
+        println!(
+            "GET /metrics, {checks} checks, {label} ({} KiB): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {scrapes} scrapes",
+            bytes / 1024,
+            times[scrapes / 2].as_secs_f64() * 1e3,
+            times[scrapes * 99 / 100].as_secs_f64() * 1e3,
+            times[scrapes - 1].as_secs_f64() * 1e3,
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,262 @@
+//! `GET /metrics`: the checks as Prometheus metrics, rendered by the
+//! library's one renderer ([`ssi::metrics`]) from what the broadcaster
+//! holds in memory. A scrape reads no file: the watcher hands over each
+//! discovery ([`Registry::set_scripts`]) and the hub each status line
+//! ([`Registry::record`]). The registry has a lock of its own, held only
+//! to copy a few values, so a scrape never waits on the fan-out lock that
+//! streaming takes, and streaming never waits on a scrape's rendering.
+//!
+//! Lateness is [`ssi::late::is_late`], the rule `ssi-status` applies, with
+//! the trigger computed from the schedule ([`ssi::late::computed_trigger`])
+//! because the sandboxed, unprivileged broadcaster cannot ask systemd. The
+//! schedule's next run is computed when a status line or a script changes,
+//! not per scrape.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use ssi::calendar::{CalendarSpec, LocalZone};
+use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
+use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::service::Discovery;
+use ssi::status::Status;
+
+use crate::http::{self, Request};
+use crate::messages::StatusUpdate;
+
+/// One script with an id, as the metrics need it.
+struct Script {
+    info: Option<Arc<CheckInfo>>,
+    valid: bool,
+    schedule: Option<Arc<CalendarSpec>>,
+    timeout: u32,
+    /// When this broadcaster first saw it: what lateness counts from
+    /// before the first status line.
+    first_seen: Timestamp,
+    /// The schedule's first run after the last status line (or
+    /// `first_seen`), and the gap to the run after it.
+    first_run: Option<Timestamp>,
+    interval: Option<u64>,
+}
+
+/// The last status line of one log, and how many were seen.
+#[derive(Clone, Copy)]
+struct Seen {
+    status: Status,
+    at: Timestamp,
+    lines: u64,
+}
+
+#[derive(Default)]
+struct State {
+    scripts: BTreeMap<String, Script>,
+    without_id: u64,
+    /// Per log id, also for logs without a script (a script added later
+    /// comes with its status, as on the WebSocket).
+    seen: BTreeMap<String, Seen>,
+}
+
+/// What `/metrics` shows, kept up to date by the watcher and the hub.
+pub struct Registry {
+    state: Mutex<State>,
+    tz: TimeZone,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new(LocalZone::from_env().time_zone().clone())
+    }
+}
+
+impl Registry {
+    /// An empty registry; schedules without a zone of their own are read
+    /// in `tz`, as systemd reads them in the local zone.
+    pub fn new(tz: TimeZone) -> Registry {
+        Registry {
+            state: Mutex::new(State::default()),
+            tz,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update is a few plain assignments: a poisoned lock still
+        // holds consistent data.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the scripts of a discovery: valid and refused ones with an id,
+    /// and the number of those without one.
+    pub fn set_scripts(&self, d: &Discovery) {
+        let now = Timestamp::now();
+        let mut st = self.lock();
+        let mut old = std::mem::take(&mut st.scripts);
+        let mut without_id = 0;
+        for s in &d.scripts {
+            let Some(id) = &s.id else {
+                without_id += 1;
+                continue;
+            };
+            let valid = s.valid();
+            let first_seen = old.remove(id.as_str()).map_or(now, |o| o.first_seen);
+            let mut script = Script {
+                info: valid.map(|v| {
+                    Arc::new(CheckInfo {
+                        name: v.name.to_owned(),
+                        version: v.version.to_owned(),
+                        schedule: v.schedule_text.to_owned(),
+                    })
+                }),
+                valid: valid.is_some(),
+                schedule: valid.map(|v| Arc::new(v.schedule.clone())),
+                timeout: valid.map_or(0, |v| v.timeout),
+                first_seen,
+                first_run: None,
+                interval: None,
+            };
+            self.plan(&mut script, st.seen.get(id.as_str()).map(|s| s.at), now);
+            // Two scripts with one id are both refused: one entry, invalid.
+            st.scripts
+                .entry(id.as_str().to_owned())
+                .and_modify(|e| e.valid = false)
+                .or_insert(script);
+        }
+        st.without_id = without_id;
+    }
+
+    /// Counts status lines and keeps the last one of each log.
+    pub fn record(&self, updates: &[StatusUpdate]) {
+        let now = Timestamp::now();
+        let mut st = self.lock();
+        for u in updates {
+            let (Ok(status), Ok(at)) =
+                (u.status.parse::<Status>(), u.timestamp.parse::<Timestamp>())
+            else {
+                continue;
+            };
+            let lines = st.seen.get(&u.service_id).map_or(0, |s| s.lines) + 1;
+            st.seen
+                .insert(u.service_id.clone(), Seen { status, at, lines });
+            if let Some(script) = st.scripts.get_mut(&u.service_id) {
+                self.plan(script, Some(at), now);
+            }
+        }
+    }
+
+    /// The schedule's next run after the last line (or since first seen).
+    fn plan(&self, s: &mut Script, last: Option<Timestamp>, now: Timestamp) {
+        let Some(schedule) = &s.schedule else {
+            return;
+        };
+        s.first_run = first_run_after(schedule, last.unwrap_or(s.first_seen), &self.tz);
+        s.interval = schedule_interval(schedule, last.unwrap_or(now), &self.tz);
+    }
+
+    /// Everything a scrape shows at `now`, copied under the lock.
+    pub fn snapshot(&self, clients: u64, now: Timestamp) -> Snapshot {
+        let st = self.lock();
+        let checks = st
+            .scripts
+            .iter()
+            .map(|(id, s)| {
+                let seen = st.seen.get(id);
+                let last = seen.map(|s| s.at);
+                Check {
+                    id: id.clone(),
+                    valid: s.valid,
+                    info: s.info.as_deref().cloned(),
+                    status: seen.map(|s| s.status),
+                    last_status: last,
+                    late: s.valid
+                        && is_late(computed_trigger(s.first_run, now), s.timeout, last, now),
+                    interval_secs: s.interval,
+                    status_lines: Some(seen.map_or(0, |s| s.lines)),
+                }
+            })
+            .collect();
+        Snapshot {
+            checks,
+            without_id: st.without_id,
+            broadcaster: Some(Broadcaster { clients }),
+        }
+    }
+}
+
+/// Answers `GET /metrics` in the format the `Accept` header prefers.
+pub fn respond(
+    stream: &mut TcpStream,
+    registry: &Registry,
+    clients: u64,
+    req: &Request,
+    head_only: bool,
+) -> io::Result<()> {
+    let format = Format::negotiate(req.header("accept"));
+    let body = render(&registry.snapshot(clients, Timestamp::now()), format);
+    http::respond(
+        stream,
+        200,
+        format.content_type(),
+        "Vary: Accept\r\n",
+        body.as_bytes(),
+        head_only,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(id: &str, status: &'static str, ts: &str) -> StatusUpdate {
+        StatusUpdate {
+            service_id: id.into(),
+            status,
+            message: String::new(),
+            timestamp: ts.into(),
+        }
+    }
+
+    #[test]
+    fn counts_lines_and_keeps_the_last() {
+        let r = Registry::new(TimeZone::UTC);
+        r.record(&[
+            update("a", "OK", "2026-11-26T10:00:00Z"),
+            update("a", "FAILURE", "2026-11-26T10:05:00Z"),
+            update("b", "OK", "2026-11-26T10:00:00Z"),
+        ]);
+        let st = r.lock();
+        let a = st.seen["a"];
+        assert_eq!((a.status, a.lines), (Status::Failure, 2));
+        assert_eq!(a.at, "2026-11-26T10:05:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn late_by_the_computed_trigger_until_a_line_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("minutely.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n# name: Minutely\n# description: d\n# version: 1\n# schedule: minutely\n# timeout: 20\necho OK\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let d = ssi::service::discover(dir.path()).unwrap();
+        assert!(d.scripts[0].is_valid(), "{:?}", d.scripts[0].problems());
+        let r = Registry::new(TimeZone::UTC);
+        r.set_scripts(&d);
+        let seen = r.lock().scripts["minutely"].first_seen;
+        let at = |s: i64| {
+            seen.checked_add(jiff::SignedDuration::from_secs(s))
+                .unwrap()
+        };
+        let late = |now| r.snapshot(0, now).checks[0].late;
+        assert!(!late(at(10)), "not yet run");
+        assert!(late(at(200)), "a run was due and its time limit passed");
+        r.record(&[update("minutely", "OK", &at(190).to_string())]);
+        assert!(!late(at(200)), "a line came");
+        assert!(late(at(190 + 60 + 21)), "the next run is late again");
+    }
+}

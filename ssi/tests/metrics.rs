@@ -1,0 +1,121 @@
+//! The rendered metrics against Prometheus's own checker: `promtool check
+//! metrics` must find nothing wrong, even with hostile manifest values.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use jiff::Timestamp;
+use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::status::Status;
+
+/// Names that break a careless renderer: quote, backslash, newline, and
+/// text beyond ASCII.
+fn hostile() -> Snapshot {
+    let names = [
+        "Quote \" inside",
+        "Back\\slash \\n not a newline",
+        "Line\nbreak",
+        "Überprüfung – 检查 ✓",
+        "Ends with backslash\\",
+    ];
+    let checks = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Check {
+            id: format!("check_{i}"),
+            valid: true,
+            info: Some(CheckInfo {
+                name: (*name).to_owned(),
+                version: format!("1.{i}\"\\"),
+                schedule: "Mon..Fri *-*-* 10:00 Europe/Berlin".into(),
+            }),
+            status: Status::ALL.get(i).copied(),
+            last_status: Some(Timestamp::from_second(1_764_151_200 + i as i64).unwrap()),
+            late: i == 2,
+            interval_secs: Some(86_400),
+            status_lines: Some(i as u64 * 7),
+        })
+        .chain([Check {
+            id: "refused".into(),
+            valid: false,
+            info: None,
+            status: None,
+            last_status: None,
+            late: false,
+            interval_secs: None,
+            status_lines: None,
+        }])
+        .collect();
+    Snapshot {
+        checks,
+        without_id: 1,
+        broadcaster: Some(Broadcaster { clients: 3 }),
+    }
+}
+
+fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = match Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "cannot run promtool ({e}): install the test prerequisites with `sudo make test-deps` (Debian package prometheus)"
+        ),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success() && said.trim().is_empty(), said)
+}
+
+#[test]
+fn promtool_accepts_hostile_names() {
+    for broadcaster in [Some(Broadcaster { clients: 3 }), None] {
+        let text = render(
+            &Snapshot {
+                broadcaster,
+                ..hostile()
+            },
+            Format::Text,
+        );
+        let (ok, said) = promtool_check(&text);
+        assert!(ok, "promtool check metrics:\n{said}\non:\n{text}");
+        assert!(text.contains(r#"name="Line\nbreak""#), "{text}");
+        assert!(text.contains(r#"name="Quote \" inside""#), "{text}");
+        assert!(
+            text.contains(r#"name="Back\\slash \\n not a newline""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"name="Überprüfung – 检查 ✓""#), "{text}");
+        assert!(
+            text.contains(r#"name="Ends with backslash\\",schedule"#),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn promtool_catches_a_broken_exposition() {
+    // The oracle must be able to fail: an unescaped quote is refused.
+    let (ok, _) = promtool_check("# HELP x y\n# TYPE x gauge\nx{a=\"b\"c\"} 1\n");
+    assert!(!ok);
+}
+
+#[test]
+fn same_state_same_bytes() {
+    let mut shuffled = hostile();
+    shuffled.checks.reverse();
+    for f in [Format::Text, Format::OpenMetrics] {
+        assert_eq!(render(&hostile(), f), render(&shuffled, f));
+    }
+}
