@@ -130,9 +130,7 @@ impl History {
     /// are) and a few seconds after `exit`. Nothing changes when no entry
     /// fits or `exit` is before `start`.
     pub fn attach_run(&mut self, start: Timestamp, exit: Timestamp) {
-        let Ok(took) = exit.since(start).and_then(|d| SignedDuration::try_from(d)) else {
-            return;
-        };
+        let took = exit.duration_since(start);
         if took.is_negative() {
             return;
         }
