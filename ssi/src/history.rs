@@ -75,7 +75,8 @@ impl Share {
     pub fn percent(&self) -> String {
         match self.ratio() {
             None => "\u{2014}".to_owned(),
-            Some(r) if self.good == self.total => format!("{:.0}%", r * 100.0),
+            Some(_) if self.good == self.total => "100%".to_owned(),
+            Some(_) if self.good == 0 => "0%".to_owned(),
             // Never round a failure away to "100%".
             Some(r) => format!("{:.1}%", (r * 1000.0).floor() / 10.0),
         }
@@ -154,7 +155,10 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
     let week_start = q.now.saturating_sub(SignedDuration::from_hours(7 * 24));
     let day_start = q.now.saturating_sub(SignedDuration::from_hours(24));
     let (Ok(week_start), Ok(day_start)) = (week_start, day_start) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "time out of range"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "time out of range",
+        ));
     };
     let mut history = History {
         entries: Vec::new(),
@@ -321,7 +325,9 @@ mod tests {
 
     #[test]
     fn since_and_limit() {
-        let f = log(b"2026-11-26 08:00:00, OK, a\n2026-11-26 09:00:00, OK, b\n2026-11-26 10:00:00, OK, c\n");
+        let f = log(
+            b"2026-11-26 08:00:00, OK, a\n2026-11-26 09:00:00, OK, b\n2026-11-26 10:00:00, OK, c\n",
+        );
         let mut query = q(10, "2026-11-26T11:00:00Z");
         query.since = Some(ts("2026-11-26T09:00:00Z"));
         let h = read_history(f.path(), &TimeZone::UTC, &query).unwrap();
@@ -362,7 +368,9 @@ mod tests {
         // 7 days than the bound.
         let start = ts("2026-11-26T00:00:00Z");
         for i in 0..n {
-            let t = start.saturating_add(SignedDuration::from_secs(10 * i as i64)).unwrap();
+            let t = start
+                .saturating_add(SignedDuration::from_secs(10 * i as i64))
+                .unwrap();
             let st = if i < 100 { "FAILURE" } else { "OK" };
             writeln!(content, "{}, {st}", t.strftime("%Y-%m-%d %H:%M:%S")).unwrap();
         }
@@ -371,10 +379,17 @@ mod tests {
         let av = h.availability;
         assert!(!av.complete);
         assert_eq!(av.week.total, AVAILABILITY_MAX_LINES);
-        assert_eq!(av.week.good, AVAILABILITY_MAX_LINES, "the 100 oldest were not counted");
+        assert_eq!(
+            av.week.good, AVAILABILITY_MAX_LINES,
+            "the 100 oldest were not counted"
+        );
         assert_eq!(
             av.since,
-            Some(start.saturating_add(SignedDuration::from_secs(1000)).unwrap())
+            Some(
+                start
+                    .saturating_add(SignedDuration::from_secs(1000))
+                    .unwrap()
+            )
         );
         assert_eq!(h.entries.len(), 50);
     }
@@ -398,7 +413,10 @@ mod tests {
         let exit: Timestamp = "2026-11-26T10:00:03.950Z".parse().unwrap();
         h.attach_run(start, exit);
         assert_eq!(h.entries[0].duration, None);
-        assert_eq!(h.entries[1].duration, Some(SignedDuration::from_millis(3250)));
+        assert_eq!(
+            h.entries[1].duration,
+            Some(SignedDuration::from_millis(3250))
+        );
         let json = serde_json::to_string(&h.entries).unwrap();
         assert_eq!(
             json,
