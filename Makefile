@@ -238,6 +238,7 @@ bench:
 	$(CARGO) bench --locked -p ssi-status --bench status
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
+	$(CARGO) bench --locked -p ssi-broadcaster --bench history
 
 clean:
 	$(CARGO) clean
