@@ -45,9 +45,8 @@ fn main() {
         let log = logs.join(format!("check_{i:04}.log"));
         let f = std::fs::File::create(&log).unwrap();
         f.set_len(HOLE).unwrap();
-        let mut w = std::io::BufWriter::new(
-            std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
-        );
+        let mut w =
+            std::io::BufWriter::new(std::fs::OpenOptions::new().append(true).open(&log).unwrap());
         let runs = 8 * 86_400 / every;
         for r in (0..runs).rev() {
             let t = now - jiff::SignedDuration::from_secs(every * r + 30);
@@ -100,7 +99,9 @@ fn main() {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let services = v["services"].as_array().unwrap();
         assert_eq!(services.len(), CHECKS);
-        assert!(services.iter().all(|s| s["entries"].as_array().unwrap().len() == 50));
+        assert!(services
+            .iter()
+            .all(|s| s["entries"].as_array().unwrap().len() == 50));
         times.push(took);
     }
     let first = times[0];
@@ -138,7 +139,11 @@ fn get(port: u16, path: &str) -> Vec<u8> {
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
     let at = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        out.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
     out.split_off(at)
 }
 

@@ -79,7 +79,12 @@ fn main() {
         let t = now - jiff::SignedDuration::from_secs(300 * i as i64 + 60);
         let st = if i % 50 == 7 { "WARNING" } else { "OK" };
         writeln!(f, "+ checking the thing, run {i}, with some detail").unwrap();
-        writeln!(f, "{}, {st}, run {i} went fine", t.strftime("%Y-%m-%d %H:%M:%S")).unwrap();
+        writeln!(
+            f,
+            "{}, {st}, run {i} went fine",
+            t.strftime("%Y-%m-%d %H:%M:%S")
+        )
+        .unwrap();
     }
     drop(f);
     let q = Query {
@@ -101,5 +106,8 @@ fn main() {
         "history of a check from a 2 GiB log (50 lines, 7 d = 2016 status lines): {} (target: under 20 ms)",
         per_op(took, reps)
     );
-    assert!(took / 50 < Duration::from_millis(20), "history slower than 20 ms");
+    assert!(
+        took / 50 < Duration::from_millis(20),
+        "history slower than 20 ms"
+    );
 }
