@@ -249,6 +249,7 @@ bench:
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
 	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape
+	$(CARGO) bench --locked -p ssi-broadcaster --bench history
 
 clean:
 	$(CARGO) clean

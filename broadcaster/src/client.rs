@@ -50,6 +50,8 @@ pub struct Context {
     pub tuning: Tuning,
     /// Connections still sending their request head.
     pub pending: Arc<Pending>,
+    /// The history endpoints.
+    pub history: crate::history::Source,
     /// WebSocket clients currently connected (or being upgraded).
     active: AtomicUsize,
     /// Connection threads alive, for a clean shutdown.
@@ -59,7 +61,13 @@ pub struct Context {
 
 impl Context {
     /// A context for a server with these rules.
-    pub fn new(hub: Arc<Hub>, access: Access, max_clients: usize, tuning: Tuning) -> Context {
+    pub fn new(
+        hub: Arc<Hub>,
+        access: Access,
+        max_clients: usize,
+        tuning: Tuning,
+        history: crate::history::Source,
+    ) -> Context {
         let pending = Arc::new(Pending::new(
             tuning.max_pending,
             tuning.max_pending_per_source,
@@ -70,6 +78,7 @@ impl Context {
             max_clients,
             tuning,
             pending,
+            history,
             active: AtomicUsize::new(0),
             threads: Mutex::new(0),
             threads_done: Condvar::new(),
@@ -209,7 +218,25 @@ pub fn handle(ctx: &Context, mut stream: TcpStream, slot: Slot) {
             b"ok\n",
             head_only,
         ),
-        _ => http::respond_text(&mut stream, 404, "", "not found\n"),
+        path => match ctx.history.answer(&ctx.hub, path, &req.query) {
+            Some(a) if a.is_json() => http::respond(
+                &mut stream,
+                a.code,
+                "application/json",
+                "",
+                &a.body,
+                head_only,
+            ),
+            Some(a) => http::respond(
+                &mut stream,
+                a.code,
+                "text/plain; charset=utf-8",
+                "",
+                &a.body,
+                head_only,
+            ),
+            None => http::respond_text(&mut stream, 404, "", "not found\n"),
+        },
     };
     if result.is_ok() {
         linger_close(&mut stream, LINGER);

@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query string.
     pub path: String,
+    /// The query string (after `?`, without it; `""` when none).
+    pub query: String,
     /// The minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
     /// Header names lowercased, values as sent (lossy UTF-8).
@@ -93,8 +95,10 @@ pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
-                let path = req.path.unwrap_or("/");
-                let path = path.split(['?', '#']).next().unwrap_or("/").to_string();
+                let target = req.path.unwrap_or("/");
+                let target = target.split('#').next().unwrap_or("/");
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let (path, query) = (path.to_string(), query.to_string());
                 let method = req.method.unwrap_or("").to_string();
                 let version = req.version.unwrap_or(0);
                 let headers = req
@@ -111,6 +115,7 @@ pub fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request
                 return Ok(Request {
                     method,
                     path,
+                    query,
                     version,
                     headers,
                     rest,
@@ -206,6 +211,7 @@ fn reason(code: u16) -> &'static str {
         405 => "Method Not Allowed",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Error",
     }
@@ -251,7 +257,7 @@ pub fn respond_text(stream: &mut TcpStream, code: u16, extra: &str, body: &str) 
 pub fn respond_dashboard(stream: &mut TcpStream, host: &str, head_only: bool) -> io::Result<()> {
     let csp = format!(
         "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; \
-         script-src 'unsafe-inline'; img-src data:; connect-src ws://{host} wss://{host}; \
+         script-src 'unsafe-inline'; img-src data:; connect-src 'self' ws://{host} wss://{host}; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n\
          Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n"
     );
@@ -273,6 +279,7 @@ mod tests {
         Request {
             method: "GET".into(),
             path: "/".into(),
+            query: String::new(),
             version: 1,
             headers: headers
                 .iter()

@@ -133,6 +133,12 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The known services, sorted by id.
+    pub fn services(&self) -> Vec<ServiceInfo> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.services.values().cloned().collect()
+    }
+
     /// Replaces the set of known services, announcing additions, changes
     /// and removals (a changed service is removed and added again, followed
     /// by its status, so clients that key rows by id stay consistent).

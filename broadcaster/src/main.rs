@@ -20,6 +20,7 @@ macro_rules! eprintln {
 }
 
 mod client;
+mod history;
 mod http;
 mod hub;
 mod log;
@@ -107,6 +108,7 @@ fn run(mut o: Opts) -> Result<(), String> {
         access,
         o.max_clients,
         o.tuning.clone(),
+        history::Source::new(o.log_dir.clone()),
     ));
 
     if !local.ip().is_loopback() {

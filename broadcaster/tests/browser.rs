@@ -276,3 +276,235 @@ fn dashboard_renders_and_updates_live_in_chromium() {
     );
     assert_eq!(b.eval(&message("backup")), json!("back again"));
 }
+
+/// Writes a PNG screenshot of the page at `width`×`height` CSS pixels to
+/// `target/<name>.png` and returns its path.
+fn screenshot(b: &mut Browser, name: &str, width: u32, height: u32, mobile: bool) -> PathBuf {
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+    );
+    // Let the layout settle at the new size.
+    b.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
+    let shot = b.call("Page.captureScreenshot", json!({"format": "png"}));
+    let png = data_encoding::BASE64
+        .decode(shot["data"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    path.canonicalize().unwrap()
+}
+
+/// `n` status lines, one every 5 minutes up to a minute ago, in UTC, with
+/// `status(i)` for the i-th (oldest first).
+fn history_log(n: usize, status: impl Fn(usize) -> &'static str) -> String {
+    let now = jiff::Timestamp::now();
+    (0..n)
+        .map(|i| {
+            let t = now - jiff::SignedDuration::from_secs(60 + 300 * (n - 1 - i) as i64);
+            format!(
+                "{}, {}, run {i}\nsome output of run {i}\n",
+                t.strftime("%Y-%m-%d %H:%M:%S"),
+                status(i)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dashboard_history_strip_detail_and_screenshots() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    let fx = Fixture::new();
+    fx.script("disk-usage.sh", "Disk Usage");
+    fx.script("backup.sh", "Nightly Backup");
+    fx.script("tls-expiry.sh", "TLS Certificates");
+    fx.script("fresh.sh", "Fresh Install");
+    // 60 lines: the strip shows the last 50. Flapping at the end.
+    let pattern = |i: usize| match i {
+        _ if i >= 55 => ["OK", "WARNING", "ERROR"][i % 3],
+        _ if i % 17 == 5 => "FAILURE",
+        _ if i % 7 == 3 => "WARNING",
+        _ => "OK",
+    };
+    fx.append("disk_usage", history_log(60, pattern));
+    fx.append(
+        "backup",
+        history_log(12, |i| if i == 4 { "UPDATE" } else { "OK" }),
+    );
+    fx.append(
+        "tls_expiry",
+        history_log(30, |i| if i > 25 { "WARNING" } else { "OK" }),
+    );
+    let server = Server::start_with(&fx, &[], &[("TZ", "UTC")]);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+
+    let ticks = "[...document.querySelectorAll('tr[data-service-id=\"disk_usage\"] .tick')]";
+    b.wait_for(&format!("{ticks}.length"), json!(50));
+    // Oldest to newest, the last 50 lines' statuses.
+    let want: Vec<&str> = (10..60).map(pattern).collect();
+    assert_eq!(
+        b.eval(&format!("{ticks}.map(t => t.dataset.status).join()")),
+        json!(want.join(","))
+    );
+    // Each tick has its status's colour: the one the status text has.
+    let colours_match = format!(
+        "{ticks}.every(t => {{ const e = document.createElement('span'); e.className = 's-' + t.dataset.status; \
+         document.body.append(e); const c = getComputedStyle(e).color; e.remove(); \
+         return getComputedStyle(t).backgroundColor === c; }})"
+    );
+    assert_eq!(b.eval(&colours_match), json!(true));
+    assert_eq!(
+        b.eval(&format!(
+            "new Set({ticks}.map(t => getComputedStyle(t).backgroundColor)).size"
+        )),
+        json!(4),
+        "OK, WARNING, FAILURE, ERROR: four colours"
+    );
+    b.wait_for(
+        "document.querySelector('tr[data-service-id=\"tls_expiry\"] .avail').textContent",
+        json!("86.6% / 86.6%"),
+    );
+    // UPDATE is as good as OK.
+    assert_eq!(
+        b.eval("document.querySelector('tr[data-service-id=\"backup\"] .avail').textContent"),
+        json!("100% / 100%")
+    );
+    assert_eq!(
+        b.eval("document.querySelector('tr[data-service-id=\"fresh\"] .avail').textContent"),
+        json!("\u{2014} / \u{2014}")
+    );
+    assert!(b
+        .eval("document.querySelector('tr[data-service-id=\"disk_usage\"] .next time').textContent")
+        .as_str()
+        .unwrap()
+        .starts_with("in "));
+    assert_eq!(
+        b.eval("document.getElementById('summary').textContent"),
+        json!("1 failing, 1 warning, 1 ok, 1 without status")
+    );
+    // The host name in the header and the title, with the worst status.
+    let mut host = [0u8; 256];
+    // SAFETY: gethostname writes at most `host.len()` bytes.
+    assert_eq!(
+        unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) },
+        0
+    );
+    let end = host.iter().position(|&c| c == 0).unwrap();
+    let host = String::from_utf8_lossy(&host[..end]).into_owned();
+    assert_eq!(
+        b.eval("document.getElementById('host').textContent"),
+        json!(format!("\u{2013} {host}"))
+    );
+    assert_eq!(
+        b.eval("document.title"),
+        json!(format!(
+            "\u{26d4} ERROR \u{2013} {host} \u{2013} Service Status"
+        ))
+    );
+
+    // Hover over the newest tick: its time, status and message.
+    let rect = b.eval(&format!(
+        "(() => {{ const r = {ticks}[49].getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+    ));
+    let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
+    b.call(
+        "Input.dispatchMouseEvent",
+        json!({"type": "mouseMoved", "x": x, "y": y}),
+    );
+    b.wait_for("document.getElementById('tip').hidden", json!(false));
+    let tip = b.eval("document.getElementById('tip').textContent");
+    assert!(
+        tip.as_str().unwrap().contains("ERROR \u{2013} run 59"),
+        "{tip}"
+    );
+    b.call(
+        "Input.dispatchMouseEvent",
+        json!({"type": "mouseMoved", "x": 1, "y": 1}),
+    );
+    b.wait_for("document.getElementById('tip').hidden", json!(true));
+
+    // Keyboard: focus the strip, step back one with the left arrow.
+    b.call(
+        "Emulation.setFocusEmulationEnabled",
+        json!({"enabled": true}),
+    );
+    b.eval("document.querySelector('tr[data-service-id=\"disk_usage\"] .strip').focus()");
+    b.wait_for(
+        "document.getElementById('tip').textContent.includes('run 59')",
+        json!(true),
+    );
+    key(&mut b, "ArrowLeft", 37);
+    b.wait_for(
+        "document.getElementById('tip').textContent.includes('WARNING \u{2013} run 58')",
+        json!(true),
+    );
+
+    // Enter on a row opens its detail: description, schedule, 50 lines.
+    b.eval("document.querySelector('tr[data-service-id=\"disk_usage\"]').focus()");
+    key(&mut b, "Enter", 13);
+    b.wait_for("document.getElementById('detail').open", json!(true));
+    let text = b.eval("document.getElementById('detail').textContent");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Disk Usage check"), "{text}");
+    assert!(
+        text.contains("every 5 minutes \u{2013} written *:0/5 (systemd: *-*-* *:00/5:00)"),
+        "{text}"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#detail li').length"),
+        json!(50)
+    );
+    assert!(b
+        .eval("document.querySelector('#detail li').textContent")
+        .as_str()
+        .unwrap()
+        .contains("run 59"));
+    let detail_shot = screenshot(&mut b, "dashboard-detail-1400x800", 1400, 800, false);
+    key(&mut b, "Escape", 27);
+    b.wait_for("document.getElementById('detail').open", json!(false));
+
+    // A new line moves the strip: still 50, the oldest gone, the new last.
+    b.eval("window.__notReloaded = true");
+    fx.append("disk_usage", "FAILURE, disk full\n");
+    b.wait_for(&format!("{ticks}[49].dataset.status"), json!("FAILURE"));
+    assert_eq!(b.eval(&format!("{ticks}.length")), json!(50));
+    let mut moved: Vec<&str> = (11..60).map(pattern).collect();
+    moved.push("FAILURE");
+    assert_eq!(
+        b.eval(&format!("{ticks}.map(t => t.dataset.status).join()")),
+        json!(moved.join(","))
+    );
+    assert!(b
+        .eval(&format!("{ticks}[49].title"))
+        .as_str()
+        .unwrap()
+        .contains("disk full"));
+    assert_eq!(b.eval("window.__notReloaded === true"), json!(true));
+
+    b.eval("document.activeElement.blur()");
+    let wide = screenshot(&mut b, "dashboard-1400x800", 1400, 800, false);
+    let phone = screenshot(&mut b, "dashboard-390x844", 390, 844, true);
+    println!(
+        "screenshots: {}, {}, {}",
+        wide.display(),
+        phone.display(),
+        detail_shot.display()
+    );
+}
+
+fn key(b: &mut Browser, name: &str, code: u32) {
+    let text = if name == "Enter" { "\r" } else { "" };
+    b.call(
+        "Input.dispatchKeyEvent",
+        json!({"type": "keyDown", "key": name, "code": name, "windowsVirtualKeyCode": code, "text": text}),
+    );
+    b.call(
+        "Input.dispatchKeyEvent",
+        json!({"type": "keyUp", "key": name, "code": name, "windowsVirtualKeyCode": code}),
+    );
+}

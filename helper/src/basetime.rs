@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! base-time = "now" / "today" / "yesterday" / "tomorrow" / "@" seconds
+//!           / "-" span / span " ago"                      (span: ssi::timespan)
 //!           / [ weekday " " ] date [ " " time ] [ " " zone ]
 //!           / time [ " " zone ]
 //! date      = YYYY "-" MM "-" DD
@@ -22,13 +23,36 @@ use ssi::calendar::LocalZone;
 /// The last second systemd accepts as a time stamp.
 const MAX_SECONDS: u64 = 253_402_214_399;
 
-const EXPECTED: &str = "expected \"YYYY-MM-DD [HH:MM[:SS]] [UTC]\", \"HH:MM[:SS]\", \"@SECONDS\", \"now\", \"today\", \"yesterday\" or \"tomorrow\"";
+const EXPECTED: &str = "expected \"YYYY-MM-DD [HH:MM[:SS]] [UTC]\", \"HH:MM[:SS]\", \"@SECONDS\", \"now\", \"today\", \"yesterday\", \"tomorrow\" or a span before now (\"-24h\", \"2d ago\")";
 
 /// Parses `input` in the local zone, relative to `now`; microseconds since
 /// the epoch.
 pub fn parse(input: &str, local: &LocalZone, now: Timestamp) -> Result<u64, String> {
-    let err = |why: &str| format!("--base-time {input:?}: {why}");
+    parse_option("--base-time", input, local, now)
+}
+
+/// [`parse`] for the option named `option` (which errors name). Also takes
+/// a time span before now, as systemd does: `-24h`, `2d ago`.
+pub fn parse_option(
+    option: &str,
+    input: &str,
+    local: &LocalZone,
+    now: Timestamp,
+) -> Result<u64, String> {
+    let err = |why: &str| format!("{option} {input:?}: {why}");
     let s = input.trim();
+    let ago = s
+        .strip_prefix('-')
+        .or_else(|| s.strip_suffix(" ago"))
+        .map(str::trim);
+    if let Some(span) = ago {
+        let back = ssi::timespan::parse_usec(span).map_err(|e| err(&e))?;
+        let now = u64::try_from(now.as_microsecond()).map_err(|_| err("before 1970"))?;
+        return u64::try_from(back)
+            .ok()
+            .and_then(|b| now.checked_sub(b))
+            .ok_or_else(|| err("before 1970"));
+    }
     let today = now.to_zoned(local.time_zone().clone()).date();
     let midnight = |d: Date| {
         resolve(d.to_datetime(Time::midnight()), Some(local))
@@ -217,6 +241,19 @@ mod tests {
         assert_eq!(p("tomorrow").unwrap(), "2025-11-26T23:00:00Z");
         assert_eq!(p("yesterday").unwrap(), "2025-11-24T23:00:00Z");
         assert_eq!(p("12:00").unwrap(), "2025-11-26T11:00:00Z");
+    }
+
+    #[test]
+    fn spans_before_now() {
+        assert_eq!(p("-24h").unwrap(), "2025-11-25T10:00:00Z");
+        assert_eq!(p("2d 30min ago").unwrap(), "2025-11-24T09:30:00Z");
+        assert_eq!(p("- 5min").unwrap(), "2025-11-26T09:55:00Z");
+        let e = p("-soon").unwrap_err();
+        assert!(
+            e.starts_with("--base-time \"-soon\": expected a time span"),
+            "{e}"
+        );
+        assert!(p("-100000y").unwrap_err().ends_with("before 1970"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod basetime;
 mod check;
 mod entry;
 mod exit;
+mod history;
 mod list;
 mod look;
 mod prometheus;
@@ -64,6 +65,8 @@ enum Cmd {
     List(ListArgs),
     /// Everything about one check: manifest, paths, status, log, timer
     Show(ShowArgs),
+    /// A check's last status lines, newest last, and its availability
+    History(HistoryArgs),
     /// Validate scripts as the generator does and show their next elapses
     Check(CheckArgs),
     /// Run a check now through systemd, wait, and print its new status
@@ -93,6 +96,22 @@ struct ListArgs {
 struct ShowArgs {
     /// Service: `x`, `ssi_x`, `ssi_x.service` or `ssi_x.timer`
     id: String,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct HistoryArgs {
+    /// Service: `x`, `ssi_x`, `ssi_x.service` or `ssi_x.timer`
+    id: String,
+    /// Show at most N lines [default: 50, or 10000 with --since]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=ssi::history::MAX_LIMIT as i64))]
+    limit: Option<u32>,
+    /// Only lines given at or after TIME (`2026-11-26 10:00`, `yesterday`, `-24h`, `2d ago`, `@1764151200`, …)
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -167,17 +186,25 @@ fn main() -> ExitCode {
         dirs.logs = d;
     }
     let local = LocalZone::from_env();
+    let now = match now_from_env(&local) {
+        Ok(now) => now,
+        Err(e) => {
+            eprintln!("ssi-status: {e}");
+            return Exit::Usage.into();
+        }
+    };
     let ctx = Ctx {
         dirs,
         tz: local.time_zone().clone(),
         local,
-        now: Timestamp::now(),
+        now,
         color: opts.global.color.enabled(),
     };
     let result = match opts.command {
         None => list(&ctx, &opts.list),
         Some(Cmd::List(a)) => list(&ctx, &a),
         Some(Cmd::Show(a)) => show(&ctx, &a),
+        Some(Cmd::History(a)) => history(&ctx, &a),
         Some(Cmd::Check(a)) => check(&ctx, &a),
         Some(Cmd::Run(a)) => run(&ctx, &a),
     };
@@ -199,6 +226,22 @@ fn main() -> ExitCode {
         eprintln!("ssi-status: {m}");
     }
     code.into()
+}
+
+/// Overrides the time `ssi-status` takes as now (tests): any `--base-time` form.
+const NOW_ENV: &str = "SSI_NOW";
+
+/// Now, or what [`NOW_ENV`] says it is.
+fn now_from_env(local: &LocalZone) -> Result<Timestamp, String> {
+    let now = Timestamp::now();
+    match std::env::var(NOW_ENV) {
+        Ok(v) if !v.is_empty() => {
+            basetime::parse_option(NOW_ENV, &v, local, now).and_then(|usec| {
+                Timestamp::from_microsecond(usec as i64).map_err(|e| format!("{NOW_ENV}: {e}"))
+            })
+        }
+        _ => Ok(now),
+    }
 }
 
 /// Every script of the scripts directory with its last status, and, with
@@ -306,10 +349,72 @@ fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
         Some(p) => read_last_lines(p, show::TAIL_LINES).unwrap_or_default(),
         None => Vec::new(),
     };
+    let query = ssi::history::Query {
+        limit: 0,
+        since: None,
+        now: ctx.now,
+    };
+    let availability = entry
+        .log
+        .as_ref()
+        .and_then(|p| ssi::history::read_history(p, &ctx.tz, &query).ok())
+        .map(|h| h.availability);
     let stdout = if a.json {
-        to_json(&show::json(entry, tail, ctx.now))?
+        to_json(&show::json(entry, tail, availability, ctx.now))?
     } else {
-        show::text(entry, &tail, &ctx.tz, ctx.now, ctx.color)
+        show::text(
+            entry,
+            &tail,
+            availability.as_ref(),
+            &ctx.tz,
+            ctx.now,
+            ctx.color,
+        )
+    };
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
+}
+
+fn history(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome, Failure> {
+    let since = match &a.since {
+        Some(t) => {
+            let usec = basetime::parse_option("--since", t, &ctx.local, ctx.now)
+                .map_err(|e| fail(Exit::Usage, e))?;
+            Some(
+                Timestamp::from_microsecond(usec as i64)
+                    .map_err(|e| fail(Exit::Usage, format!("--since {t:?}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let limit = match (a.limit, since) {
+        (Some(n), _) => n as usize,
+        (None, Some(_)) => ssi::history::MAX_LIMIT,
+        (None, None) => history::DEFAULT_LIMIT,
+    };
+    let mut one = [one(ctx, &a.id)?];
+    ask_systemd(&mut one);
+    let entry = &one[0];
+    let Some(log) = &entry.log else {
+        return Err(fail(
+            Exit::Failure,
+            format!("{}: {}", entry.label(), entry.script.reason()),
+        ));
+    };
+    let query = ssi::history::Query {
+        limit,
+        since,
+        now: ctx.now,
+    };
+    let mut hist = ssi::history::read_history(log, &ctx.tz, &query)
+        .map_err(|e| fail(Exit::Failure, format!("cannot read {}: {e}", log.display())))?;
+    history::attach_last_run(&mut hist, entry.units.as_ref());
+    let stdout = if a.json {
+        to_json(&history::json(entry, &hist))?
+    } else {
+        history::text(&hist, &ctx.tz, ctx.color)
     };
     Ok(Outcome {
         stdout,

@@ -9,7 +9,9 @@ use serde::Serialize;
 use ssi::service::Script;
 
 use crate::entry::{Entry, EntryJson};
+use crate::history;
 use crate::look::{self, paint, printable};
+use ssi::history::Availability;
 
 /// How many log lines `show` prints.
 pub const TAIL_LINES: usize = 10;
@@ -93,10 +95,19 @@ pub struct ShowJson {
     systemd: bool,
     /// The last lines of the log, oldest first.
     log_tail: Vec<String>,
+    /// Share of OK/UPDATE lines over 24 h and 7 d; null without a log.
+    availability: Option<Availability>,
+    /// How long the last run took, in milliseconds, when systemd knows.
+    last_run_duration_ms: Option<i64>,
 }
 
 /// The JSON object for `entry`.
-pub fn json(entry: &Entry, tail: Vec<String>, now: Timestamp) -> ShowJson {
+pub fn json(
+    entry: &Entry,
+    tail: Vec<String>,
+    availability: Option<Availability>,
+    now: Timestamp,
+) -> ShowJson {
     let stem = entry.unit_stem();
     ShowJson {
         entry: entry.to_json(now),
@@ -104,6 +115,9 @@ pub fn json(entry: &Entry, tail: Vec<String>, now: Timestamp) -> ShowJson {
         timer_unit: stem.as_ref().map(|s| format!("{s}.timer")),
         systemd: entry.units.is_some(),
         log_tail: tail,
+        availability,
+        last_run_duration_ms: history::last_run(entry.units.as_ref())
+            .map(|(_, d)| d.as_millis() as i64),
     }
 }
 
@@ -113,7 +127,14 @@ fn field(out: &mut String, label: &str, value: &str) {
 
 /// The human report for `entry`, like `systemctl status`: labelled lines,
 /// then the log's last lines.
-pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color: bool) -> String {
+pub fn text(
+    entry: &Entry,
+    tail: &[String],
+    availability: Option<&Availability>,
+    tz: &TimeZone,
+    now: Timestamp,
+    color: bool,
+) -> String {
     let mut out = String::new();
     let s = &entry.script;
     let m = &s.manifest;
@@ -192,6 +213,9 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
             field(&mut out, "Status", &format!("{none}{late}"));
         }
     }
+    if let Some(av) = availability {
+        field(&mut out, "Availability", &history::availability(av, tz));
+    }
     match &entry.units {
         None => {
             field(&mut out, "Timer", "- (systemd not running)");
@@ -223,6 +247,9 @@ pub fn text(entry: &Entry, tail: &[String], tz: &TimeZone, now: Timestamp, color
                     }
                     if let Some(code) = sv.get("ExecMainStatus") {
                         let _ = write!(v, "; exit status {code}");
+                    }
+                    if let Some((_, took)) = history::last_run(Some(u)) {
+                        let _ = write!(v, "; last run took {}", history::duration(took));
                     }
                     printable(&v)
                 }

@@ -112,7 +112,7 @@ fn assert_type(obj: &Map<String, Value>, key: &str, ty: &str) {
         Value::Bool(_) => base == "bool",
         Value::Number(_) => base == "number",
         Value::Array(_) => base == "array",
-        Value::Object(_) => false,
+        Value::Object(_) => base == "object",
     };
     assert!(ok, "field {key}: expected {ty}, got {v}");
 }
@@ -636,9 +636,20 @@ fn show_json_fields() {
             ("timer_unit", "string?"),
             ("systemd", "bool"),
             ("log_tail", "array"),
+            ("availability", "object?"),
+            ("last_run_duration_ms", "number?"),
         ],
     );
     assert_eq!(obj["id"], "disk_usage");
+    let av = obj["availability"].as_object().unwrap();
+    for window in ["24h", "7d"] {
+        let share = av[window].as_object().unwrap();
+        assert_type(share, "good", "number");
+        assert_type(share, "total", "number");
+        assert_type(share, "ratio", "number?");
+    }
+    assert_type(av, "complete", "bool");
+    assert_type(av, "since", "string?");
     assert_eq!(obj["service_unit"], "ssi_disk_usage.service");
     assert_eq!(obj["timer_unit"], "ssi_disk_usage.timer");
     assert_eq!(obj["systemd"], false);

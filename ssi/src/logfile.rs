@@ -56,7 +56,7 @@ pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastS
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut found = None;
-    scan_lines_backwards(file, meta.len(), |line| {
+    scan_lines_backwards(file, meta.len(), MAX_SCAN, |line| {
         match StatusLine::parse(&String::from_utf8_lossy(line)) {
             Some(l) => {
                 found = Some(l);
@@ -82,7 +82,7 @@ pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
     let len = file.metadata()?.len();
     let mut lines = Vec::with_capacity(n);
     if n > 0 {
-        scan_lines_backwards(&mut file, len, |line| {
+        scan_lines_backwards(&mut file, len, MAX_SCAN, |line| {
             lines.push(String::from_utf8_lossy(line).into_owned());
             lines.len() < n
         })?;
@@ -93,7 +93,7 @@ pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
 
 /// Opens `path` for reading without blocking on a FIFO (or a device) put
 /// where a log should be, and refuses anything but a regular file.
-fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -127,15 +127,16 @@ pub fn not_regular(meta: &std::fs::Metadata) -> String {
 }
 
 /// Calls `visit` on each complete line of `file` (without `\n`), last line
-/// first, until it returns `false` or [`MAX_SCAN`] bytes have been read. An
+/// first, until it returns `false` or `max_scan` bytes have been read. An
 /// unterminated last line (a run still writing) counts as a line: checks
 /// that crash mid-line should still be seen. Empty lines are skipped.
-fn scan_lines_backwards(
+pub(crate) fn scan_lines_backwards(
     file: &mut File,
     len: u64,
+    max_scan: u64,
     mut visit: impl FnMut(&[u8]) -> bool,
 ) -> io::Result<()> {
-    let stop = len.saturating_sub(MAX_SCAN);
+    let stop = len.saturating_sub(max_scan);
     let mut pos = len;
     // The line being assembled from chunks already read (after the current
     // one), latest first; joined once when its start is found, so a long
@@ -166,7 +167,7 @@ fn scan_lines_backwards(
             }
             chunk = &chunk[..nl];
         }
-        if tail_len + chunk.len() > MAX_SCAN as usize {
+        if (tail_len + chunk.len()) as u64 > max_scan {
             return Ok(());
         }
         if !chunk.is_empty() {

@@ -1,0 +1,281 @@
+//! The history endpoints: a check's last status lines and availability
+//! (`ssi::history`, the same as `ssi-status history`), only for a client
+//! that asks, over plain HTTP. Nothing here is ever pushed on the
+//! WebSocket, whose clients may know only the four upstream message types.
+//!
+//! ```text
+//! GET /api/services/<id>/history?limit=N   one check, N in 1..=500 (default 50)
+//! GET /api/history?limit=N                 every check, N in 0..=50 (default 50)
+//! ```
+//!
+//! Histories are read on request from the end of each log with the bounded
+//! backwards reader, not kept: an idle broadcaster holds no history at all,
+//! and a request holds at most `limit` lines of at most
+//! `ssi::history::MAX_MESSAGE` bytes per check. Requests for every check
+//! take turns (one at a time), so a burst of dashboards cannot multiply
+//! that.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use ssi::calendar::{CalendarSpec, LocalZone};
+use ssi::history::{read_history, Availability, Entry, Query};
+use ssi::status::rfc3339;
+
+use crate::hub::Hub;
+use crate::messages::ServiceInfo;
+
+/// Lines per check when the request does not say.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The most lines of one check a request may ask for.
+pub const MAX_LIMIT: usize = 500;
+/// The most lines per check of a request for every check.
+pub const MAX_LIMIT_ALL: usize = 50;
+/// Checks at which reading the logs is split over two threads.
+const PARALLEL_FROM: usize = 64;
+
+/// Where histories come from.
+pub struct Source {
+    log_dir: PathBuf,
+    local: LocalZone,
+    host: String,
+    /// Held while a request for every check is built.
+    all: Mutex<()>,
+}
+
+/// An HTTP answer: status code and JSON (or a plain-text error).
+pub struct Answer {
+    /// 200, 400 or 404.
+    pub code: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    fn error(code: u16, text: String) -> Answer {
+        Answer {
+            code,
+            body: (text + "\n").into_bytes(),
+        }
+    }
+
+    /// Whether the body is JSON (not a plain-text error).
+    pub fn is_json(&self) -> bool {
+        self.code == 200
+    }
+}
+
+/// One check's history, as the endpoints give it.
+#[derive(Serialize)]
+pub struct ServiceHistory {
+    /// The service id.
+    id: String,
+    /// Oldest first.
+    entries: Vec<Entry>,
+    /// Over 24 h and 7 d.
+    availability: Availability,
+    /// The schedule's next elapse, RFC 3339 UTC; null when it never
+    /// elapses again or cannot be parsed.
+    next_run: Option<String>,
+    /// systemd's normalized form of the schedule.
+    schedule_normalized: Option<String>,
+    /// Why the log could not be read (the history is then empty).
+    error: Option<String>,
+}
+
+/// `GET /api/history`.
+#[derive(Serialize)]
+struct AllHistories {
+    /// This machine's host name.
+    host: String,
+    /// The time the availabilities end at.
+    now: String,
+    /// Sorted by id.
+    services: Vec<ServiceHistory>,
+}
+
+impl Source {
+    /// Histories of the logs in `log_dir`, in the local time zone.
+    pub fn new(log_dir: PathBuf) -> Source {
+        Source {
+            log_dir,
+            local: LocalZone::from_env(),
+            host: host_name(),
+            all: Mutex::new(()),
+        }
+    }
+
+    /// The answer to `path` (without its query) and `query`, when `path`
+    /// is a history endpoint; `None` for any other path.
+    pub fn answer(&self, hub: &Hub, path: &str, query: &str) -> Option<Answer> {
+        if path == "/api/history" {
+            return Some(self.all(hub, query));
+        }
+        let id = path
+            .strip_prefix("/api/services/")?
+            .strip_suffix("/history")?;
+        Some(self.one(hub, id, query))
+    }
+
+    fn one(&self, hub: &Hub, id: &str, query: &str) -> Answer {
+        if !ssi::service::is_id(id) {
+            return Answer::error(
+                404,
+                format!("no service {id:?}: expected a service id (a-z, 0-9, _)"),
+            );
+        }
+        let limit = match limit(query, MAX_LIMIT) {
+            Ok(n) => n,
+            Err(e) => return Answer::error(400, e),
+        };
+        let Some(info) = hub.services().into_iter().find(|s| s.id == id) else {
+            return Answer::error(404, format!("no service {id:?}"));
+        };
+        let h = self.read(&info, limit, Timestamp::now());
+        json(&h)
+    }
+
+    fn all(&self, hub: &Hub, query: &str) -> Answer {
+        let limit = match limit(query, MAX_LIMIT_ALL) {
+            Ok(n) => n,
+            Err(e) => return Answer::error(400, e),
+        };
+        let _turn = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        let services = hub.services();
+        json(&self.histories(&services, limit, Timestamp::now()))
+    }
+
+    fn histories(&self, services: &[ServiceInfo], limit: usize, now: Timestamp) -> AllHistories {
+        let read = |chunk: &[ServiceInfo]| -> Vec<ServiceHistory> {
+            chunk.iter().map(|s| self.read(s, limit, now)).collect()
+        };
+        let histories = if services.len() < PARALLEL_FROM {
+            read(services)
+        } else {
+            // Logs are independent; two threads halve a cold dashboard.
+            let (a, b) = services.split_at(services.len() / 2);
+            std::thread::scope(|scope| {
+                let first = scope.spawn(|| read(a));
+                let mut second = read(b);
+                let mut all = first
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                all.append(&mut second);
+                all
+            })
+        };
+        AllHistories {
+            host: self.host.clone(),
+            now: rfc3339(now),
+            services: histories,
+        }
+    }
+
+    fn read(&self, info: &ServiceInfo, limit: usize, now: Timestamp) -> ServiceHistory {
+        let path = self.log_dir.join(format!("{}.log", info.id));
+        let q = Query {
+            limit,
+            since: None,
+            now,
+        };
+        let (entries, availability, error) = match read_history(&path, self.local.time_zone(), &q) {
+            Ok(h) => (h.entries, h.availability, None),
+            Err(e) => (
+                Vec::new(),
+                Availability {
+                    day: Default::default(),
+                    week: Default::default(),
+                    complete: false,
+                    since: None,
+                },
+                Some(format!("cannot read {}: {e}", path.display())),
+            ),
+        };
+        let spec = CalendarSpec::parse_in(&info.schedule, &self.local).ok();
+        let next_run = spec.as_ref().and_then(|spec| {
+            let after = u64::try_from(now.as_microsecond()).ok()?;
+            let next = spec.next_elapse_usec(after, &self.local)?;
+            Timestamp::from_microsecond(i64::try_from(next).ok()?)
+                .ok()
+                .map(rfc3339)
+        });
+        ServiceHistory {
+            id: info.id.clone(),
+            entries,
+            availability,
+            next_run,
+            schedule_normalized: spec.map(|s| s.normalized()),
+            error,
+        }
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Answer {
+    match serde_json::to_vec(v) {
+        Ok(mut body) => {
+            body.push(b'\n');
+            Answer { code: 200, body }
+        }
+        Err(e) => Answer::error(500, format!("cannot encode JSON: {e}")),
+    }
+}
+
+/// The `limit` parameter of `query` (`a=b&limit=20`), at most `max`.
+fn limit(query: &str, max: usize) -> Result<usize, String> {
+    let mut limit = DEFAULT_LIMIT.min(max);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "limit" {
+            continue;
+        }
+        let min = usize::from(max == MAX_LIMIT);
+        limit = value
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                format!("limit {value:?}: expected a whole number from {min} to {max}")
+            })?;
+    }
+    Ok(limit)
+}
+
+/// The machine's host name (`gethostname`, which the sandbox allows).
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit("", MAX_LIMIT), Ok(50));
+        assert_eq!(limit("limit=7", MAX_LIMIT), Ok(7));
+        assert_eq!(limit("x=1&limit=500", MAX_LIMIT), Ok(500));
+        assert_eq!(
+            limit("limit=501", MAX_LIMIT).unwrap_err(),
+            "limit \"501\": expected a whole number from 1 to 500"
+        );
+        assert!(limit("limit=0", MAX_LIMIT).is_err());
+        assert!(limit("limit=-1", MAX_LIMIT).is_err());
+        assert!(limit("limit", MAX_LIMIT).is_err());
+        assert_eq!(limit("limit=0", MAX_LIMIT_ALL), Ok(0));
+        assert!(limit("limit=51", MAX_LIMIT_ALL).is_err());
+    }
+
+    #[test]
+    fn host_name_is_known() {
+        assert!(!host_name().is_empty());
+    }
+}
