@@ -9,6 +9,7 @@ pub mod dirs;
 pub mod late;
 pub mod logfile;
 pub mod manifest;
+pub mod notify;
 pub mod service;
 pub mod status;
 pub mod timespan;

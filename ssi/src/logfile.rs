@@ -93,7 +93,7 @@ pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
 
 /// Opens `path` for reading without blocking on a FIFO (or a device) put
 /// where a log should be, and refuses anything but a regular file.
-fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
