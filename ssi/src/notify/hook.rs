@@ -1,5 +1,5 @@
 //! Running one hook with one event: the event in its environment and as
-//! one JSON line on its stdin, its output where ours goes (the journal
+//! one JSON line on its stdin, its output on our stderr (the journal
 //! under systemd), bounded by a time limit after which its whole process
 //! group is ended.
 
@@ -23,6 +23,9 @@ pub fn run(path: &Path, event: &Event, limit: Duration) -> Result<(), String> {
     let mut child = Command::new(path)
         .envs(event.env())
         .stdin(Stdio::piped())
+        // Our stdout may be a report (`notify-test`); the hook's output is
+        // diagnostics, like ours (the journal under systemd).
+        .stdout(io::stderr())
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start: {e}"))?;
