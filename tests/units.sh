@@ -62,6 +62,7 @@ check_exposure ssi-broadcaster.service
 
 name="service runs unprivileged, notify, read-only, reloads on SIGHUP, always restarted"
 problems=()
+# shellcheck disable=SC2016 # $MAINPID is systemd's, literal here
 for line in Type=notify User=ssi Group=ssi ProtectSystem=strict NoNewPrivileges=yes CapabilityBoundingSet= \
     'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service MemoryDenyWriteExecute=yes \
     Restart=always 'ExecReload=/bin/kill -HUP $MAINPID'; do

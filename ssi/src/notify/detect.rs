@@ -155,6 +155,7 @@ pub fn scan(
             inode: check.inode,
             offset: check.offset,
         };
+        let mut reported = false;
         match read_new(&input.log, since) {
             Ok(None) => {}
             Err(e) => out.warnings.push(format!(
@@ -166,6 +167,7 @@ pub fn scan(
                     let Some(line) = StatusLine::parse(text) else {
                         continue;
                     };
+                    reported = true;
                     if baseline && !known {
                         check.confirmed = Some(line.status);
                         check.candidate = Some(line.status);
@@ -188,7 +190,12 @@ pub fn scan(
         if let Some(late) = input.late {
             if baseline && !known {
                 check.late = late;
-            } else if let Some(kind) = check.lateness(late) {
+            // A timer that fires again gives the rule a new deadline: a
+            // check that never reports is "not late yet" for a while after
+            // each trigger. Lateness ends when the check reports.
+            } else if let Some(kind) =
+                check.lateness(if reported { late } else { late || check.late })
+            {
                 let message = match kind {
                     Kind::Late => format!(
                         "the last run did not report within its timeout of {} s",
