@@ -53,6 +53,13 @@ SCRIPTSDIR := /usr/local/bin/service-status-indicator
 BINARIES := ssi-generator ssi-status ssi-broadcaster
 MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
 EXAMPLES := $(wildcard examples/*.bash)
+# Notification hooks shipped as examples (installed as documentation, run
+# only once copied into $(HOOKSDIR)).
+HOOK_EXAMPLES := examples/notify/email examples/notify/webhook examples/notify/README
+HOOKSDIR := $(SYSCONFDIR)/service-status-indicator/notify.d
+# The notifier's units: installed, enabled by the administrator
+# (systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path).
+NOTIFY_UNITS := ssi-notify@.path ssi-notify.timer ssi-notify@.service ssi-notify-hook@.service
 # The two instances of the scripts directory watch (units/ssi-scripts@.path
 # says why two).
 WATCHES := ssi-scripts@1.path ssi-scripts@2.path
@@ -154,7 +161,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/notify
 	install -m 0755 $(RELEASE)/ssi-status $(RELEASE)/ssi-broadcaster $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(RELEASE)/ssi-generator $(DESTDIR)$(GENERATORDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
@@ -167,6 +174,10 @@ install:
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-metrics-textfile.service >$(DESTDIR)$(UNITDIR)/ssi-metrics-textfile.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-metrics-textfile.service
 	install -m 0644 units/ssi-metrics-textfile.path units/ssi-metrics-textfile.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 units/ssi-notify@.path units/ssi-notify.timer $(DESTDIR)$(UNITDIR)/
+	for u in ssi-notify@.service ssi-notify-hook@.service; do \
+	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 0644 units/$(NAME).sysusers $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).tmpfiles $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf
 	install -m 0644 units/$(NAME).logrotate $(DESTDIR)$(LOGROTATEDIR)/$(NAME)
@@ -174,6 +185,12 @@ install:
 	install -m 0644 man/ssi-script.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/ssi-generator.8 man/ssi-broadcaster.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(HOOK_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/notify/
+	@# The hooks directory, like the scripts directory, is the administrator's.
+	@if [ ! -d $(DESTDIR)$(HOOKSDIR) ]; then \
+	    echo "install -d -m 0755 $(DESTDIR)$(HOOKSDIR)"; \
+	    install -d -m 0755 $(DESTDIR)$(HOOKSDIR); \
+	fi
 	@# The scripts directory is created once and never touched again: it
 	@# holds the administrator's scripts.
 	@if [ ! -d $(DESTDIR)$(SCRIPTSDIR) ]; then \
@@ -197,7 +214,9 @@ install:
 	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
 	    echo "(removing one stops it); see them with 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/" && \
-	    echo "Metrics for node_exporter: systemctl enable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer"; \
+	    echo "Metrics for node_exporter: systemctl enable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer" && \
+	    echo "Notifications: hooks in $(HOOKSDIR) (examples in $(DOCDIR)/examples/notify), then" && \
+	    echo "  systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
 	    systemctl enable $(WATCHES) || exit 1; \
@@ -214,31 +233,37 @@ uninstall:
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
 	    echo "==> stopping the metrics textfile: systemctl disable --now $(METRICS_UNITS)"; \
 	    systemctl disable --now $(METRICS_UNITS) || true; \
+	    echo "==> stopping the notifier: systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
+	    systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path || true; \
 	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
 	    systemctl disable --now $(WATCHES) || true; \
 	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
-	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' || true; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' 'ssi-notify@*.service' 'ssi-notify-hook@*.service' || true; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
 	    systemctl disable $(WATCHES) || true; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
 	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS)) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS) $(NOTIFY_UNITS)) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
-	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/notify/,$(notdir $(HOOK_EXAMPLES)))
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@# The hooks directory goes only if no hook is left in it.
+	@[ ! -d $(DESTDIR)$(HOOKSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(SYSCONFDIR)/service-status-indicator
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	@# The scripts directory goes only if no script is left in it.
 	@[ ! -d $(DESTDIR)$(SCRIPTSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SCRIPTSDIR)
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> removing the generated check units: systemctl daemon-reload"; \
 	    systemctl daemon-reload; \
-	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 2>/dev/null || true; \
+	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 'ssi-notify*' 2>/dev/null || true; \
 	fi
-	@echo "Kept: scripts in $(SCRIPTSDIR) (if any), logs in /var/log/$(NAME), the ssi user."
+	@echo "Kept: scripts in $(SCRIPTSDIR) and hooks in $(HOOKSDIR) (if any), logs in /var/log/$(NAME),"
+	@echo "the notifier's state in /var/lib/$(NAME), the ssi user."
 
 bench:
 	$(CARGO) bench --locked -p ssi --bench library

@@ -43,6 +43,7 @@ run_make() {
 
 # What make install ships: examples/*.bash (examples/prometheus/ stays in the source tree).
 examples=$(cd "$root/examples" && ls -- *.bash)
+hook_examples=$(cd "$root/examples/notify" && ls)
 
 # --- PREFIX=/usr/local (the default) ----------------------------------------
 dest=$work/local
@@ -61,6 +62,9 @@ if run_make "$dest" install; then
             echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.path"
             echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.service"
             echo "644 f usr/local/lib/systemd/system/ssi-metrics-textfile.timer"
+            for u in ssi-notify@.path ssi-notify.timer ssi-notify@.service ssi-notify-hook@.service; do
+                echo "644 f usr/local/lib/systemd/system/$u"
+            done
             echo "755 f usr/local/lib/service-status-indicator/ssi-apply"
             echo "644 f usr/local/lib/sysusers.d/service-status-indicator.conf"
             echo "644 f usr/local/lib/tmpfiles.d/service-status-indicator.conf"
@@ -70,10 +74,12 @@ if run_make "$dest" install; then
             echo "644 f usr/local/share/man/man8/ssi-broadcaster.8"
             echo "644 f usr/local/share/man/man8/ssi-generator.8"
             for e in $examples; do echo "755 f usr/local/share/doc/service-status-indicator/examples/$e"; done
+            for e in $hook_examples; do echo "644 f usr/local/share/doc/service-status-indicator/examples/notify/$e"; done
             echo "755 d usr/local/bin/service-status-indicator"
+            echo "755 d etc/service-status-indicator/notify.d"
         } | sort -k3
     )
-    actual=$(listing "$dest" | grep -v ' d ' ; listing "$dest" | grep ' d usr/local/bin/service-status-indicator$')
+    actual=$(listing "$dest" | grep -v ' d ' ; listing "$dest" | grep -E ' d (usr/local/bin/service-status-indicator|etc/service-status-indicator/notify.d)$')
     actual=$(sort -k3 <<<"$actual")
     if [[ $actual == "$expected" ]]; then
         pass

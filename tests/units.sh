@@ -388,5 +388,61 @@ else
     fi
 fi
 
+# --- notifications: ssi-notify@.path/.service, ssi-notify.timer,
+# ssi-notify-hook@.service, verified as the instances the notifier starts.
+printf '#!/bin/sh\n' >"$work/bin/ssi-status"
+chmod 755 "$work/bin/ssi-status"
+cp "$units/ssi-notify.timer" "$work/units/"
+for i in 1 2; do
+    cp "$units/ssi-notify@.path" "$work/units/ssi-notify@$i.path"
+    sed "s|@BINDIR@|$work/bin|g" "$units/ssi-notify@.service" >"$work/units/ssi-notify@$i.service"
+done
+sed "s|@BINDIR@|$work/bin|g" "$units/ssi-notify-hook@.service" >"$work/units/ssi-notify-hook@1-email.service"
+
+name="systemd-analyze verify of the notifier's units"
+if out=$(systemd-analyze verify --man=no "$work/units/ssi-notify@"[12].{path,service} "$work/units/ssi-notify.timer" \
+    "$work/units/ssi-notify-hook@1-email.service" 2>&1) && [[ -z $out ]]; then
+    pass
+else
+    fail "$name" "exit code or output: $out"
+fi
+
+name="notifier: watches the log directory, runs at start and every minute, root without network"
+problems=()
+log_dir=$(sed -n 's/^d \(\/var\/log\/[^ ]*\) .*/\1/p' "$units/service-status-indicator.tmpfiles")
+for line in "PathChanged=$log_dir" 'Unit=ssi-notify@%i.service' WantedBy=paths.target; do
+    grep -qxF "$line" "$units/ssi-notify@.path" || problems+=("path: no \"$line\"")
+done
+for line in OnActiveSec=0 OnCalendar=minutely AccuracySec=1s Unit=ssi-notify@1.service WantedBy=timers.target; do
+    grep -qxF "$line" "$units/ssi-notify.timer" || problems+=("timer: no \"$line\"")
+done
+for line in Type=oneshot StartLimitIntervalSec=0 "ExecStart=$work/bin/ssi-status notify" StateDirectory=service-status-indicator \
+    ProtectSystem=strict PrivateNetwork=yes NoNewPrivileges=yes CapabilityBoundingSet=; do
+    grep -qxF "$line" "$work/units/ssi-notify@1.service" || problems+=("service: no \"$line\"")
+done
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
+name="hook unit: oneshot, bounded, retries from its environment, sandboxed"
+problems=()
+# shellcheck disable=SC2016 # the ${…} are systemd's, literal here
+for line in Type=oneshot StartLimitIntervalSec=0 TimeoutStartSec=10min ProtectSystem=full ProtectHome=read-only PrivateTmp=yes \
+    'ExecStart='"$work"'/bin/ssi-status notify-deliver --attempts ${SSI_HOOK_ATTEMPTS} --retry-sec ${SSI_HOOK_RETRY_SEC} --timeout ${SSI_HOOK_TIMEOUT_SEC} %i'; do
+    grep -qxF "$line" "$work/units/ssi-notify-hook@1-email.service" || problems+=("no \"$line\"")
+done
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
+check_exposure ssi-notify@1.service
+# Hooks send mail (set-group-ID postdrop, exim's user switch) and use the
+# network: systemd's "OK" band (below 5.0), not the broadcaster's 2.0.
+name="systemd-analyze security ssi-notify-hook@1-email.service"
+out=$(systemd-analyze security --offline=yes "$work/units/ssi-notify-hook@1-email.service" 2>&1)
+exposure=$(sed -nE 's/.*Overall exposure level for ssi-notify-hook@1-email\.service: ([0-9]+\.[0-9]+) OK.*/\1/p' <<<"$out")
+if [[ -n $exposure ]]; then
+    pass
+    echo "units: ssi-notify-hook@1-email.service exposure $exposure"
+else
+    fail "$name" "not rated OK: $(tail -n 1 <<<"$out")"
+fi
+
 printf 'units: %d passed, %d failed\n' "$passed" "$failed"
 ((failed == 0))

@@ -9,6 +9,7 @@ mod exit;
 mod history;
 mod list;
 mod look;
+mod notify;
 mod prometheus;
 mod run;
 mod show;
@@ -71,6 +72,97 @@ enum Cmd {
     Check(CheckArgs),
     /// Run a check now through systemd, wait, and print its new status
     Run(RunArgs),
+    /// Tell the notification hooks of new events (run by ssi-notify@.service)
+    Notify(NotifyArgs),
+    /// Deliver one owed event to its hook (run by ssi-notify-hook@.service)
+    NotifyDeliver(DeliverArgs),
+    /// Send a test event through every notification hook and report each result
+    NotifyTest(NotifyTestArgs),
+}
+
+/// Where notification hooks and the notifier's state live.
+#[derive(Debug, Args)]
+struct NotifyDirs {
+    /// Notification hooks directory [env: SSI_HOOKS_DIR; default: /etc/service-status-indicator/notify.d]
+    #[arg(long, value_name = "DIR")]
+    hooks_dir: Option<PathBuf>,
+    /// Notifier state directory [env: SSI_STATE_DIR; default: /var/lib/service-status-indicator]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl NotifyDirs {
+    fn places(&self) -> notify::Places {
+        notify::Places {
+            hooks: self
+                .hooks_dir
+                .clone()
+                .unwrap_or_else(ssi::notify::hooks_dir),
+            state: self
+                .state_dir
+                .clone()
+                .unwrap_or_else(ssi::notify::state_dir),
+        }
+    }
+}
+
+/// How each hook is run.
+#[derive(Debug, Args)]
+struct RetryArgs {
+    /// Attempts in all before a delivery is given up
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Seconds before the second attempt, doubling for each later one
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    retry_sec: u64,
+    /// Seconds each attempt may take before its processes are ended
+    #[arg(long, default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: u64,
+}
+
+impl RetryArgs {
+    fn retry(&self) -> notify::Retry {
+        notify::Retry {
+            attempts: self.attempts,
+            pause: self.retry_sec,
+            limit: self.timeout,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct NotifyArgs {
+    /// Runs a new status must hold before it is told, for checks without "# notify-after:" [env: SSI_NOTIFY_AFTER; default: 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    after: Option<u32>,
+    #[command(flatten)]
+    dirs: NotifyDirs,
+    #[command(flatten)]
+    retry: RetryArgs,
+}
+
+#[derive(Debug, Args)]
+struct DeliverArgs {
+    /// The delivery (the instance name of ssi-notify-hook@.service)
+    delivery: String,
+    #[command(flatten)]
+    dirs: NotifyDirs,
+    #[command(flatten)]
+    retry: RetryArgs,
+}
+
+#[derive(Debug, Args)]
+struct NotifyTestArgs {
+    /// A service whose name and last status the test event carries
+    id: Option<String>,
+    /// Seconds each hook may take
+    #[arg(long, default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: u64,
+    #[command(flatten)]
+    dirs: NotifyDirs,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +299,11 @@ fn main() -> ExitCode {
         Some(Cmd::History(a)) => history(&ctx, &a),
         Some(Cmd::Check(a)) => check(&ctx, &a),
         Some(Cmd::Run(a)) => run(&ctx, &a),
+        Some(Cmd::Notify(a)) => notify_pass(&ctx, &a),
+        Some(Cmd::NotifyDeliver(a)) => {
+            notify::deliver(&a.delivery, &a.dirs.places(), a.retry.retry())
+        }
+        Some(Cmd::NotifyTest(a)) => notify_test(&ctx, &a),
     };
     let (stdout, code, message) = match result {
         Ok(out) => (out.stdout, out.code, None),
@@ -511,4 +608,39 @@ fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
             code: Exit::Success,
         }),
     }
+}
+
+/// `SSI_NOTIFY_AFTER`, when set, else 1.
+fn default_after() -> Result<u32, Failure> {
+    match std::env::var("SSI_NOTIFY_AFTER") {
+        Err(_) => Ok(1),
+        Ok(v) if v.is_empty() => Ok(1),
+        Ok(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=ssi::manifest::MAX_NOTIFY_AFTER).contains(&n) => Ok(n),
+            _ => Err(fail(
+                Exit::Usage,
+                format!(
+                    "SSI_NOTIFY_AFTER={v:?}: expected a whole number of runs from 1 to {}",
+                    ssi::manifest::MAX_NOTIFY_AFTER
+                ),
+            )),
+        },
+    }
+}
+
+fn notify_pass(ctx: &Ctx, a: &NotifyArgs) -> Result<Outcome, Failure> {
+    let after = match a.after {
+        Some(n) => n,
+        None => default_after()?,
+    };
+    let entries = load(ctx, true)?;
+    notify::notify(ctx, &entries, after, &a.dirs.places(), a.retry.retry())
+}
+
+fn notify_test(ctx: &Ctx, a: &NotifyTestArgs) -> Result<Outcome, Failure> {
+    let entry = match &a.id {
+        Some(id) => Some(one(ctx, id)?),
+        None => None,
+    };
+    notify::test(entry.as_ref(), &a.dirs.places(), a.timeout, ctx)
 }

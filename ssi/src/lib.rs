@@ -11,6 +11,7 @@ pub mod late;
 pub mod logfile;
 pub mod manifest;
 pub mod metrics;
+pub mod notify;
 pub mod service;
 pub mod status;
 pub mod timespan;

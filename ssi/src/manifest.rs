@@ -34,6 +34,8 @@ pub const MAX_HEADER_BYTES: usize = 64 << 10;
 pub const DEFAULT_TIMEOUT_SECS: u32 = 20;
 /// The longest allowed `timeout:` (24 h).
 pub const MAX_TIMEOUT_SECS: u32 = 86_400;
+/// The largest `# notify-after:` (runs a new status must hold).
+pub const MAX_NOTIFY_AFTER: u32 = 100;
 
 /// The manifest's values as far as they could be read; a value is `None`
 /// when its key is missing or its value is unusable (not UTF-8, or for
@@ -50,6 +52,11 @@ pub struct Fields {
     pub schedule: Option<String>,
     /// `# timeout:` in seconds, or the default when the key is absent.
     pub timeout: Option<u32>,
+    /// `# notify-after:`, how many consecutive runs a new status must hold
+    /// before a notification tells of it; `None` when absent (the
+    /// notifier's default applies). Older tools ignore the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_after: Option<u32>,
 }
 
 /// A read manifest: its values, where the schedule was, and every problem.
@@ -146,15 +153,17 @@ enum Key {
     Version,
     Schedule,
     Timeout,
+    NotifyAfter,
 }
 
 impl Key {
-    const ALL: [Key; 5] = [
+    const ALL: [Key; 6] = [
         Key::Name,
         Key::Description,
         Key::Version,
         Key::Schedule,
         Key::Timeout,
+        Key::NotifyAfter,
     ];
 
     fn as_str(self) -> &'static str {
@@ -164,6 +173,7 @@ impl Key {
             Key::Version => "version",
             Key::Schedule => "schedule",
             Key::Timeout => "timeout",
+            Key::NotifyAfter => "notify-after",
         }
     }
 
@@ -199,7 +209,7 @@ pub fn parse(content: &[u8]) -> Parsed {
     }
 
     let mut parsed = Parsed::default();
-    let mut seen: [usize; 5] = [0; 5];
+    let mut seen = [0usize; Key::ALL.len()];
     for (idx, raw) in body.split(|&b| b == b'\n').enumerate() {
         let lineno = idx + 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -236,6 +246,7 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
+                Key::NotifyAfter => {}
                 _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
@@ -255,7 +266,7 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         return;
     };
     let value = match key {
-        Key::Schedule | Key::Timeout => strip_trailing_comment(value),
+        Key::Schedule | Key::Timeout | Key::NotifyAfter => strip_trailing_comment(value),
         _ => value,
     };
     let mut fail = |expected: String| {
@@ -308,6 +319,17 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         Key::Timeout => match timespan::parse_whole_seconds(value, 1, MAX_TIMEOUT_SECS) {
             Ok(secs) => parsed.fields.timeout = Some(secs),
             Err(why) => fail(why),
+        },
+        Key::NotifyAfter => match value.parse::<u32>() {
+            Ok(n)
+                if (1..=MAX_NOTIFY_AFTER).contains(&n)
+                    && value.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                parsed.fields.notify_after = Some(n)
+            }
+            _ => fail(format!(
+                "expected a whole number of runs from 1 to {MAX_NOTIFY_AFTER}"
+            )),
         },
     }
 }
@@ -384,9 +406,32 @@ mod tests {
                 version: Some("1.0".into()),
                 schedule: Some("*:0/1".into()),
                 timeout: Some(DEFAULT_TIMEOUT_SECS),
+                notify_after: None,
             }
         );
         assert_eq!(p.schedule_line, 5);
+    }
+
+    #[test]
+    fn notify_after_rule() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
+        assert_eq!(t("# notify-after: 3").fields.notify_after, Some(3));
+        assert_eq!(t("# Notify-After: 2 # flaky").fields.notify_after, Some(2));
+        assert_eq!(t("# notify-after: 3").errors, Vec::<Error>::new());
+        for bad in ["0", "101", "+3", "three", ""] {
+            assert_eq!(
+                e(&format!("# notify-after: {bad}")),
+                vec![format!(
+                    "line 6: notify-after {bad:?}: expected a whole number of runs from 1 to 100"
+                )],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            e("# notify-after: 2\n# notify-after: 3"),
+            vec!["line 7: notify-after given twice (first on line 6), expected it once"]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! run as root, [`problem`] every reason for a refusal; this module puts
 //! them together into one [`Verdict`] per script.
 
+pub mod executables;
 pub mod id;
 pub mod problem;
 pub mod trust;
@@ -17,6 +18,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+pub use self::executables::{discover_executables, Executable};
 pub use self::id::{is_id, is_ignored_name, IdError, ServiceId, MAX_ID_LEN, UNIT_PREFIX};
 pub use self::problem::Problem;
 use self::trust::{enforce_owner, insecure, insecure_ancestors};

@@ -104,6 +104,17 @@ impl serde::Serialize for Status {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "status {s:?}: expected one of OK UPDATE WARNING FAILURE ERROR UNKNOWN"
+            ))
+        })
+    }
+}
+
 /// One parsed status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusLine {

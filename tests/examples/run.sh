@@ -103,7 +103,7 @@ for script in "$examples"/*.bash; do
     if ((${#problems[@]} == 0)); then pass "$name"; else fail "$name" "${problems[*]}"; fi
 done
 
-for script in "$examples"/*.bash; do
+for script in "$examples"/*.bash "$examples"/notify/email "$examples"/notify/webhook; do
     name="${script##*/}: shellcheck"
     selected "$name" || continue
     if ! command -v shellcheck >/dev/null 2>&1; then
@@ -431,6 +431,100 @@ if selected "run-as-units"; then
     else
         fail "$name" "$(cat "$demo/log/slow.log")"
     fi
+fi
+
+# --- notification hooks (examples/notify): against a stub sendmail that
+# records its arguments and stdin, and a real HTTP receiver on loopback.
+hook_env=(SSI_EVENT=change SSI_ID=disk_usage SSI_NAME="Disk usage" SSI_STATUS=FAILURE SSI_PREVIOUS_STATUS=OK
+    SSI_MESSAGE="/ at 97%" SSI_TIMESTAMP=2026-11-26T10:00:00Z SSI_HOST=web1)
+hook_json='{"event":"change","id":"disk_usage","name":"Disk usage","status":"FAILURE","previous_status":"OK","message":"/ at 97%","timestamp":"2026-11-26T10:00:00Z","host":"web1"}'
+notify=$work/notify
+mkdir -p "$notify"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" > "%s/sendmail.args"\ncat > "%s/sendmail.in"\n' "$notify" "$notify" >"$notify/sendmail"
+chmod 755 "$notify/sendmail"
+printf 'to = ops@example.com\nsendmail=%s\n' "$notify/sendmail" >"$notify/email.conf"
+if selected "notify: email"; then
+    name="notify: email hands sendmail -t a well-formed message"
+    if printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_EMAIL_CONF="$notify/email.conf" "$examples/notify/email" 2>"$work/stderr"; then
+        msg=$(cat "$notify/sendmail.in")
+        problems=()
+        [[ $(cat "$notify/sendmail.args") == "-t -i" ]] || problems+=("args: $(cat "$notify/sendmail.args")")
+        headers=$(sed '/^$/q' <<<"$msg")
+        for h in 'From: ssi@web1' 'To: ops@example.com' 'Subject: [web1] Disk usage: OK -> FAILURE' \
+            'MIME-Version: 1.0' 'Content-Type: text/plain; charset=UTF-8'; do
+            grep -qxF "$h" <<<"$headers" || problems+=("no header \"$h\"")
+        done
+        grep -Eq '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}$' <<<"$headers" || problems+=("no RFC 5322 Date")
+        grep -Eq '^Message-ID: <[^ ]+@web1>$' <<<"$headers" || problems+=("no Message-ID")
+        grep -qxF 'Message:  / at 97%' <<<"$msg" || problems+=("no message in the body")
+        # Every header line is "Name: value", then one empty line.
+        grep -vEq '^([A-Za-z-]+: .*)?$' <<<"$headers" && problems+=("a malformed header line")
+        if ((${#problems[@]} == 0)); then pass "$name"; else fail "$name" "${problems[*]}: $msg"; fi
+    else
+        fail "$name" "exit $?: $(cat "$work/stderr")"
+    fi
+    name="notify: email keeps a newline in the name out of the headers"
+    printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_NAME=$'Disk\nBcc: evil@example.com' SSI_EMAIL_CONF="$notify/email.conf" "$examples/notify/email" 2>/dev/null
+    if grep -q '^Bcc:' "$notify/sendmail.in"; then fail "$name" "$(cat "$notify/sendmail.in")"; else pass "$name"; fi
+    name="notify: email without a recipient fails naming the file"
+    printf 'from=x@y\n' >"$notify/empty.conf"
+    if out=$(env "${hook_env[@]}" SSI_EMAIL_CONF="$notify/empty.conf" "$examples/notify/email" </dev/null 2>&1); then
+        fail "$name" "exit 0"
+    elif [[ $out == *"$notify/empty.conf"* ]]; then pass "$name"; else fail "$name" "$out"; fi
+fi
+if selected "notify: webhook"; then
+    python3 "$root/tests/examples/receiver.py" "$notify/requests" "$notify/port" </dev/null 2>"$notify/receiver.err" &
+    server_pid=$!
+    for _ in $(seq 50); do [[ -s $notify/port ]] && break; sleep 0.1; done
+    port=$(cat "$notify/port" 2>/dev/null)
+    # webhook_case FORMAT PYTHON-EXPR: POSTs the event in FORMAT; EXPR (r = the
+    # recorded request, b = its JSON body or None) must be true.
+    webhook_case() {
+        local name="notify: webhook format=$1" check=$2 out
+        printf 'url=http://127.0.0.1:%s/hook\nformat=%s\n' "$port" "$1" >"$notify/webhook.conf"
+        : >"$notify/requests"
+        if ! out=$(printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_WEBHOOK_CONF="$notify/webhook.conf" "$examples/notify/webhook" 2>&1); then
+            fail "$name" "exit code: $out"
+            return
+        fi
+        if python3 -c 'import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) == 1, reqs
+r = reqs[0]
+try:
+    b = json.loads(r["body"])
+except ValueError:
+    b = None
+assert eval(sys.argv[2]), r' "$notify/requests" "$check" 2>"$work/stderr"; then
+            pass "$name"
+        else
+            fail "$name" "$(tail -n 2 "$work/stderr")"
+        fi
+    }
+    if [[ -n $port ]]; then
+        webhook_case json 'r["path"] == "/hook" and r["headers"]["Content-Type"] == "application/json" and b == json.loads('"'$hook_json'"')'
+        webhook_case slack 'b == {"text": "[web1] Disk usage: OK -> FAILURE (/ at 97%)"}'
+        webhook_case discord 'b == {"content": "[web1] Disk usage: OK -> FAILURE (/ at 97%)"}'
+        webhook_case ntfy 'r["body"] == "[web1] Disk usage: OK -> FAILURE (/ at 97%)" and r["headers"]["Title"] == "web1 Disk usage" and r["headers"]["Tags"] == "rotating_light"'
+        name="notify: webhook fails when the receiver says 500"
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+        rm -f "$notify/port"
+        python3 "$root/tests/examples/receiver.py" "$notify/requests" "$notify/port" 500 </dev/null 2>>"$notify/receiver.err" &
+        server_pid=$!
+        for _ in $(seq 50); do [[ -s $notify/port ]] && break; sleep 0.1; done
+        printf 'url=http://127.0.0.1:%s/hook\n' "$(cat "$notify/port")" >"$notify/webhook.conf"
+        if printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_WEBHOOK_CONF="$notify/webhook.conf" "$examples/notify/webhook" 2>/dev/null; then
+            fail "$name" "exit 0"
+        else
+            pass "$name"
+        fi
+    else
+        fail "notify: webhook" "the loopback receiver did not start: $(cat "$notify/receiver.err")"
+    fi
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=
 fi
 
 printf 'examples: %d passed, %d failed\n' "$passed" "$failed"

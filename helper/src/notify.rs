@@ -1,0 +1,374 @@
+//! `ssi-status notify`, `notify-deliver` and `notify-test`: the notifier
+//! that `ssi-notify@.service` runs on every change of the log directory
+//! (and every minute, for lateness), the delivery of one event to one hook
+//! that `ssi-notify-hook@.service` runs, and a test event through every
+//! hook for an administrator.
+//!
+//! The notifier decides under the state lock what is new, owes each event
+//! to each trusted hook in the state file (the outbox), saves it, and only
+//! then starts one `ssi-notify-hook@<delivery>.service` per delivery owed:
+//! a delivery is removed from the outbox by its own unit when the hook
+//! succeeded or its attempts ran out, so a restart or a reboot re-sends
+//! nothing delivered and loses nothing owed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+
+use ssi::notify::detect::{self, Input};
+use ssi::notify::event::{host_name, Event, Kind};
+use ssi::notify::hook;
+use ssi::notify::state::{Loaded, Store};
+use ssi::service::{discover_executables, Executable};
+use ssi::status::rfc3339;
+
+use crate::entry::Entry;
+use crate::exit::Exit;
+use crate::{fail, systemd, Ctx, Failure, Outcome};
+
+/// The template unit each delivery runs as.
+pub const HOOK_UNIT: &str = "ssi-notify-hook@";
+
+/// How hooks are run: attempts, the pause before the second (doubling
+/// after), and each attempt's time limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts in all.
+    pub attempts: u32,
+    /// Seconds before the second attempt; doubles for each later one.
+    pub pause: u64,
+    /// Seconds each attempt may take.
+    pub limit: u64,
+}
+
+/// Where hooks and state live.
+pub struct Places {
+    /// The hooks directory.
+    pub hooks: PathBuf,
+    /// The state directory.
+    pub state: PathBuf,
+}
+
+fn load_state(store: &Store) -> Result<Loaded, Failure> {
+    let loaded = store.load().map_err(|e| fail(Exit::Failure, e))?;
+    if let Some(w) = &loaded.warning {
+        eprintln!("ssi-status: {w}");
+    }
+    Ok(loaded)
+}
+
+fn locked(places: &Places) -> Result<Store, Failure> {
+    Store::lock(&places.state).map_err(|e| fail(Exit::Failure, e))
+}
+
+/// The hooks of the hooks directory that may run; every refused one is
+/// reported (`path: reason, ignoring.`).
+fn trusted_hooks(dir: &Path) -> Result<Vec<Executable>, Failure> {
+    let found = discover_executables(dir).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+    Ok(found
+        .into_iter()
+        .filter(|h| {
+            if !h.is_trusted() {
+                eprintln!(
+                    "ssi-status: {}: {}, ignoring.",
+                    h.path.display(),
+                    h.reason()
+                );
+            }
+            h.is_trusted()
+        })
+        .collect())
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// One pass of the notifier: new events owed to every hook, then every
+/// delivery owed started (under systemd) or done here (without).
+pub fn notify(
+    ctx: &Ctx,
+    entries: &[Entry],
+    after: u32,
+    places: &Places,
+    retry: Retry,
+) -> Result<Outcome, Failure> {
+    let inputs: Vec<Input> = entries
+        .iter()
+        .filter_map(|e| {
+            let v = e.script.valid()?;
+            Some(Input {
+                id: v.id.to_string(),
+                name: v.name.to_owned(),
+                log: e.log.clone()?,
+                after: e.script.manifest.notify_after.unwrap_or(after),
+                late: e.units.as_ref().map(|_| e.is_late(ctx.now)),
+                timeout: v.timeout,
+            })
+        })
+        .collect();
+    let store = locked(places)?;
+    let Loaded {
+        mut state, fresh, ..
+    } = load_state(&store)?;
+    let scan = detect::scan(
+        &mut state.checks,
+        &inputs,
+        fresh,
+        &ctx.tz,
+        ctx.now,
+        &host_name(),
+    );
+    for w in &scan.warnings {
+        eprintln!("ssi-status: {w}");
+    }
+    let hooks = if scan.events.is_empty() {
+        Vec::new()
+    } else {
+        trusted_hooks(&places.hooks)?
+    };
+    for (key, event) in &scan.events {
+        let mut what = format!("{}: {}", event.id, event.event.as_str());
+        if matches!(event.event, Kind::Change | Kind::Recovery) {
+            let from = match event.previous_status.as_str() {
+                "" => "-",
+                s => s,
+            };
+            what.push_str(&format!(" {from} -> {}", event.status));
+        }
+        if hooks.is_empty() {
+            eprintln!(
+                "ssi-status: {what}; no hook in {} to tell",
+                places.hooks.display()
+            );
+        }
+        for h in &hooks {
+            if let Some(d) = state.queue(&file_name(&h.path), key, event.clone()) {
+                eprintln!("ssi-status: {what}; delivery {d}");
+            }
+        }
+    }
+    store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
+    let owed: Vec<String> = state.outbox.keys().cloned().collect();
+    drop(store);
+    if owed.is_empty() {
+        return Ok(Outcome {
+            stdout: String::new(),
+            code: Exit::Success,
+        });
+    }
+    if systemd::is_running() {
+        start_units(&owed)?;
+    } else {
+        for key in &owed {
+            // One hook's failure is reported and the pass goes on.
+            if let Err(f) = deliver(key, places, retry) {
+                eprintln!("ssi-status: {}", f.message);
+            }
+        }
+    }
+    Ok(Outcome {
+        stdout: String::new(),
+        code: Exit::Success,
+    })
+}
+
+/// `systemctl start --no-block` of every delivery's unit: one call; a unit
+/// already running (retrying) is left as it is.
+fn start_units(keys: &[String]) -> Result<(), Failure> {
+    let units: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{HOOK_UNIT}{k}.service"))
+        .collect();
+    let out = Command::new(systemd::program())
+        .args(["start", "--no-block"])
+        .args(&units)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| fail(Exit::Failure, format!("cannot run systemctl: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(
+            Exit::Failure,
+            format!(
+                "systemctl start {}: {}: {}",
+                units.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ))
+    }
+}
+
+/// Removes delivery `key` from the outbox (done, or given up).
+fn settle(places: &Places, key: &str) -> Result<(), Failure> {
+    let store = locked(places)?;
+    let mut state = load_state(&store)?.state;
+    state.outbox.remove(key);
+    store.save(&state).map_err(|e| fail(Exit::Failure, e))
+}
+
+/// Delivers `key` of the outbox: its hook run up to `retry.attempts` times
+/// (counted in the state, so a delivery killed midway resumes its count),
+/// with a doubling pause between attempts; then the delivery leaves the
+/// outbox. A key no longer owed is done already.
+pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Failure> {
+    let done = || {
+        Ok(Outcome {
+            stdout: String::new(),
+            code: Exit::Success,
+        })
+    };
+    let mut pause = retry.pause;
+    loop {
+        let store = locked(places)?;
+        let mut state = load_state(&store)?.state;
+        let Some(d) = state.outbox.get_mut(key) else {
+            return done();
+        };
+        let label = format!("{} ({} of {})", d.hook, d.event.event.as_str(), d.event.id);
+        if d.attempts >= retry.attempts {
+            state.outbox.remove(key);
+            store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
+            return Err(fail(
+                Exit::Failure,
+                format!("{label}: no attempt left of {}, giving up", retry.attempts),
+            ));
+        }
+        d.attempts += 1;
+        let (attempt, delivery) = (d.attempts, d.clone());
+        store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
+        drop(store);
+
+        // The hook is judged again now: it may have changed since.
+        let path = places.hooks.join(&delivery.hook);
+        let trusted = discover_executables(&places.hooks)
+            .map_err(|e| fail(Exit::Failure, e.to_string()))?
+            .into_iter()
+            .find(|h| h.path == path);
+        let result = match trusted {
+            Some(h) if h.is_trusted() => {
+                hook::run(&path, &delivery.event, Duration::from_secs(retry.limit))
+            }
+            Some(h) => Err(format!("refused: {}", h.reason())),
+            None => Err(format!("{} is gone", path.display())),
+        };
+        match result {
+            Ok(()) => {
+                settle(places, key)?;
+                eprintln!("ssi-status: {label}: delivered (attempt {attempt})");
+                return done();
+            }
+            Err(why) if attempt >= retry.attempts => {
+                settle(places, key)?;
+                return Err(fail(
+                    Exit::Failure,
+                    format!(
+                        "{label}: attempt {attempt} of {} failed: {why}; giving up",
+                        retry.attempts
+                    ),
+                ));
+            }
+            Err(why) => {
+                eprintln!(
+                    "ssi-status: {label}: attempt {attempt} of {} failed: {why}; next in {pause} s",
+                    retry.attempts
+                );
+                sleep(Duration::from_secs(pause));
+                pause = pause.saturating_mul(2);
+            }
+        }
+    }
+}
+
+/// A test event through every hook, each run here and now, in parallel;
+/// one line per hook with its result. Exit 1 when any failed or none ran.
+pub fn test(
+    entry: Option<&Entry>,
+    places: &Places,
+    limit: u64,
+    ctx: &Ctx,
+) -> Result<Outcome, Failure> {
+    let (id, name, status, message) = match entry {
+        Some(e) => (
+            e.label(),
+            e.script.manifest.name.clone().unwrap_or_default(),
+            e.last
+                .as_ref()
+                .map(|l| l.line.status.as_str().to_owned())
+                .unwrap_or_default(),
+            String::from("a test notification from ssi-status notify-test"),
+        ),
+        None => (
+            String::from("test"),
+            String::from("Test notification"),
+            String::from("OK"),
+            String::from("a test notification from ssi-status notify-test"),
+        ),
+    };
+    let event = Event {
+        event: Kind::Test,
+        id,
+        name,
+        previous_status: status.clone(),
+        status,
+        message,
+        timestamp: rfc3339(ctx.now),
+        host: host_name(),
+    };
+    let found =
+        discover_executables(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+    if found.is_empty() {
+        return Err(fail(
+            Exit::Failure,
+            format!("no hook in {}", places.hooks.display()),
+        ));
+    }
+    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+        let runs: Vec<_> = found
+            .iter()
+            .map(|h| {
+                let event = &event;
+                s.spawn(move || {
+                    if h.is_trusted() {
+                        hook::run(&h.path, event, Duration::from_secs(limit))
+                    } else {
+                        Err(format!("refused: {}", h.reason()))
+                    }
+                })
+            })
+            .collect();
+        found
+            .iter()
+            .zip(runs)
+            .map(|(h, r)| {
+                let result = r.join().unwrap_or_else(|_| Err(String::from("crashed")));
+                (h.path.display().to_string(), result)
+            })
+            .collect()
+    });
+    let mut stdout = String::new();
+    for (path, r) in &results {
+        match r {
+            Ok(()) => stdout.push_str(&format!("{path}: ok\n")),
+            Err(why) => stdout.push_str(&format!("{path}: failed: {why}\n")),
+        }
+    }
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if failed == 0 {
+        Ok(Outcome {
+            stdout,
+            code: Exit::Success,
+        })
+    } else {
+        Err(Failure {
+            code: Exit::Failure,
+            stdout,
+            message: format!("{failed} of {} hooks failed", results.len()),
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! `ssi-status notify`, `notify-deliver` and `notify-test` as processes,
+//! without systemd (`SSI_ASSUME_SYSTEMD=0`: the notifier then delivers
+//! itself), against real hook scripts that record what they got.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ssi-status");
+
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// A scripts dir with one check `disk` (extra manifest lines in
+    /// `header`), a log dir, a hooks dir and a state dir.
+    fn new(header: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["scripts", "logs", "hooks", "state"] {
+            fs::create_dir(dir.path().join(d)).unwrap();
+            chmod(&dir.path().join(d), 0o755);
+        }
+        let s = dir.path().join("scripts/disk.bash");
+        fs::write(
+            &s,
+            format!("#!/bin/sh\n# name: Disk usage\n# description: d\n# version: 1\n# schedule: hourly\n{header}echo OK\n"),
+        )
+        .unwrap();
+        chmod(&s, 0o755);
+        Site { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// A hook that appends its SSI_ environment and stdin to `<name>.out`,
+    /// then runs `then`.
+    fn hook(&self, name: &str, then: &str) {
+        let out = self.path(&format!("{name}.out"));
+        let p = self.path("hooks").join(name);
+        fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\n{{ env | grep '^SSI_[A-Z_]*=' | grep -v _DIR= | sort; cat; }} >> '{}'\n{then}\n",
+                out.display()
+            ),
+        )
+        .unwrap();
+        chmod(&p, 0o755);
+    }
+
+    fn runs(&self, name: &str) -> Vec<Value> {
+        fs::read_to_string(self.path(&format!("{name}.out")))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn status(&self, line: &str) {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("logs/disk.log"))
+            .unwrap()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+
+    fn ssi(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("SSI_SCRIPTS_DIR", self.path("scripts"))
+            .env("SSI_LOG_DIR", self.path("logs"))
+            .env("SSI_HOOKS_DIR", self.path("hooks"))
+            .env("SSI_STATE_DIR", self.path("state"))
+            .env("SSI_ASSUME_SYSTEMD", "0")
+            .env("TZ", "UTC")
+            .env_remove("SSI_NOTIFY_AFTER")
+            .output()
+            .unwrap()
+    }
+
+    fn notify(&self) -> Output {
+        let out = self.ssi(&["notify", "--retry-sec", "0"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+fn chmod(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn summary(runs: &[Value]) -> Vec<String> {
+    runs.iter()
+        .map(|r| {
+            format!(
+                "{} {} -> {}",
+                r["event"].as_str().unwrap(),
+                r["previous_status"].as_str().unwrap(),
+                r["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ok_failure_failure_ok_tells_a_change_and_a_recovery_once() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    for (i, st) in ["OK", "FAILURE", "FAILURE", "OK"].iter().enumerate() {
+        site.status(&format!("2026-11-26 10:0{i}:00, {st}, disk {st}"));
+        site.notify();
+    }
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(
+        summary(&runs),
+        ["change OK -> FAILURE", "recovery FAILURE -> OK"]
+    );
+    assert_eq!(runs[0]["message"], "disk FAILURE");
+    assert_eq!(runs[0]["timestamp"], "2026-11-26T10:01:00Z");
+    assert_eq!(runs[0]["name"], "Disk usage");
+    // The environment says the same as the JSON.
+    let text = fs::read_to_string(site.path("rec.out")).unwrap();
+    for var in [
+        "SSI_EVENT=change",
+        "SSI_ID=disk",
+        "SSI_NAME=Disk usage",
+        "SSI_STATUS=FAILURE",
+        "SSI_PREVIOUS_STATUS=OK",
+        "SSI_MESSAGE=disk FAILURE",
+        "SSI_TIMESTAMP=2026-11-26T10:01:00Z",
+    ] {
+        assert!(text.lines().any(|l| l == var), "{var} in {text}");
+    }
+    let state: Value =
+        serde_json::from_str(&fs::read_to_string(site.path("state/notify.state")).unwrap())
+            .unwrap();
+    assert_eq!(state["outbox"], serde_json::json!({}));
+}
+
+#[test]
+fn notify_after_3_keeps_a_single_failure_quiet() {
+    let site = Site::new("# notify-after: 3\n");
+    site.hook("rec", "");
+    for st in ["OK", "FAILURE", "OK", "OK", "FAILURE", "FAILURE", "OK"] {
+        site.status(st);
+        site.notify();
+    }
+    assert_eq!(summary(&site.runs("rec")), Vec::<String>::new());
+    // The generator's rules accept the key: the check stays valid.
+    let out = site.ssi(&["check", site.path("scripts/disk.bash").to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The global default applies to checks without the key.
+    let site = Site::new("");
+    site.hook("rec", "");
+    for st in ["OK", "FAILURE", "OK", "FAILURE", "FAILURE"] {
+        site.status(st);
+        let out = site.ssi(&["notify", "--after", "2"]);
+        assert!(out.status.success());
+    }
+    assert_eq!(summary(&site.runs("rec")), ["change OK -> FAILURE"]);
+}
+
+#[test]
+fn a_failing_hook_is_retried_then_given_up_and_never_blocks_another() {
+    let site = Site::new("");
+    site.hook("bad", "exit 7");
+    site.hook("good", "");
+    site.status("OK");
+    site.notify();
+    site.status("FAILURE");
+    let out = site.ssi(&["notify", "--attempts", "3", "--retry-sec", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(site.runs("bad").len(), 3, "{stderr}");
+    assert_eq!(site.runs("good").len(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad (change of disk): attempt 3 of 3 failed: exit status: 7; giving up"),
+        "{stderr}"
+    );
+    // Given up is done: the next pass does not start it again.
+    site.notify();
+    assert_eq!(site.runs("bad").len(), 3);
+}
+
+#[test]
+fn an_untrusted_hook_is_refused_with_the_reason() {
+    let site = Site::new("");
+    site.hook("open", "");
+    chmod(&site.path("hooks/open"), 0o777);
+    site.status("OK");
+    site.notify();
+    site.status("ERROR");
+    let out = site.notify();
+    assert_eq!(site.runs("open").len(), 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hooks/open: it is writable by group or others")
+            || stderr.contains("writable by group or others"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_state_file_is_named_kept_and_nothing_is_re_sent() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    site.status("FAILURE");
+    site.notify();
+    fs::write(site.path("state/notify.state"), "garbage").unwrap();
+    let out = site.notify();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: expected value",
+            site.path("state/notify.state").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kept as"), "{stderr}");
+    let kept: Vec<_> = fs::read_dir(site.path("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("notify.state.bad-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        site.runs("rec").len(),
+        0,
+        "the present FAILURE is not re-sent"
+    );
+    site.status("OK");
+    site.notify();
+    assert_eq!(summary(&site.runs("rec")), ["recovery FAILURE -> OK"]);
+}
+
+#[test]
+fn notify_test_reports_each_hook() {
+    let site = Site::new("");
+    site.hook("good", "echo sent");
+    site.hook("bad", "exit 3");
+    site.status("2026-11-26 10:00:00, WARNING, / at 91%");
+    let out = site.ssi(&["notify-test", "disk"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let hooks = site.path("hooks");
+    assert_eq!(
+        stdout,
+        format!(
+            "{0}/bad: failed: exit status: 3\n{0}/good: ok\n",
+            hooks.display()
+        )
+    );
+    let runs = site.runs("good");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (
+            runs[0]["event"].as_str(),
+            runs[0]["id"].as_str(),
+            runs[0]["status"].as_str()
+        ),
+        (Some("test"), Some("disk"), Some("WARNING"))
+    );
+    fs::remove_file(site.path("hooks/bad")).unwrap();
+    let out = site.ssi(&["notify-test"]);
+    assert!(out.status.success());
+}

@@ -1,0 +1,43 @@
+//! Notifications: a check's status changing (or its run going missing)
+//! becomes an [`event::Event`], delivered once to each hook executable of
+//! the hooks directory.
+//!
+//! [`tail`] reads what a log gained since the last look, [`detect`] turns
+//! status lines and lateness into events (with flap control), [`state`]
+//! keeps both and the deliveries still owed across restarts and reboots,
+//! and [`hook`] runs one hook with one event. `ssi-status notify` and its
+//! units put them together.
+
+pub mod detect;
+pub mod event;
+pub mod hook;
+pub mod state;
+pub mod tail;
+
+use std::path::PathBuf;
+
+/// Where an administrator drops notification hooks.
+pub const DEFAULT_HOOKS_DIR: &str = "/etc/service-status-indicator/notify.d";
+/// Overrides [`DEFAULT_HOOKS_DIR`] (tests, unusual installs).
+pub const HOOKS_DIR_ENV: &str = "SSI_HOOKS_DIR";
+/// Where the notifier keeps its state.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/service-status-indicator";
+/// Overrides [`DEFAULT_STATE_DIR`] (tests, unusual installs).
+pub const STATE_DIR_ENV: &str = "SSI_STATE_DIR";
+
+/// The hooks directory from [`HOOKS_DIR_ENV`], or the default.
+pub fn hooks_dir() -> PathBuf {
+    env_path(HOOKS_DIR_ENV, DEFAULT_HOOKS_DIR)
+}
+
+/// The state directory from [`STATE_DIR_ENV`], or the default.
+pub fn state_dir() -> PathBuf {
+    env_path(STATE_DIR_ENV, DEFAULT_STATE_DIR)
+}
+
+fn env_path(var: &str, default: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from(default),
+    }
+}

@@ -1,0 +1,112 @@
+//! One notification: what happened to which check, as hooks receive it
+//! (environment variables and the same as one JSON object on stdin).
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The status changed to another one that is not a recovery.
+    Change,
+    /// The status went from WARNING, UNKNOWN, FAILURE or ERROR back to OK
+    /// or UPDATE.
+    Recovery,
+    /// The timer fired and no status line followed within the timeout.
+    Late,
+    /// A late check reported again.
+    OnTime,
+    /// `ssi-status notify-test`.
+    Test,
+}
+
+impl Kind {
+    /// The name hooks see in `SSI_EVENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Change => "change",
+            Kind::Recovery => "recovery",
+            Kind::Late => "late",
+            Kind::OnTime => "on-time",
+            Kind::Test => "test",
+        }
+    }
+}
+
+/// One event, every field a string as hooks see it (`""` when none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// `change`, `recovery`, `late`, `on-time`, `test`.
+    pub event: Kind,
+    /// The service id.
+    pub id: String,
+    /// The check's name from its manifest.
+    pub name: String,
+    /// The status now (`OK` … `ERROR`).
+    pub status: String,
+    /// The status before (`""` for a check's first status).
+    pub previous_status: String,
+    /// The status line's message (or what lateness means).
+    pub message: String,
+    /// When it happened, RFC 3339 UTC with `Z`.
+    pub timestamp: String,
+    /// This machine's host name.
+    pub host: String,
+}
+
+impl Event {
+    /// The environment a hook gets.
+    pub fn env(&self) -> [(&'static str, &str); 8] {
+        [
+            ("SSI_EVENT", self.event.as_str()),
+            ("SSI_ID", &self.id),
+            ("SSI_NAME", &self.name),
+            ("SSI_STATUS", &self.status),
+            ("SSI_PREVIOUS_STATUS", &self.previous_status),
+            ("SSI_MESSAGE", &self.message),
+            ("SSI_TIMESTAMP", &self.timestamp),
+            ("SSI_HOST", &self.host),
+        ]
+    }
+
+    /// The JSON object a hook reads on stdin, one line.
+    pub fn to_json(&self) -> String {
+        // Only strings: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+/// This machine's host name, as `SSI_HOST` gives it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| String::from("localhost"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_and_json_say_the_same() {
+        let e = Event {
+            event: Kind::OnTime,
+            id: "disk_usage".into(),
+            name: "Disk \"usage\"".into(),
+            status: "OK".into(),
+            previous_status: String::new(),
+            message: "/ at 40%".into(),
+            timestamp: "2026-11-26T10:00:00Z".into(),
+            host: "web1".into(),
+        };
+        let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        for (var, value) in e.env() {
+            let key = var.trim_start_matches("SSI_").to_ascii_lowercase();
+            assert_eq!(json[&key], value, "{var}");
+        }
+        assert_eq!(json["event"], "on-time");
+        assert_eq!(json.as_object().unwrap().len(), 8);
+    }
+}

@@ -1,0 +1,327 @@
+//! The notifier's memory, one JSON file under the state directory: what
+//! it last saw of each check and the deliveries it still owes, so that
+//! nothing is sent twice and nothing is lost across restarts and reboots.
+//!
+//! Every change is written whole to a temporary file, synced, renamed over
+//! the old one and the directory synced: a crash leaves the old state or
+//! the new, never half of one. Readers and writers (the notifier and each
+//! hook's delivery) take turns under a lock file.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rustix::fs::{flock, FlockOperation};
+use serde::{Deserialize, Serialize};
+
+use super::detect::Check;
+use super::event::Event;
+
+/// The state file's name in the state directory.
+pub const STATE_FILE: &str = "notify.state";
+const LOCK_FILE: &str = "notify.lock";
+const VERSION: u32 = 1;
+
+/// Everything the notifier keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The format's version.
+    pub version: u32,
+    /// Each check by id.
+    pub checks: BTreeMap<String, Check>,
+    /// The number of the next delivery.
+    pub next: u64,
+    /// Deliveries not yet done, by key (`<number>-<hook>`, the instance
+    /// name of its `ssi-notify-hook@.service`).
+    pub outbox: BTreeMap<String, Delivery>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            version: VERSION,
+            checks: BTreeMap::new(),
+            next: 1,
+            outbox: BTreeMap::new(),
+        }
+    }
+}
+
+/// One event owed to one hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The hook's file name in the hooks directory.
+    pub hook: String,
+    /// The event's unique key (see [`super::detect::Scan::events`]).
+    pub key: String,
+    /// The event.
+    pub event: Event,
+    /// Attempts started so far.
+    pub attempts: u32,
+}
+
+impl State {
+    /// Owes `event` (unique `key`) to the hook named `hook`; the delivery's
+    /// key, or `None` when that event is already owed to that hook.
+    pub fn queue(&mut self, hook: &str, key: &str, event: Event) -> Option<String> {
+        if self.outbox.values().any(|d| d.hook == hook && d.key == key) {
+            return None;
+        }
+        let name: String = hook
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let id = format!("{}-{name}", self.next);
+        self.next += 1;
+        self.outbox.insert(
+            id.clone(),
+            Delivery {
+                hook: hook.to_owned(),
+                key: key.to_owned(),
+                event,
+                attempts: 0,
+            },
+        );
+        Some(id)
+    }
+}
+
+/// The state as loaded.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The state.
+    pub state: State,
+    /// No state was there to compare with (first start, or set aside).
+    pub fresh: bool,
+    /// What was wrong with the file, and where it was kept.
+    pub warning: Option<String>,
+}
+
+/// The state directory, locked for this process until dropped.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    /// Creates `dir` if needed and waits for its lock.
+    pub fn lock(dir: &Path) -> Result<Store, String> {
+        fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create state directory: {e}", dir.display()))?;
+        let path = dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("{}: cannot open lock file: {e}", path.display()))?;
+        flock(&file, FlockOperation::LockExclusive)
+            .map_err(|e| format!("{}: cannot lock: {e}", path.display()))?;
+        Ok(Store {
+            dir: dir.to_owned(),
+            _lock: file,
+        })
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// Reads the state. A missing file is a fresh start. A file that is
+    /// not the notifier's state (corrupt, or a version this build does not
+    /// know) is renamed to `notify.state.bad-<seconds>` and kept for a
+    /// person to read, and the notifier starts afresh from the present
+    /// statuses (which re-sends nothing); the warning says so. A file that
+    /// cannot be read at all is an error: nothing is decided without it.
+    pub fn load(&self) -> Result<Loaded, String> {
+        let path = self.path();
+        let text = match fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Loaded {
+                    state: State::default(),
+                    fresh: true,
+                    warning: None,
+                })
+            }
+            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+        };
+        let why = match serde_json::from_slice::<State>(&text) {
+            Ok(state) if state.version == VERSION => {
+                return Ok(Loaded {
+                    state,
+                    fresh: false,
+                    warning: None,
+                })
+            }
+            Ok(state) => format!("version {}, expected {VERSION}", state.version),
+            Err(e) => format!("{e}, expected the notifier's JSON state"),
+        };
+        let aside = self
+            .dir
+            .join(format!("{STATE_FILE}.bad-{}", Timestamp::now().as_second()));
+        fs::rename(&path, &aside).map_err(|e| {
+            format!(
+                "{}: {why}; cannot keep it aside as {}: {e}",
+                path.display(),
+                aside.display()
+            )
+        })?;
+        Ok(Loaded {
+            state: State::default(),
+            fresh: true,
+            warning: Some(format!(
+                "{}: {why}; kept as {}, starting afresh from the present statuses",
+                path.display(),
+                aside.display()
+            )),
+        })
+    }
+
+    /// Writes the state atomically and durably.
+    pub fn save(&self, state: &State) -> Result<(), String> {
+        let path = self.path();
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let fail = |what: &str, e: io::Error| format!("{}: cannot {what}: {e}", tmp.display());
+        let mut text = serde_json::to_vec_pretty(state)
+            .map_err(|e| format!("{}: cannot encode: {e}", path.display()))?;
+        text.push(b'\n');
+        let mut f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| fail("create", e))?;
+        f.write_all(&text).map_err(|e| fail("write", e))?;
+        f.sync_all().map_err(|e| fail("sync", e))?;
+        fs::rename(&tmp, &path).map_err(|e| {
+            format!(
+                "{}: cannot rename to {}: {e}",
+                tmp.display(),
+                path.display()
+            )
+        })?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| format!("{}: cannot sync directory: {e}", self.dir.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::event::Kind;
+    use crate::status::Status;
+
+    fn event() -> Event {
+        Event {
+            event: Kind::Change,
+            id: "disk".into(),
+            name: "Disk".into(),
+            status: "FAILURE".into(),
+            previous_status: "OK".into(),
+            message: String::new(),
+            timestamp: "2026-11-26T10:00:00Z".into(),
+            host: "h".into(),
+        }
+    }
+
+    #[test]
+    fn saved_state_loads_back_and_no_temporary_file_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let store = Store::lock(&dir).unwrap();
+        let first = store.load().unwrap();
+        assert!(first.fresh && first.warning.is_none());
+        let mut s = State::default();
+        s.checks.insert(
+            "disk".into(),
+            Check {
+                confirmed: Some(Status::Failure),
+                offset: 42,
+                ..Check::default()
+            },
+        );
+        assert_eq!(
+            s.queue("email.sh", "disk@1:42", event()).as_deref(),
+            Some("1-email_sh")
+        );
+        assert_eq!(s.queue("email.sh", "disk@1:42", event()), None, "owed once");
+        assert_eq!(
+            s.queue("webhook", "disk@1:42", event()).as_deref(),
+            Some("2-webhook")
+        );
+        store.save(&s).unwrap();
+        let again = store.load().unwrap();
+        assert!(!again.fresh);
+        assert_eq!(again.state, s);
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_bad_state_file_is_kept_aside_named_and_replaced_by_a_fresh_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        fs::write(store.path(), "{\"version\": 1, \"checks\": [").unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.fresh);
+        assert_eq!(loaded.state, State::default());
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.starts_with(&store.path().display().to_string()),
+            "{warning}"
+        );
+        assert!(warning.contains("kept as"), "{warning}");
+        let aside: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".bad-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert!(
+            warning.contains(&aside[0].display().to_string()),
+            "{warning}"
+        );
+        assert_eq!(
+            fs::read_to_string(&aside[0]).unwrap(),
+            "{\"version\": 1, \"checks\": ["
+        );
+        // A future version is not guessed at either.
+        fs::write(
+            store.path(),
+            "{\"version\": 9, \"checks\": {}, \"next\": 1, \"outbox\": {}}",
+        )
+        .unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.warning.unwrap().contains("version 9, expected 1"));
+    }
+
+    #[test]
+    fn an_unreadable_state_file_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        fs::create_dir(store.path()).unwrap();
+        let err = store.load().unwrap_err();
+        assert!(
+            err.starts_with(&store.path().display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! What a log gained since the last look: the complete lines after a byte
+//! offset of the same file, or from the start of a new file after a
+//! rotation or truncation.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::logfile::open_regular;
+
+/// At most this much of what a log gained is read in one look; a log that
+/// grew more (a runaway script) is read from its last complete lines.
+pub const MAX_NEW: u64 = 1 << 20;
+
+/// Where a look at a log stopped: the next look starts there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mark {
+    /// The file's inode (a new inode is a new file: read it from the start).
+    pub inode: u64,
+    /// The byte after the last complete line read.
+    pub offset: u64,
+}
+
+/// The complete lines a log gained, and where the next look starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLines {
+    /// Each line without its `\n`, with the offset just after it.
+    pub lines: Vec<(String, u64)>,
+    /// Where the next look starts.
+    pub mark: Mark,
+    /// The log's modification time (the time of lines without their own).
+    pub mtime: Timestamp,
+}
+
+/// The complete lines appended to the log at `path` since `since` (the
+/// whole log, at most its last [`MAX_NEW`] bytes, when it is another file or
+/// shorter than the mark). A missing log gained nothing (`Ok(None)`).
+pub fn read_new(path: &Path, since: Mark) -> io::Result<Option<NewLines>> {
+    let mut file = match open_regular(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    let len = meta.len();
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let mut start = if meta.ino() == since.inode && len >= since.offset {
+        since.offset
+    } else {
+        0
+    };
+    // Cut at a line start: everything before the cut is skipped.
+    let mut skip_partial = false;
+    if len - start > MAX_NEW {
+        start = len - MAX_NEW;
+        skip_partial = true;
+    }
+    file.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::new();
+    file.take(len - start).read_to_end(&mut buf)?;
+    let mut lines = Vec::new();
+    let mut pos = 0;
+    if skip_partial {
+        pos = buf
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(buf.len(), |i| i + 1);
+    }
+    let mut end = start + pos as u64;
+    while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
+        let line = &buf[pos..pos + nl];
+        pos += nl + 1;
+        end = start + pos as u64;
+        lines.push((String::from_utf8_lossy(line).into_owned(), end));
+    }
+    Ok(Some(NewLines {
+        lines,
+        mark: Mark {
+            inode: meta.ino(),
+            offset: end,
+        },
+        mtime,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::{self, OpenOptions};
+    use std::io::Write;
+
+    fn texts(n: &NewLines) -> Vec<&str> {
+        n.lines.iter().map(|(l, _)| l.as_str()).collect()
+    }
+
+    #[test]
+    fn only_complete_lines_after_the_mark() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        assert_eq!(read_new(&log, Mark::default()).unwrap(), None);
+        fs::write(&log, "a\nb\npartial").unwrap();
+        let first = read_new(&log, Mark::default()).unwrap().unwrap();
+        assert_eq!(texts(&first), ["a", "b"]);
+        assert_eq!(first.mark.offset, 4);
+        assert_eq!(first.lines[0].1, 2);
+        let mut f = OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(b" line\nc\n").unwrap();
+        let second = read_new(&log, first.mark).unwrap().unwrap();
+        assert_eq!(texts(&second), ["partial line", "c"]);
+        let third = read_new(&log, second.mark).unwrap().unwrap();
+        assert!(third.lines.is_empty());
+        assert_eq!(third.mark, second.mark);
+    }
+
+    #[test]
+    fn a_rotated_or_truncated_log_is_read_from_its_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        fs::write(&log, "one\ntwo\n").unwrap();
+        let m = read_new(&log, Mark::default()).unwrap().unwrap().mark;
+        // copytruncate: same inode, shorter.
+        fs::write(&log, "3\n").unwrap();
+        assert_eq!(texts(&read_new(&log, m).unwrap().unwrap()), ["3"]);
+        // rename + create: another inode, even if longer.
+        fs::rename(&log, tmp.path().join("x.log.1")).unwrap();
+        fs::write(&log, "four\nfive\nsix\n").unwrap();
+        assert_eq!(
+            texts(&read_new(&log, m).unwrap().unwrap()),
+            ["four", "five", "six"]
+        );
+    }
+
+    #[test]
+    fn a_huge_gain_is_read_from_its_last_megabyte() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        let filler = "x".repeat(1000) + "\n";
+        let mut text = filler.repeat(2000);
+        text.push_str("last\n");
+        fs::write(&log, &text).unwrap();
+        let n = read_new(&log, Mark::default()).unwrap().unwrap();
+        assert_eq!(n.lines.last().map(|(l, _)| l.as_str()), Some("last"));
+        assert!(n.lines.len() < 1100, "{}", n.lines.len());
+        assert!(n.lines.iter().all(|(l, _)| l == "last" || l.len() == 1000));
+        assert_eq!(n.mark.offset, text.len() as u64);
+    }
+}
