@@ -131,11 +131,16 @@ fn connect(
     match tungstenite::client_tls_with_config(request, stream, Some(config), Some(connector)) {
         Ok((ws, _response)) => Ok(ws),
         Err(HandshakeError::Interrupted(_)) => Err(format!(
-            "handshake timed out after {:.1} s",
-            timing.handshake.as_secs_f64()
+            "handshake timed out after {} s",
+            secs(timing.handshake)
         )),
         Err(HandshakeError::Failure(e)) => Err(ws_reason(&e, timing)),
     }
+}
+
+/// Seconds as people write them: `0.4`, `60`.
+fn secs(d: Duration) -> f64 {
+    d.as_millis() as f64 / 1000.0
 }
 
 /// Why an I/O operation failed, in a few words.
@@ -146,7 +151,7 @@ fn io_reason(e: &io::Error, timing: &Timing) -> String {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused".into(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            format!("timed out after {:.1} s", timing.handshake.as_secs_f64())
+            format!("timed out after {} s", secs(timing.handshake))
         }
         io::ErrorKind::ConnectionReset => "connection reset".into(),
         io::ErrorKind::UnexpectedEof => "connection closed by the collector".into(),
@@ -218,7 +223,7 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         }
         let now = Instant::now();
         if ping_out.is_some_and(|t| now.duration_since(t) >= timing.ping * 2) {
-            return format!("no pong for {:.0} s", (timing.ping * 2).as_secs_f64());
+            return format!("no pong for {} s", secs(timing.ping * 2));
         }
         shared.clear_wake();
 
