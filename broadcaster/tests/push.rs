@@ -140,11 +140,9 @@ impl Collector {
     }
 
     fn next_msg(&self) -> Value {
-        loop {
-            match self.next(Duration::from_secs(10)) {
-                Seen::Msg(v) => return v,
-                other => panic!("expected a message, got {other:?}"),
-            }
+        match self.next(Duration::from_secs(10)) {
+            Seen::Msg(v) => v,
+            other => panic!("expected a message, got {other:?}"),
         }
     }
 
@@ -165,6 +163,7 @@ impl Drop for Collector {
     }
 }
 
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
 fn serve<S: Read + Write>(s: S, tx: &mpsc::Sender<Seen>, stop: &AtomicBool, mode: Mode) {
     let mut path = String::new();
     let cb = |req: &tungstenite::handshake::server::Request, resp| {
