@@ -20,7 +20,47 @@ use tungstenite::{Bytes, Connector, HandshakeError, Message, Utf8Bytes, WebSocke
 
 use super::{jitter, timespec, tls, Shared, Timing};
 
-type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocket<MaybeTlsStream<Timed>>;
+
+/// The socket, whose every read and write during the handshake is bounded
+/// by what is left of one deadline, so a peer that trickles bytes cannot
+/// stretch the handshake past it.
+pub struct Timed {
+    sock: TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Timed {
+    fn arm(&self) -> io::Result<()> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.sock.set_read_timeout(Some(left))?;
+            self.sock.set_write_timeout(Some(left))?;
+        }
+        Ok(())
+    }
+}
+
+impl io::Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.arm()?;
+        self.sock.read(buf)
+    }
+}
+
+impl io::Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.arm()?;
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
+}
 
 /// Messages handed to tungstenite per look at the outbox.
 const BATCH: usize = 64;
@@ -114,14 +154,11 @@ fn connect(
         }
     }
     let stream = stream.ok_or(last)?;
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(1));
     let _ = stream.set_nodelay(true);
-    stream
-        .set_read_timeout(Some(left))
-        .and_then(|()| stream.set_write_timeout(Some(left)))
-        .map_err(|e| format!("cannot set socket timeouts: {e}"))?;
+    let stream = Timed {
+        sock: stream,
+        deadline: Some(deadline),
+    };
     let config = WebSocketConfig::default()
         .write_buffer_size(0)
         .max_write_buffer_size(16 << 20)
@@ -129,7 +166,14 @@ fn connect(
         .max_frame_size(Some(MAX_INCOMING));
     let connector = Connector::Rustls(tls.clone());
     match tungstenite::client_tls_with_config(request, stream, Some(config), Some(connector)) {
-        Ok((ws, _response)) => Ok(ws),
+        Ok((mut ws, _response)) => {
+            match ws.get_mut() {
+                MaybeTlsStream::Plain(t) => t.deadline = None,
+                MaybeTlsStream::Rustls(t) => t.get_mut().deadline = None,
+                _ => {}
+            }
+            Ok(ws)
+        }
         Err(HandshakeError::Interrupted(_)) => Err(format!(
             "handshake timed out after {} s",
             secs(timing.handshake)
@@ -174,8 +218,8 @@ fn ws_reason(e: &WsError, timing: &Timing) -> String {
 
 fn tcp(ws: &Ws) -> Option<&TcpStream> {
     match ws.get_ref() {
-        MaybeTlsStream::Plain(s) => Some(s),
-        MaybeTlsStream::Rustls(s) => Some(s.get_ref()),
+        MaybeTlsStream::Plain(t) => Some(&t.sock),
+        MaybeTlsStream::Rustls(s) => Some(&s.get_ref().sock),
         _ => None,
     }
 }

@@ -24,7 +24,7 @@
 //! - `agent.service_added`/`removed` are sent live only; after an outage
 //!   `agent.ready` carries the services as they are.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use tungstenite::Bytes;
@@ -252,12 +252,17 @@ impl Outbox {
         self.sent = 0;
         // Lines of services since removed would name an unknown service.
         let services = &self.services;
-        let before = self.held.len();
+        let mut gone = 0;
         self.held.retain(|e| match &e.kind {
-            Kind::Status(id) => services.contains_key(id),
+            Kind::Status(id) if services.contains_key(id) => true,
+            Kind::Status(_) => {
+                gone += 1;
+                false
+            }
             Kind::Change => false,
         });
-        self.statuses -= before - self.held.len();
+        self.statuses -= gone;
+        let held: HashSet<u64> = self.held.iter().map(|e| e.seq).collect();
         let ready = Ready {
             kind: "agent.ready",
             data: ReadyData {
@@ -266,8 +271,7 @@ impl Outbox {
         };
         let mut out = vec![Bytes::from(serde_json::to_vec(&ready).unwrap_or_default())];
         for (id, (seq, payload)) in &self.latest {
-            let held = self.held.iter().any(|e| e.seq == *seq);
-            if !held && self.services.contains_key(id) {
+            if !held.contains(seq) && self.services.contains_key(id) {
                 out.push(payload.clone());
             }
         }
