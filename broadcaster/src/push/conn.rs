@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
 use tungstenite::client::IntoClientRequest;
-use tungstenite::error::{Error as WsError, TlsError};
+use tungstenite::error::{Error as WsError, ProtocolError, TlsError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
@@ -211,6 +211,9 @@ fn ws_reason(e: &WsError, timing: &Timing) -> String {
         WsError::Tls(TlsError::Rustls(e)) => tls::reason(e),
         WsError::Tls(TlsError::InvalidDnsName) => "host name not usable for TLS".into(),
         WsError::ConnectionClosed | WsError::AlreadyClosed => "connection closed".into(),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "connection closed by the collector without a close frame".into()
+        }
         WsError::Protocol(p) => format!("protocol error: {p}"),
         other => other.to_string(),
     }
