@@ -166,6 +166,8 @@ install:
 	install -m 0755 $(RELEASE)/ssi-generator $(DESTDIR)$(GENERATORDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
+	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster-push.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
 	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
 	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
@@ -209,14 +211,15 @@ install:
 	    $(LIBEXECDIR)/ssi-apply && \
 	    echo "==> watching $(SCRIPTSDIR): systemctl enable --now $(WATCHES)" && \
 	    systemctl enable --now $(WATCHES) && \
-	    echo "==> restarting the broadcaster if it runs (new binary): systemctl try-restart ssi-broadcaster.service" && \
-	    systemctl try-restart ssi-broadcaster.service && \
+	    echo "==> restarting the broadcaster if it runs (new binary): systemctl try-restart ssi-broadcaster.service ssi-broadcaster-push.service" && \
+	    systemctl try-restart ssi-broadcaster.service ssi-broadcaster-push.service && \
 	    echo "Installed. Put check scripts in $(SCRIPTSDIR): each starts running within seconds" && \
 	    echo "(removing one stops it); see them with 'ssi-status'." && \
 	    echo "Dashboard: systemctl enable --now ssi-broadcaster.service, then http://127.0.0.1:5000/" && \
 	    echo "Metrics for node_exporter: systemctl enable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer" && \
 	    echo "Notifications: hooks in $(HOOKSDIR) (examples in $(DOCDIR)/examples/notify), then" && \
-	    echo "  systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
+	    echo "  systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path" && \
+	    echo "Reporting to a collector: write /etc/service-status-indicator/push.conf, then systemctl enable --now ssi-broadcaster-push.service (see ssi-broadcaster(8))"; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl enable $(WATCHES)"; \
 	    systemctl enable $(WATCHES) || exit 1; \
@@ -229,8 +232,8 @@ install:
 # stay (a system user is never deleted: files may still belong to it).
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service"; \
-	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service || true; \
+	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service"; \
+	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service || true; \
 	    echo "==> stopping the metrics textfile: systemctl disable --now $(METRICS_UNITS)"; \
 	    systemctl disable --now $(METRICS_UNITS) || true; \
 	    echo "==> stopping the notifier: systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
@@ -245,7 +248,7 @@ uninstall:
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
 	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS) $(NOTIFY_UNITS)) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster-push.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS) $(NOTIFY_UNITS)) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \

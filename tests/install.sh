@@ -56,6 +56,7 @@ if run_make "$dest" install; then
             echo "755 f usr/local/bin/ssi-status"
             echo "755 f usr/local/lib/systemd/system-generators/ssi-generator"
             echo "644 f usr/local/lib/systemd/system/ssi-broadcaster.service"
+            echo "644 f usr/local/lib/systemd/system/ssi-broadcaster-push.service"
             echo "644 f usr/local/lib/systemd/system/ssi-broadcaster.socket"
             echo "644 f usr/local/lib/systemd/system/ssi-scripts@.path"
             echo "644 f usr/local/lib/systemd/system/ssi-scripts@.service"
@@ -94,6 +95,14 @@ fi
 name="installed unit runs the installed binary"
 unit=$dest/usr/local/lib/systemd/system/ssi-broadcaster.service
 if grep -qx 'ExecStart=/usr/local/bin/ssi-broadcaster' "$unit" && ! grep -qE '@[A-Z]+@' "$unit"; then
+    pass
+else
+    fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"
+fi
+
+name="installed push unit runs the installed binary without listening"
+unit=$dest/usr/local/lib/systemd/system/ssi-broadcaster-push.service
+if grep -qx 'ExecStart=/usr/local/bin/ssi-broadcaster --no-listen $SSI_PUSH_OPTIONS' "$unit" && ! grep -qE '@[A-Z]+@' "$unit"; then
     pass
 else
     fail "$name" "$(grep -nE 'ExecStart|@[A-Z]+@' "$unit" 2>&1)"

@@ -27,12 +27,13 @@ fail() {
 mkdir -p "$work/bin" "$work/units"
 printf '#!/bin/sh\n' >"$work/bin/ssi-broadcaster"
 chmod 755 "$work/bin/ssi-broadcaster"
-for unit in ssi-broadcaster.service ssi-broadcaster.socket; do
+for unit in ssi-broadcaster.service ssi-broadcaster.socket ssi-broadcaster-push.service; do
     sed "s|@BINDIR@|$work/bin|g" "$units/$unit" >"$work/units/$unit"
 done
 
 name="systemd-analyze verify"
-if out=$(systemd-analyze verify --man=no "$work/units/ssi-broadcaster.service" "$work/units/ssi-broadcaster.socket" 2>&1) && [[ -z $out ]]; then
+if out=$(systemd-analyze verify --man=no "$work/units/ssi-broadcaster.service" "$work/units/ssi-broadcaster.socket" \
+    "$work/units/ssi-broadcaster-push.service" 2>&1) && [[ -z $out ]]; then
     pass
 else
     fail "$name" "exit code or output: $out"
@@ -59,6 +60,7 @@ check_exposure() {
 }
 
 check_exposure ssi-broadcaster.service
+check_exposure ssi-broadcaster-push.service
 
 name="service runs unprivileged, notify, read-only, reloads on SIGHUP, always restarted"
 problems=()
@@ -69,6 +71,23 @@ for line in Type=notify User=ssi Group=ssi ProtectSystem=strict NoNewPrivileges=
     grep -qxF "$line" "$units/ssi-broadcaster.service" || problems+=("no \"$line\"")
 done
 grep -qE '^(ReadWritePaths|LogsDirectory|StateDirectory)=' "$units/ssi-broadcaster.service" && problems+=("grants write access")
+if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
+
+name="push unit: unprivileged, hardened like the broadcaster, no port, the key as a credential, off until configured"
+problems=()
+push=$units/ssi-broadcaster-push.service
+for line in Type=notify User=ssi Group=ssi ProtectSystem=strict NoNewPrivileges=yes CapabilityBoundingSet= \
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service MemoryDenyWriteExecute=yes \
+    Restart=always 'ExecStart=@BINDIR@/ssi-broadcaster --no-listen $SSI_PUSH_OPTIONS' \
+    'LoadCredential=push-key:/etc/service-status-indicator/push.key' \
+    'EnvironmentFile=/etc/service-status-indicator/push.conf' \
+    'ConditionPathExists=/etc/service-status-indicator/push.conf'; do
+    grep -qxF "$line" "$push" || problems+=("no \"$line\"")
+done
+grep -qE '^(ReadWritePaths|LogsDirectory|StateDirectory)=' "$push" && problems+=("grants write access")
+# The local-only unit is not widened for push.
+grep -qx 'IPAddressDeny=any' "$units/ssi-broadcaster.service" || problems+=("ssi-broadcaster.service lost IPAddressDeny=any")
+grep -q -- '--push' "$units/ssi-broadcaster.service" && problems+=("ssi-broadcaster.service pushes")
 if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 
 name="socket listens on 127.0.0.1:5000"

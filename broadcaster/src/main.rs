@@ -28,6 +28,7 @@ mod messages;
 mod metrics;
 mod opts;
 mod pending;
+mod push;
 mod server;
 mod tail;
 mod watch;
@@ -35,6 +36,7 @@ mod watch;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use opts::{Command, Opts, UsageError};
 
@@ -81,12 +83,6 @@ fn run(mut o: Opts) -> Result<(), String> {
         }
     }
     let signals = server::signal_pipe().map_err(|e| format!("cannot set up signals: {e}"))?;
-    let (listener, activated) =
-        server::listener(o.listen).map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the listening address: {e}"))?;
-
     let hub = Arc::new(hub::Hub::new(o.tuning.queue_len, o.tuning.queue_bytes));
     let watch = watch::Watch::start(
         o.log_dir.clone(),
@@ -101,6 +97,18 @@ fn run(mut o: Opts) -> Result<(), String> {
         .name("ssi-watch".into())
         .spawn(move || watch.run())
         .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
+    let pushers = push::start(&o.push, &hub, &push::Timing::from_env())?;
+    if o.no_listen {
+        server::notify_ready();
+        push::wait_for_signals(&signals, &hub, &pushers, &rescan);
+        return Ok(());
+    }
+
+    let (listener, activated) =
+        server::listener(o.listen).map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
 
     let access = http::Access::new(local, &o.allow_hosts, &o.allow_origins);
     let ctx = Arc::new(client::Context::new(
@@ -124,7 +132,9 @@ fn run(mut o: Opts) -> Result<(), String> {
     };
     log!("listening on ws://{local}/{how}");
     server::notify_ready();
-    server::serve(listener, ctx, signals, rescan).map_err(|e| format!("accept loop failed: {e}"))
+    let served = server::serve(listener, ctx, signals, rescan);
+    pushers.stop(Duration::from_millis(800));
+    served.map_err(|e| format!("accept loop failed: {e}"))
 }
 
 /// Raises the soft descriptor limit to the hard one, as systemd advises for

@@ -29,6 +29,12 @@ Options:
                              [default: /var/log/service-status-indicator]
       --scripts-dir DIR      check scripts directory [env: SSI_SCRIPTS_DIR]
                              [default: /usr/local/bin/service-status-indicator]
+      --push URL             also report to the collector at this ws:// or
+                             wss:// URL (repeatable); see ssi-broadcaster(8)
+      --push-ca FILE         also trust the CA certificates in this PEM file
+      --push-key-file FILE   the agent key, appended to each --push URL
+                             [default: $CREDENTIALS_DIRECTORY/push-key]
+      --no-listen            open no port: only report to the collectors
   -h, --help                 print this help
   -V, --version              print the version
 ";
@@ -61,6 +67,10 @@ pub struct Opts {
     pub scripts_dir: PathBuf,
     /// Intervals and limits (tests shorten them).
     pub tuning: Tuning,
+    /// Remote collectors to report to.
+    pub push: crate::push::PushOpts,
+    /// Open no listening socket (`--no-listen`).
+    pub no_listen: bool,
 }
 
 /// Timing and size knobs. Production values are the defaults; the
@@ -163,6 +173,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut max_clients = DEFAULT_MAX_CLIENTS;
     let mut log_dir = dirs.logs;
     let mut scripts_dir = dirs.scripts;
+    let mut push = crate::push::PushOpts::default();
+    let mut no_listen = false;
 
     let mut parser = lexopt::Parser::from_args(args);
     let err = |e: lexopt::Error| UsageError(e.to_string());
@@ -195,6 +207,16 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             }
             Long("log-dir") => log_dir = dir_value(&mut parser, "--log-dir")?,
             Long("scripts-dir") => scripts_dir = dir_value(&mut parser, "--scripts-dir")?,
+            Long("push") => {
+                let v = string_value(&mut parser, "--push")?;
+                crate::push::check_url(&v).map_err(UsageError)?;
+                push.urls.push(v);
+            }
+            Long("push-ca") => push.ca = Some(dir_value(&mut parser, "--push-ca")?),
+            Long("push-key-file") => {
+                push.key_file = Some(dir_value(&mut parser, "--push-key-file")?);
+            }
+            Long("no-listen") => no_listen = true,
             Value(v) => {
                 return Err(UsageError(format!(
                     "unexpected argument {:?}; see --help",
@@ -203,6 +225,21 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             }
             _ => return Err(UsageError(format!("{}; see --help", arg.unexpected()))),
         }
+    }
+    if push.urls.is_empty() {
+        let needs_push = [
+            (no_listen, "--no-listen"),
+            (push.ca.is_some(), "--push-ca"),
+            (push.key_file.is_some(), "--push-key-file"),
+        ];
+        if let Some((_, name)) = needs_push.iter().find(|(given, _)| *given) {
+            return Err(UsageError(format!("{name} needs at least one --push URL")));
+        }
+    }
+    if no_listen && listen.is_some() {
+        return Err(UsageError(
+            "--listen and --no-listen exclude each other".into(),
+        ));
     }
     let listen = match listen {
         Some(l) => l,
@@ -216,6 +253,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         log_dir,
         scripts_dir,
         tuning: Tuning::from_env(),
+        push,
+        no_listen,
     })))
 }
 
@@ -340,5 +379,50 @@ mod tests {
             .starts_with("--allow-origin \"example.com\""));
         assert!(run(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(run(&["--listen"]).unwrap_err().contains("missing value"));
+    }
+
+    #[test]
+    fn push_options() {
+        let o = run(&[
+            "--push",
+            "wss://a.example/agents/",
+            "--push=ws://127.0.0.1:9/",
+            "--push-ca",
+            "/ca.pem",
+            "--push-key-file",
+            "/key",
+            "--no-listen",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.push.urls,
+            ["wss://a.example/agents/", "ws://127.0.0.1:9/"]
+        );
+        assert_eq!(o.push.ca, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(o.push.key_file, Some(PathBuf::from("/key")));
+        assert!(o.no_listen);
+        assert!(!run(&[]).unwrap().no_listen);
+        assert_eq!(
+            run(&["--no-listen"]).unwrap_err(),
+            "--no-listen needs at least one --push URL"
+        );
+        assert_eq!(
+            run(&["--push-key-file", "/k"]).unwrap_err(),
+            "--push-key-file needs at least one --push URL"
+        );
+        assert_eq!(
+            run(&[
+                "--push",
+                "ws://h/",
+                "--no-listen",
+                "--listen",
+                "127.0.0.1:1"
+            ])
+            .unwrap_err(),
+            "--listen and --no-listen exclude each other"
+        );
+        assert!(run(&["--push", "https://h/"])
+            .unwrap_err()
+            .starts_with("--push \"https://h/\": expected a ws:// or wss:// URL"));
     }
 }

@@ -1,0 +1,220 @@
+//! Where a collector is: its URL as given, the agent key appended as the
+//! last path segment (the upstream convention), and the form of the URL
+//! that may be shown, with the key replaced by `<redacted>`.
+//!
+//! `--push wss://collector.example/agents/` with the key `K` in the key file
+//! connects to `wss://collector.example/agents/K/` and is shown as
+//! `wss://collector.example/agents/<redacted>/`. Without a key the URL is
+//! used as given.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The name of the key under systemd's `LoadCredential=` (`$CREDENTIALS_DIRECTORY/push-key`).
+pub const CREDENTIAL: &str = "push-key";
+/// Longest accepted key.
+const MAX_KEY: usize = 1024;
+
+/// The agent key. Never printed: its `Debug` is `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Key {
+    /// Reads the key from `file`: one line of URL-safe characters
+    /// (`A-Z a-z 0-9 - . _ ~`), surrounding white space ignored. Errors name
+    /// the file and the rule, never the content.
+    pub fn read(file: &Path) -> Result<Key, String> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| format!("key file {}: cannot read: {e}", file.display()))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            format!(
+                "key file {}: expected one line of letters, digits and -._~",
+                file.display()
+            )
+        })?;
+        let key = text.trim();
+        let ok = !key.is_empty()
+            && key.len() <= MAX_KEY
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        if !ok || key == "." || key == ".." {
+            return Err(format!(
+                "key file {}: expected one line of 1 to {MAX_KEY} letters, digits and -._~",
+                file.display()
+            ));
+        }
+        Ok(Key(key.to_string()))
+    }
+
+    /// The key file to use: `--push-key-file`, else the credential systemd
+    /// passed (`LoadCredential=push-key:…`), else none.
+    pub fn locate(option: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = option {
+            return Some(p.to_path_buf());
+        }
+        let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+        let p = Path::new(&dir).join(CREDENTIAL);
+        p.exists().then_some(p)
+    }
+}
+
+/// One collector's address (its `Debug` shows the redacted URL).
+#[derive(Clone)]
+pub struct Target {
+    /// What to connect to (contains the key: never print it).
+    url: String,
+    /// What to print.
+    shown: String,
+    /// The key, to scrub it from any text that might quote the URL.
+    key: Option<Key>,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Target").field(&self.shown).finish()
+    }
+}
+
+impl Target {
+    /// The collector at `base` (already checked by `check_url`), with `key`
+    /// appended when given.
+    pub fn new(base: &str, key: Option<&Key>) -> Result<Target, String> {
+        match key {
+            None => Ok(Target {
+                url: base.to_string(),
+                shown: base.to_string(),
+                key: None,
+            }),
+            Some(k) if base.ends_with('/') => Ok(Target {
+                url: format!("{base}{}/", k.0),
+                shown: format!("{base}<redacted>/"),
+                key: Some(k.clone()),
+            }),
+            Some(_) => Err(format!(
+                "--push {base:?}: expected the URL to end with \"/\" (the agent key \
+                 is appended as its last path segment)"
+            )),
+        }
+    }
+
+    /// The URL to connect to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL as it may be shown.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// `text` with the key replaced by `<redacted>`, should it quote it.
+    pub fn scrub(&self, text: &str) -> String {
+        match &self.key {
+            Some(k) => text.replace(&k.0, "<redacted>"),
+            None => text.to_string(),
+        }
+    }
+}
+
+/// Checks a `--push` value: a `ws://` or `wss://` URL with a host, without
+/// user information, query or fragment.
+pub fn check_url(v: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("--push {v:?}: {why}"));
+    let lower = v.to_ascii_lowercase();
+    let rest = match lower
+        .strip_prefix("wss://")
+        .or_else(|| lower.strip_prefix("ws://"))
+    {
+        Some(r) => r,
+        None => return bad("expected a ws:// or wss:// URL, e.g. wss://collector.example/agents/"),
+    };
+    if v.contains(['?', '#']) {
+        return bad("expected no query or fragment (the agent key comes from --push-key-file)");
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return bad("expected no user information in the URL (put the key in --push-key-file)");
+    }
+    if authority.is_empty() || authority.starts_with(':') {
+        return bad("expected a host name after the scheme");
+    }
+    if v.parse::<tungstenite::http::Uri>().is_err() || v.contains(char::is_whitespace) {
+        return bad("not a valid URL");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_appended_and_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key");
+        std::fs::write(&f, "s3cr3t-K_ey~1\n").unwrap();
+        let k = Key::read(&f).unwrap();
+        assert_eq!(format!("{k:?}"), "<redacted>");
+        let t = Target::new("wss://c.example/agents/", Some(&k)).unwrap();
+        assert_eq!(t.url(), "wss://c.example/agents/s3cr3t-K_ey~1/");
+        assert_eq!(t.shown(), "wss://c.example/agents/<redacted>/");
+        assert!(!format!("{t:?}").contains("s3cr3t"));
+        assert_eq!(
+            t.scrub("GET /agents/s3cr3t-K_ey~1/"),
+            "GET /agents/<redacted>/"
+        );
+        let err = Target::new("wss://c.example/agents", Some(&k)).unwrap_err();
+        assert!(err.contains("end with \"/\""), "{err}");
+        assert!(!err.contains("s3cr3t"));
+        let plain = Target::new("ws://127.0.0.1:9/x", None).unwrap();
+        assert_eq!(plain.url(), plain.shown());
+    }
+
+    #[test]
+    fn bad_keys_name_the_file_not_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key");
+        for bad in ["", "\n", "has space", "sl/ash", "..", "per%cent"] {
+            std::fs::write(&f, bad).unwrap();
+            let e = Key::read(&f).unwrap_err();
+            assert!(
+                e.starts_with(&format!("key file {}: expected", f.display())),
+                "{e}"
+            );
+            if !bad.trim().is_empty() && bad != ".." {
+                assert!(!e.contains(bad.trim()), "{e}");
+            }
+        }
+        let e = Key::read(&dir.path().join("missing")).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "wss://collector.example/agents/",
+            "ws://127.0.0.1:8080/",
+            "ws://[::1]:8080/a/",
+            "WSS://Collector.Example",
+        ] {
+            assert_eq!(check_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://x/", "ws:// or wss://"),
+            ("wss://user:pw@x/", "user information"),
+            ("wss://x/?key=1", "query"),
+            ("wss:///a/", "host name"),
+            ("wss://x/a b/", "not a valid URL"),
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+}

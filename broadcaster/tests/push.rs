@@ -1,0 +1,650 @@
+//! `--push`: the real broadcaster reporting to a real collector on
+//! loopback (a tungstenite server started here, over TLS from a CA made
+//! here with rcgen), through outages, bad certificates, silent peers and
+//! bursts.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Fixture;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::Value;
+use tungstenite::Message;
+
+const KEY: &str = "Agent-Key_0123456789abcdef.XYZ~";
+
+/// Short timings so that outages cost milliseconds, not minutes.
+const FAST: &[(&str, &str)] = &[
+    ("SSI_BROADCASTER_PUSH_RETRY_MS", "150"),
+    ("SSI_BROADCASTER_PUSH_RETRY_MAX_MS", "300"),
+];
+
+// --- certificates -----------------------------------------------------
+
+/// A CA and a server certificate it signed, written as PEM where needed.
+struct Pki {
+    ca_pem: PathBuf,
+    server: Arc<rustls::ServerConfig>,
+}
+
+fn pki(dir: &Path, name: &str, host: &str) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("{name} test CA"));
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![host.to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let ca_pem = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(leaf.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
+    Pki {
+        ca_pem,
+        server: Arc::new(server),
+    }
+}
+
+// --- the collector -----------------------------------------------------
+
+/// What the collector saw.
+#[derive(Debug)]
+enum Seen {
+    /// A WebSocket connection, with its request path.
+    Connected(String),
+    /// A text message, parsed.
+    Msg(Value),
+    /// A close frame from the agent, with its code.
+    Closed(u16),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Reads and answers like any WebSocket server.
+    Normal,
+    /// Completes the upgrade, then neither reads nor answers pings.
+    Deaf,
+}
+
+/// A WebSocket server on loopback; dropping it kills every connection.
+struct Collector {
+    port: u16,
+    seen: mpsc::Receiver<Seen>,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl Collector {
+    fn start(port: u16, tls: Option<Arc<rustls::ServerConfig>>, mode: Mode) -> Collector {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, seen) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (st, acc) = (stop.clone(), accepted.clone());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::SeqCst) {
+                let Ok((s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                acc.fetch_add(1, Ordering::SeqCst);
+                let (tx, st, tls) = (tx.clone(), st.clone(), tls.clone());
+                std::thread::spawn(move || {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                    match tls {
+                        Some(cfg) => {
+                            let conn = rustls::ServerConnection::new(cfg).unwrap();
+                            serve(rustls::StreamOwned::new(conn, s), &tx, &st, mode);
+                        }
+                        None => serve(s, &tx, &st, mode),
+                    }
+                });
+            }
+        });
+        Collector {
+            port,
+            seen,
+            stop,
+            accepted,
+        }
+    }
+
+    /// The next thing seen, within `d`.
+    fn next(&self, d: Duration) -> Seen {
+        self.seen
+            .recv_timeout(d)
+            .unwrap_or_else(|_| panic!("the collector saw nothing within {d:?}"))
+    }
+
+    fn next_msg(&self) -> Value {
+        match self.next(Duration::from_secs(10)) {
+            Seen::Msg(v) => v,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Waits for a connection; returns its path.
+    fn connected(&self, d: Duration) -> String {
+        match self.next(d) {
+            Seen::Connected(p) => p,
+            other => panic!("expected a connection, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Let the threads notice and drop their sockets.
+        std::thread::sleep(Duration::from_millis(120));
+    }
+}
+
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
+fn serve<S: Read + Write>(s: S, tx: &mpsc::Sender<Seen>, stop: &AtomicBool, mode: Mode) {
+    let mut path = String::new();
+    let cb = |req: &tungstenite::handshake::server::Request, resp| {
+        path = req.uri().path().to_string();
+        Ok(resp)
+    };
+    let mut ws = match tungstenite::accept_hdr(s, cb) {
+        Ok(ws) => ws,
+        Err(_) => return,
+    };
+    let _ = tx.send(Seen::Connected(path));
+    while !stop.load(Ordering::SeqCst) {
+        if mode == Mode::Deaf {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        match ws.read() {
+            Ok(Message::Text(t)) => {
+                let _ = tx.send(Seen::Msg(serde_json::from_str(&t).unwrap()));
+            }
+            Ok(Message::Close(f)) => {
+                let _ = tx.send(Seen::Closed(f.map_or(0, |f| f.code.into())));
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+// --- the agent -----------------------------------------------------------
+
+/// The broadcaster, with every line it wrote to stderr.
+struct Agent {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    all: Arc<Mutex<Vec<String>>>,
+}
+
+impl Agent {
+    fn start(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Agent {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
+        cmd.arg("--log-dir")
+            .arg(&fx.logs)
+            .arg("--scripts-dir")
+            .arg(&fx.scripts)
+            .args(args)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("LISTEN_FDS")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let keep = all.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                keep.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        Agent { child, lines, all }
+    }
+
+    /// Waits for a stderr line containing `what`; returns it.
+    fn line(&self, what: &str, d: Duration) -> String {
+        let deadline = Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(what) => return l,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no line with {what:?} within {d:?}; stderr so far:\n{}",
+                    self.all.lock().unwrap().join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Asserts that the key is in no stderr line and not in the command line.
+    fn assert_key_hidden(&self) {
+        for l in self.all.lock().unwrap().iter() {
+            assert!(!l.contains(KEY), "key printed: {l}");
+        }
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.child.id())).unwrap();
+        assert!(!String::from_utf8_lossy(&cmdline).contains(KEY));
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn key_file(fx: &Fixture) -> String {
+    let p = fx.tmp.path().join("push.key");
+    std::fs::write(&p, format!("{KEY}\n")).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Reads the snapshot and `n` status messages; returns the statuses'
+/// messages.
+fn statuses(c: &Collector, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let v = c.next_msg();
+            assert_eq!(v["type"], "agent.service_status_update", "{v}");
+            v["data"]["message"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn expect_ready(c: &Collector, ids: &[&str]) {
+    let v = c.next_msg();
+    assert_eq!(v["type"], "agent.ready", "{v}");
+    let got: Vec<&str> = v["data"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ids);
+}
+
+// --- the tests ------------------------------------------------------------
+
+/// Over TLS with a private CA and a key: the path carries the key, the
+/// stream is the snapshot then every live event in order, SIGTERM closes
+/// with 1001, and the key is never printed nor in `ps`.
+#[test]
+fn tls_stream_in_order_and_key_hidden() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    fx.append("alpha", common::line("OK", "before"));
+    let pki = pki(fx.tmp.path(), "good", "localhost");
+    let collector = Collector::start(0, Some(pki.server.clone()), Mode::Normal);
+    let url = format!("wss://localhost:{}/agents/", collector.port);
+    let key = key_file(&fx);
+    let agent = Agent::start(
+        &fx,
+        &[
+            "--no-listen",
+            "--push",
+            &url,
+            "--push-ca",
+            pki.ca_pem.to_str().unwrap(),
+            "--push-key-file",
+            &key,
+        ],
+        &[],
+    );
+    assert_eq!(
+        collector.connected(Duration::from_secs(10)),
+        format!("/agents/{KEY}/")
+    );
+    expect_ready(&collector, &["alpha"]);
+    assert_eq!(statuses(&collector, 1), ["before"]);
+    let line = agent.line("connected", Duration::from_secs(5));
+    assert!(
+        line.contains(&format!(
+            "push wss://localhost:{}/agents/<redacted>/: connected",
+            collector.port
+        )),
+        "{line}"
+    );
+    fx.script("beta.sh", "Beta");
+    let v = collector.next_msg();
+    assert_eq!(v["type"], "agent.service_added", "{v}");
+    // Order is per log: lines of different logs are as concurrent as the
+    // scripts that write them, for local clients too.
+    for i in 0..50 {
+        fx.append("alpha", common::line("WARNING", &format!("n{i}")));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let want: Vec<String> = (0..50).map(|i| format!("n{i}")).collect();
+    assert_eq!(statuses(&collector, 50), want);
+    fx.append("beta", common::line("OK", "beta"));
+    assert_eq!(statuses(&collector, 1), ["beta"]);
+    agent.assert_key_hidden();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(agent.child.id() as i32, libc::SIGTERM) };
+    match collector.next(Duration::from_secs(5)) {
+        Seen::Closed(code) => assert_eq!(code, 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    agent.assert_key_hidden();
+}
+
+/// The collector gone for 10 s while 500 lines are written: after it comes
+/// back, all 500 arrive in order, once, right after agent.ready (the
+/// service's latest status is the last of them, not sent apart), and the
+/// status from before the outage is not sent again.
+#[test]
+fn ten_second_outage_loses_nothing_and_repeats_nothing() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    fx.script("beta.sh", "Beta");
+    fx.append("alpha", common::line("OK", "before"));
+    fx.append("beta", common::line("OK", "beta-before"));
+    let collector = Collector::start(0, None, Mode::Normal);
+    let port = collector.port;
+    let url = format!("ws://127.0.0.1:{port}/");
+    let agent = Agent::start(&fx, &["--no-listen", "--push", &url], FAST);
+    collector.connected(Duration::from_secs(10));
+    expect_ready(&collector, &["alpha", "beta"]);
+    assert_eq!(statuses(&collector, 2), ["before", "beta-before"]);
+    drop(collector);
+    let lost = agent.line("connection lost", Duration::from_secs(5));
+    let t0 = Instant::now();
+    for i in 0..500 {
+        fx.append("alpha", common::line("OK", &format!("m{i}")));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let outage = t0.elapsed();
+    let collector = Collector::start(port, None, Mode::Normal);
+    let back = Instant::now();
+    collector.connected(Duration::from_secs(5));
+    let reconnect = back.elapsed();
+    let line = agent.line("connected", Duration::from_secs(5));
+    assert!(line.contains("sending 500 held status lines"), "{line}");
+    expect_ready(&collector, &["alpha", "beta"]);
+    // beta has no held line: its latest comes in the snapshot part.
+    assert_eq!(statuses(&collector, 1), ["beta-before"]);
+    let want: Vec<String> = (0..500).map(|i| format!("m{i}")).collect();
+    assert_eq!(statuses(&collector, 500), want);
+    let caught_up = back.elapsed();
+    // Live again, and nothing repeated before it.
+    fx.append("alpha", common::line("OK", "live"));
+    assert_eq!(statuses(&collector, 1), ["live"]);
+    eprintln!(
+        "outage {outage:.1?} ({lost}); reconnected {reconnect:.0?} after the collector \
+         came back; 500 held lines delivered {caught_up:.0?} after it"
+    );
+}
+
+/// Certificates signed by another CA, or for another name, are refused
+/// with a message that says so, names the URL without the key, and are
+/// retried.
+#[test]
+fn wrong_ca_and_wrong_name_are_refused_and_retried() {
+    let fx = Fixture::new();
+    let good = pki(fx.tmp.path(), "good", "localhost");
+    let other = pki(fx.tmp.path(), "other", "localhost");
+    let collector = Collector::start(0, Some(good.server.clone()), Mode::Normal);
+    let key = key_file(&fx);
+    let port = collector.port;
+    for (host, ca, reason) in [
+        ("localhost", &other.ca_pem, "certificate not trusted"),
+        ("127.0.0.1", &good.ca_pem, "name mismatch"),
+    ] {
+        let url = format!("wss://{host}:{port}/a/");
+        let agent = Agent::start(
+            &fx,
+            &[
+                "--no-listen",
+                "--push",
+                &url,
+                "--push-ca",
+                ca.to_str().unwrap(),
+                "--push-key-file",
+                &key,
+            ],
+            FAST,
+        );
+        let shown = format!("push wss://{host}:{port}/a/<redacted>/: {reason}");
+        let first = agent.line(&shown, Duration::from_secs(5));
+        assert!(first.contains("retrying in"), "{first}");
+        assert!(first.contains("attempt 1 failed"), "{first}");
+        let second = agent.line(&shown, Duration::from_secs(5));
+        assert!(second.contains("attempt 2 failed"), "{second}");
+        agent.assert_key_hidden();
+    }
+    // Never got as far as a WebSocket.
+    assert!(collector.seen.try_recv().is_err());
+}
+
+/// A refused port, an HTTP error answer and a peer that accepts TCP but
+/// never answers: each is named, and retried.
+#[test]
+fn refused_http_error_and_stalled_handshake() {
+    let fx = Fixture::new();
+    // A port nobody listens on (bound, then freed).
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in http.incoming() {
+            let Ok(mut s) = s else { break };
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let stall = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stall_port = stall.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    std::thread::spawn(move || {
+        for s in stall.incoming() {
+            let Ok(s) = s else { break };
+            h.lock().unwrap().push(s);
+        }
+    });
+    let mut env = FAST.to_vec();
+    env.push(("SSI_BROADCASTER_PUSH_HANDSHAKE_MS", "400"));
+    let refused = format!("ws://127.0.0.1:{free}/");
+    let unauthorized = format!("ws://127.0.0.1:{http_port}/");
+    let stalled = format!("ws://127.0.0.1:{stall_port}/");
+    let agent = Agent::start(
+        &fx,
+        &[
+            "--no-listen",
+            "--push",
+            &refused,
+            "--push",
+            &unauthorized,
+            "--push",
+            &stalled,
+        ],
+        &env,
+    );
+    agent.line(
+        &format!("push {refused}: connection refused; retrying"),
+        Duration::from_secs(5),
+    );
+    agent.line(
+        &format!("push {unauthorized}: HTTP 401 during handshake; retrying"),
+        Duration::from_secs(5),
+    );
+    let t = Instant::now();
+    agent.line(
+        &format!("push {stalled}: handshake timed out after 0.4 s; retrying"),
+        Duration::from_secs(5),
+    );
+    agent.line(
+        &format!("push {stalled}: handshake timed out after 0.4 s; retrying"),
+        Duration::from_secs(5),
+    );
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        held.lock().unwrap().len() >= 2,
+        "the stalled handshake was retried"
+    );
+}
+
+/// A collector that stops answering (no pong for two ping intervals) is
+/// replaced by a new connection; a local client is not held up meanwhile.
+#[test]
+fn silent_collector_is_replaced_and_local_clients_are_not_delayed() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let deaf = Collector::start(0, None, Mode::Deaf);
+    let url = format!("ws://127.0.0.1:{}/", deaf.port);
+    let mut env = FAST.to_vec();
+    env.push(("SSI_BROADCASTER_PUSH_PING_MS", "300"));
+    let agent = Agent::start(&fx, &["--listen", "127.0.0.1:0", "--push", &url], &env);
+    let listening = agent.line("listening on ws://127.0.0.1:", Duration::from_secs(10));
+    let port: u16 = listening
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    deaf.connected(Duration::from_secs(5));
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (ws, _) = tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
+    let mut local = common::Client { ws };
+    local.snapshot(0);
+    let t = Instant::now();
+    fx.append("alpha", common::line("FAILURE", "now"));
+    assert_eq!(local.next_status().2, "now");
+    assert!(t.elapsed() < Duration::from_secs(2));
+    let l = agent.line("connection lost: no pong for 0.6 s", Duration::from_secs(5));
+    assert!(l.contains("reconnecting in"), "{l}");
+    deaf.connected(Duration::from_secs(5));
+    assert!(deaf.accepted.load(Ordering::SeqCst) >= 2);
+}
+
+/// --no-listen opens no port: the process has no listening socket.
+#[test]
+fn no_listen_opens_no_port() {
+    let fx = Fixture::new();
+    let collector = Collector::start(0, None, Mode::Normal);
+    let url = format!("ws://127.0.0.1:{}/k/", collector.port);
+    let key = key_file(&fx);
+    let agent = Agent::start(
+        &fx,
+        &["--no-listen", "--push", &url, "--push-key-file", &key],
+        &[],
+    );
+    assert_eq!(
+        collector.connected(Duration::from_secs(10)),
+        format!("/k/{KEY}/")
+    );
+    let pid = agent.child.id();
+    let mut inodes = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let target = std::fs::read_link(fd.unwrap().path()).unwrap_or_default();
+        if let Some(i) = target.to_str().and_then(|t| t.strip_prefix("socket:[")) {
+            inodes.push(i.trim_end_matches(']').to_string());
+        }
+    }
+    assert!(!inodes.is_empty(), "the collector connection is a socket");
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for row in text.lines().skip(1) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            // State 0A is LISTEN; column 9 is the inode.
+            if cols.get(3) == Some(&"0A") {
+                assert!(
+                    !inodes.iter().any(|i| Some(&i.as_str()) == cols.get(9)),
+                    "listening: {row}"
+                );
+            }
+        }
+    }
+    agent.assert_key_hidden();
+}
+
+/// 1,000 status lines a second for 10 s over TLS: every one arrives, in order.
+#[test]
+fn thousand_lines_a_second_for_ten_seconds_over_tls() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let pki = pki(fx.tmp.path(), "good", "localhost");
+    let collector = Collector::start(0, Some(pki.server.clone()), Mode::Normal);
+    let url = format!("wss://localhost:{}/", collector.port);
+    let _agent = Agent::start(
+        &fx,
+        &[
+            "--no-listen",
+            "--push",
+            &url,
+            "--push-ca",
+            pki.ca_pem.to_str().unwrap(),
+        ],
+        &[],
+    );
+    collector.connected(Duration::from_secs(10));
+    expect_ready(&collector, &["alpha"]);
+    let n = 10_000;
+    let t0 = Instant::now();
+    // Ten lines every 10 ms, each its own write, on schedule.
+    for tick in 0..n / 10 {
+        let due = t0 + Duration::from_millis(10 * tick as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        for j in 0..10 {
+            fx.append("alpha", common::line("OK", &format!("{}", tick * 10 + j)));
+        }
+    }
+    let written = t0.elapsed();
+    for i in 0..n {
+        let v = collector.next_msg();
+        assert_eq!(v["data"]["message"], format!("{i}"), "{v}");
+    }
+    eprintln!(
+        "{n} lines written in {written:.1?}, all received {:.1?} after the first",
+        t0.elapsed()
+    );
+}
