@@ -102,6 +102,7 @@ fi
 
 name="installed push unit runs the installed binary without listening"
 unit=$dest/usr/local/lib/systemd/system/ssi-broadcaster-push.service
+# shellcheck disable=SC2016 # $SSI_PUSH_OPTIONS is systemd's, written literally in the unit
 if grep -qx 'ExecStart=/usr/local/bin/ssi-broadcaster --no-listen $SSI_PUSH_OPTIONS' "$unit" && ! grep -qE '@[A-Z]+@' "$unit"; then
     pass
 else

@@ -76,6 +76,7 @@ if ((${#problems[@]} == 0)); then pass; else fail "$name" "${problems[*]}"; fi
 name="push unit: unprivileged, hardened like the broadcaster, no port, the key as a credential, off until configured"
 problems=()
 push=$units/ssi-broadcaster-push.service
+# shellcheck disable=SC2016 # $SSI_PUSH_OPTIONS is systemd's, written literally in the unit
 for line in Type=notify User=ssi Group=ssi ProtectSystem=strict NoNewPrivileges=yes CapabilityBoundingSet= \
     'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service MemoryDenyWriteExecute=yes \
     Restart=always 'ExecStart=@BINDIR@/ssi-broadcaster --no-listen $SSI_PUSH_OPTIONS' \
