@@ -87,8 +87,11 @@ impl CalendarSpec {
     /// Parses `input` exactly as systemd does, with the system's local time
     /// zone (`TZ`) deciding which zone abbreviations (e.g. `CET`) are
     /// understood, as glibc's `tzname` does for systemd.
+    /// The zone is read once per process: reading it per schedule opened
+    /// `/etc/localtime` once for every script `ssi-status list` shows.
     pub fn parse(input: &str) -> Result<Self, CalendarError> {
-        Self::parse_in(input, &LocalZone::from_env())
+        static LOCAL: std::sync::OnceLock<LocalZone> = std::sync::OnceLock::new();
+        Self::parse_in(input, LOCAL.get_or_init(LocalZone::from_env))
     }
 
     /// Parses `input` as systemd would with `local` as its local zone.

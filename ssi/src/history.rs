@@ -26,8 +26,10 @@ use serde::Serialize;
 use crate::logfile::{open_regular, scan_lines_backwards};
 use crate::status::{rfc3339, Status, StatusLine};
 
-/// How many bytes from the end of a log a history read looks at, at most.
-pub const MAX_SCAN: u64 = 16 << 20;
+/// How many bytes from the end of a log a history read looks at, at most:
+/// the same bound as a last-status read, so `show` costs the same whatever
+/// the log's size.
+pub const MAX_SCAN: u64 = crate::logfile::MAX_SCAN;
 /// The most lines a history holds.
 pub const MAX_LIMIT: usize = 10_000;
 /// The longest message a history line keeps, in bytes; longer ones are

@@ -143,16 +143,23 @@ pub(crate) fn scan_lines_backwards(
     // line costs linear, not quadratic, copying.
     let mut tail: Vec<Vec<u8>> = Vec::new();
     let mut tail_len = 0usize;
-    let mut buf = vec![0u8; CHUNK];
+    // Grown with the reads: most logs are done within the first page, and
+    // zeroing a whole chunk per log was half of `ssi-status list`'s work.
+    let mut buf = Vec::new();
     let mut want = FIRST_CHUNK;
     while pos > stop {
         let size = (pos - stop).min(want as u64) as usize;
         want = (want * 2).min(CHUNK);
+        if buf.len() < size {
+            buf.resize(size, 0);
+        }
         pos -= size as u64;
         file.seek(SeekFrom::Start(pos))?;
         file.read_exact(&mut buf[..size])?;
         let mut chunk = &buf[..size];
-        while let Some(nl) = chunk.iter().rposition(|&b| b == b'\n') {
+        // memrchr: a log's long runs without a newline (trace output, a
+        // sparse hole) are scanned at memory speed, not byte by byte.
+        while let Some(nl) = memchr::memrchr(b'\n', chunk) {
             let piece = &chunk[nl + 1..];
             let more = if tail.is_empty() {
                 piece.is_empty() || visit(piece)
