@@ -1,5 +1,6 @@
-//! One connection, on its own small thread: the HTTP request, then (for a
-//! WebSocket) the snapshot and the live stream.
+//! A WebSocket client, on its connection's own small thread (after
+//! `routes` has read and checked its request): the handshake, the snapshot
+//! and the live stream; and what all connection threads share (`Context`).
 //!
 //! The socket is nonblocking and the thread sleeps in `poll` on it and on
 //! its hub eventfd, so an idle client costs no CPU. Data frames are encoded

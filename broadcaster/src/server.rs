@@ -50,8 +50,8 @@ fn activated_listener() -> io::Result<Option<TcpListener>> {
         return Ok(None);
     }
     // SAFETY: systemd passed fd 3 to this process (LISTEN_PID matched);
-    // nothing else in the process owns it. The one `unsafe` of taking
-    // over a descriptor by number, which no crate can make safe.
+    // nothing else in the process owns it. (The sd-notify crate would only
+    // parse the variables and hand back the same raw number.)
     let owned = unsafe { OwnedFd::from_raw_fd(3) };
     fcntl_setfd(&owned, FdFlags::CLOEXEC)?;
     let listener = TcpListener::from(owned);
@@ -67,9 +67,10 @@ fn activated_listener() -> io::Result<Option<TcpListener>> {
 
 /// Tells systemd we are ready, when started as `Type=notify`.
 ///
-/// Written here rather than with the `sd-notify` crate: that crate does
-/// not reach an abstract socket (`NOTIFY_SOCKET=@…`, as container managers
-/// and user managers may pass), and this takes no `unsafe` either.
+/// Written here rather than with the `sd-notify` crate: that crate (0.5)
+/// does not reach an abstract socket (`NOTIFY_SOCKET=@…`, which service
+/// managers may pass), needs a newer Rust than this workspace promises,
+/// and this takes no `unsafe` either.
 pub fn notify_ready() {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
