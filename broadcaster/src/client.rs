@@ -216,6 +216,15 @@ enum Wrote {
     Blocked,
 }
 
+/// `d` for poll(2), at most a day (longer than any timer here).
+pub fn timespec(d: Duration) -> Timespec {
+    let d = d.min(Duration::from_secs(86_400));
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: d.subsec_nanos().into(),
+    }
+}
+
 /// The connection is over: its thread returns.
 struct Over;
 
@@ -404,13 +413,7 @@ impl<'a> Conn<'a> {
         if let Some(d) = self.closing {
             until = until.min(d);
         }
-        let timeout = until.saturating_duration_since(Instant::now());
-        // Longer than any timer here; keeps the conversion infallible.
-        let timeout =
-            Timespec::try_from(timeout.min(Duration::from_secs(86_400))).unwrap_or(Timespec {
-                tv_sec: 1,
-                tv_nsec: 0,
-            });
+        let timeout = timespec(until.saturating_duration_since(Instant::now()));
         let mut events = PollFlags::empty();
         if want_read {
             events |= PollFlags::IN;

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
 
-use crate::client::Context;
+use crate::client::{self, Context};
 use crate::log;
 use crate::routes;
 use crate::watch::RescanRequest;
@@ -131,12 +131,14 @@ struct Requests {
 
 fn read_signals(signals: &SignalFd) -> Requests {
     let mut r = Requests::default();
+    let is = |info: &libc::signalfd_siginfo, sig: Signal| info.ssi_signo == sig as u32;
     while let Ok(Some(info)) = signals.read_signal() {
-        match Signal::try_from(info.ssi_signo as i32) {
-            Ok(Signal::SIGHUP) => r.rescan = true,
-            Ok(Signal::SIGUSR1) => r.report = true,
-            Ok(Signal::SIGTERM | Signal::SIGINT) => r.stop = true,
-            _ => {}
+        if is(&info, Signal::SIGHUP) {
+            r.rescan = true;
+        } else if is(&info, Signal::SIGUSR1) {
+            r.report = true;
+        } else if is(&info, Signal::SIGTERM) || is(&info, Signal::SIGINT) {
+            r.stop = true;
         }
     }
     r
@@ -249,12 +251,7 @@ fn wait(
         PollFd::new(listener, PollFlags::IN),
     ];
     let nfds = if paused_until.is_some() { 1 } else { 2 };
-    let timeout = paused_until.map(|t| {
-        Timespec::try_from(t.saturating_duration_since(now)).unwrap_or(Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        })
-    });
+    let timeout = paused_until.map(|t| client::timespec(t.saturating_duration_since(now)));
     match poll(&mut fds[..nfds], timeout.as_ref()) {
         // The handled signals are blocked, so only a stop and continue
         // (SIGSTOP, SIGCONT) can interrupt: look again.

@@ -86,7 +86,10 @@ fn lines_carry_their_priority_when_stderr_is_the_journal() {
         "{warning:?}"
     );
     let info = lines.last().unwrap();
-    assert!(info.starts_with("<6>listening on ws://127.0.0.1:"), "{info:?}");
+    assert!(
+        info.starts_with("<6>listening on ws://127.0.0.1:"),
+        "{info:?}"
+    );
 }
 
 #[test]

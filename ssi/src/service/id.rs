@@ -143,9 +143,7 @@ pub fn is_ignored_name(name: &OsStr) -> bool {
         b".rpmsave",
         b".disabled",
     ];
-    name.starts_with(b".")
-        || SUFFIXES.iter().any(|s| name.ends_with(s))
-        || contains(name, DPKG)
+    name.starts_with(b".") || SUFFIXES.iter().any(|s| name.ends_with(s)) || contains(name, DPKG)
 }
 
 /// dpkg's leftovers: `.dpkg-old`, `.dpkg-dist`, `.dpkg-new`, `.dpkg-tmp`,
