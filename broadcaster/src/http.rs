@@ -2,6 +2,11 @@
 //! deadline, the Host/Origin checks, and the plain responses (dashboard,
 //! health check, errors). WebSocket upgrades are recognised here and
 //! completed by `client`.
+//!
+//! Hand-written on `httparse` rather than with tungstenite's server
+//! handshake or an HTTP server crate: one deadline for the whole head
+//! however it trickles in, a size bound, the Host/Origin rules and plain
+//! pages on the same port, in a blocking thread without an async runtime.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
