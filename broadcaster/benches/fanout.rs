@@ -224,6 +224,11 @@ fn start(kind: Kind) -> Server {
             .arg(&logs)
             .arg("--scripts-dir")
             .arg(&scripts)
+            // Every bench client comes from 127.0.0.1 and they all connect
+            // at once: the per-source limit on pending handshakes (a
+            // defence against slow-head attacks) would refuse most of them.
+            .env("SSI_BROADCASTER_MAX_PENDING", "5000")
+            .env("SSI_BROADCASTER_MAX_PENDING_PER_SOURCE", "5000")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

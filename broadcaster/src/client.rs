@@ -1,5 +1,6 @@
-//! One connection, on its own small thread: the HTTP request, then (for a
-//! WebSocket) the snapshot and the live stream.
+//! A WebSocket client, on its connection's own small thread (after
+//! `routes` has read and checked its request): the handshake, the snapshot
+//! and the live stream; and what all connection threads share (`Context`).
 //!
 //! The socket is nonblocking and the thread sleeps in `poll` on it and on
 //! its hub eventfd, so an idle client costs no CPU. Data frames are encoded
@@ -8,35 +9,38 @@
 //! close), always between two data frames so the two never interleave.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
+use std::io::{self, IoSlice, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
-use crate::http::{self, Access, ReadError, Request};
-use crate::hub::{Fetch, Hub};
+use crate::http::{self, Access, Request, LINGER};
+use crate::hub::{Client, Fetch, Hub};
 use crate::opts::Tuning;
-use crate::pending::{Pending, Slot};
+use crate::pending::Pending;
+use crate::server::Threads;
 
 /// Incoming frames and messages larger than this close the connection.
 pub const MAX_INCOMING: usize = 4 * 1024;
 /// How long a closing client gets to take its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// How long a closed connection's input is drained.
-const LINGER: Duration = Duration::from_millis(500);
+/// How long a client closed for a shutdown gets to take its close frame.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+/// How long its input is drained after that close frame is out.
+const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
 /// Frames taken from the hub per lock.
 const BATCH: usize = 32;
-/// Threads beyond the WebSocket clients and the pending request heads:
-/// connections past their head, answering plain HTTP or being refused.
-const EXTRA_THREADS: usize = 64;
+/// The close reason of a client that fell behind.
+const TOO_SLOW: &str = "too slow: missed messages, reconnect";
 
 /// What every connection thread shares.
 pub struct Context {
@@ -54,9 +58,8 @@ pub struct Context {
     pub history: crate::history::Source,
     /// WebSocket clients currently connected (or being upgraded).
     active: AtomicUsize,
-    /// Connection threads alive, for a clean shutdown.
-    threads: Mutex<usize>,
-    threads_done: Condvar,
+    /// Connection threads alive.
+    pub threads: Arc<Threads>,
 }
 
 impl Context {
@@ -80,26 +83,13 @@ impl Context {
             pending,
             history,
             active: AtomicUsize::new(0),
-            threads: Mutex::new(0),
-            threads_done: Condvar::new(),
+            threads: Arc::default(),
         }
     }
 
-    /// Counts a connection thread; the guard uncounts it when dropped.
-    pub fn thread_started(self: &Arc<Context>) -> ThreadGuard {
-        *self.threads.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        ThreadGuard(self.clone())
-    }
-
-    /// Number of connection threads alive.
-    pub fn thread_count(&self) -> usize {
-        *self.threads.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The most connection threads there may be: every client, every
-    /// pending head, and some answering plain HTTP.
-    pub fn max_threads(&self) -> usize {
-        self.max_clients + self.tuning.max_pending + EXTRA_THREADS
+    /// WebSocket clients connected now (or being upgraded).
+    pub fn clients(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
     }
 
     /// A one-line account of the connections and the queue (SIGUSR1).
@@ -114,156 +104,19 @@ impl Context {
             self.pending.len(),
             self.tuning.max_pending,
             self.tuning.max_pending_per_source,
-            self.thread_count(),
+            self.threads.count(),
             self.tuning.queue_len,
             self.tuning.queue_bytes,
         )
     }
-
-    /// Waits until every connection thread has finished, or `timeout`.
-    pub fn wait_for_threads(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        let mut n = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        while *n > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            n = match self.threads_done.wait_timeout(n, left) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
-    }
-}
-
-/// Keeps a connection thread counted while alive.
-pub struct ThreadGuard(Arc<Context>);
-
-impl Drop for ThreadGuard {
-    fn drop(&mut self) {
-        let mut n = self.0.threads.lock().unwrap_or_else(|e| e.into_inner());
-        *n -= 1;
-        self.0.threads_done.notify_all();
-    }
-}
-
-/// Serves one accepted connection to the end. `slot` counts it among the
-/// pending request heads until its head is read.
-pub fn handle(ctx: &Context, mut stream: TcpStream, slot: Slot) {
-    // One deadline for the whole head, however it trickles in.
-    let deadline = Instant::now() + ctx.tuning.handshake_timeout;
-    let req = http::read_request(&mut stream, deadline);
-    // Before the socket can be closed: the slot names its descriptor.
-    drop(slot);
-    let req = match req {
-        Ok(r) => r,
-        Err(ReadError::Gone) => return,
-        Err(ReadError::Bad(code, msg)) => {
-            let _ = http::respond_text(&mut stream, code, "", msg);
-            return;
-        }
-    };
-    let _ = stream.set_write_timeout(Some(ctx.tuning.handshake_timeout));
-    // Two values where one is expected: which one would a proxy have
-    // checked? Refuse rather than guess.
-    if let Some(name) = [
-        "Host",
-        "Origin",
-        "Sec-WebSocket-Key",
-        "Sec-WebSocket-Version",
-    ]
-    .into_iter()
-    .find(|n| req.count(&n.to_ascii_lowercase()) > 1)
-    {
-        let _ = http::respond_text(&mut stream, 400, "", &format!("duplicate {name} header\n"));
-        linger_close(&mut stream, LINGER);
-        return;
-    }
-    if let Err(why) = ctx.access.check(&req) {
-        let _ = http::respond_text(&mut stream, 403, "", &format!("forbidden: {why}\n"));
-        return;
-    }
-    let head_only = req.method == "HEAD";
-    if req.method != "GET" && !head_only {
-        let _ = http::respond_text(
-            &mut stream,
-            405,
-            "Allow: GET, HEAD\r\n",
-            "method not allowed\n",
-        );
-        return;
-    }
-    let result = match req.path.as_str() {
-        "/" if req.is_upgrade() && !head_only => {
-            upgrade(ctx, stream, req);
-            return;
-        }
-        "/" => {
-            let host = req.header("host").unwrap_or("localhost");
-            http::respond_dashboard(&mut stream, host, head_only)
-        }
-        "/metrics" => crate::metrics::respond(
-            &mut stream,
-            &ctx.hub.metrics,
-            ctx.active.load(Ordering::SeqCst) as u64,
-            &req,
-            head_only,
-        ),
-        "/healthz" => http::respond(
-            &mut stream,
-            200,
-            "text/plain; charset=utf-8",
-            "",
-            b"ok\n",
-            head_only,
-        ),
-        path => match ctx.history.answer(&ctx.hub, path, &req.query) {
-            Some(a) if a.is_json() => http::respond(
-                &mut stream,
-                a.code,
-                "application/json",
-                "",
-                &a.body,
-                head_only,
-            ),
-            Some(a) => http::respond(
-                &mut stream,
-                a.code,
-                "text/plain; charset=utf-8",
-                "",
-                &a.body,
-                head_only,
-            ),
-            None => http::respond_text(&mut stream, 404, "", "not found\n"),
-        },
-    };
-    if result.is_ok() {
-        linger_close(&mut stream, LINGER);
-    }
-}
-
-/// Half-closes, then drains the peer's input for up to `wait`: closing a
-/// socket with unread input makes the kernel send a reset and discard what
-/// we still had queued for the peer (such as a close frame).
-fn linger_close(stream: &mut TcpStream, wait: Duration) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(wait));
-    let mut buf = [0u8; 512];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-    }
 }
 
 /// Completes a WebSocket handshake and streams until the client leaves.
-fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
     // RFC 6455 4.1: the handshake is HTTP/1.1 or later.
     if req.version < 1 {
         let _ = http::respond_text(&mut stream, 400, "", "WebSocket needs HTTP/1.1\n");
-        linger_close(&mut stream, LINGER);
+        http::linger_close(&mut stream, LINGER);
         return;
     }
     let accept = match req.header("sec-websocket-key") {
@@ -290,7 +143,7 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
             "Retry-After: 5\r\n",
             "too many clients, try again later\n",
         );
-        linger_close(&mut stream, LINGER);
+        http::linger_close(&mut stream, LINGER);
         return;
     }
     let _active = ActiveGuard(&ctx.active);
@@ -326,19 +179,11 @@ fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
     let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
-    let mut conn = Conn {
-        ws,
-        // Sized once for a batch and kept: reallocating per burst would
-        // leave freed buffers cached in every thread.
-        out: {
-            let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
-            out.extend(snapshot);
-            out
-        },
-        off: 0,
-        pending_close: None,
-    };
-    conn.run(ctx, &client);
+    // Sized once for a batch and kept: reallocating per burst would
+    // leave freed buffers cached in every thread.
+    let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
+    out.extend(snapshot);
+    Conn::new(ctx, &client, ws, out).run();
 }
 
 struct ActiveGuard<'a>(&'a AtomicUsize);
@@ -349,7 +194,7 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
-struct SubscriptionGuard<'a>(&'a Hub, &'a crate::hub::Client);
+struct SubscriptionGuard<'a>(&'a Hub, &'a Client);
 
 impl Drop for SubscriptionGuard<'_> {
     fn drop(&mut self) {
@@ -358,13 +203,23 @@ impl Drop for SubscriptionGuard<'_> {
 }
 
 /// An upgraded connection.
-struct Conn {
+struct Conn<'a> {
     ws: WebSocket<TcpStream>,
     /// Encoded data frames still to send; `off` bytes of the first are sent.
     out: VecDeque<Bytes>,
     off: usize,
     /// A close frame to send once the data frame in progress is complete.
     pending_close: Option<CloseFrame>,
+    hub: &'a Hub,
+    client: &'a Client,
+    ping_every: Duration,
+    next_ping: Instant,
+    /// When the peer last sent a frame.
+    last_heard: Instant,
+    /// Set once a close frame is queued: the time by which it must be out.
+    closing: Option<Instant>,
+    /// Whether the socket may have input (saves a recv per wake-up).
+    readable: bool,
 }
 
 /// What writing achieved.
@@ -375,205 +230,241 @@ enum Wrote {
     Blocked,
 }
 
-impl Conn {
-    fn run(&mut self, ctx: &Context, client: &crate::hub::Client) {
-        let hub = &ctx.hub;
-        let ping_every = ctx.tuning.ping_interval;
-        let mut next_ping = Instant::now() + ping_every;
-        let mut last_heard = Instant::now();
-        // Set once a close frame is queued: the time by which it must be out.
-        let mut closing: Option<Instant> = None;
-        // Whether the socket may have input (saves a recv per wake-up).
-        let mut readable = true;
+/// `d` for poll(2), at most a day (longer than any timer here).
+pub fn timespec(d: Duration) -> Timespec {
+    let d = d.min(Duration::from_secs(86_400));
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: d.subsec_nanos().into(),
+    }
+}
+
+/// The connection is over: its thread returns.
+struct Over;
+
+impl<'a> Conn<'a> {
+    fn new(
+        ctx: &'a Context,
+        client: &'a Client,
+        ws: WebSocket<TcpStream>,
+        out: VecDeque<Bytes>,
+    ) -> Conn<'a> {
+        let now = Instant::now();
+        Conn {
+            ws,
+            out,
+            off: 0,
+            pending_close: None,
+            hub: &ctx.hub,
+            client,
+            ping_every: ctx.tuning.ping_interval,
+            next_ping: now + ctx.tuning.ping_interval,
+            last_heard: now,
+            closing: None,
+            readable: true,
+        }
+    }
+
+    /// Serves the client until it leaves, is closed, or goes silent.
+    fn run(mut self) {
+        while self.turn().is_ok() {}
+    }
+
+    /// One round: notice trouble, write, see a close through, read, sleep.
+    fn turn(&mut self) -> Result<(), Over> {
+        let now = Instant::now();
+        self.check(now)?;
+        let blocked = self.write(now)?;
+        if self.closing.is_some() {
+            return self.finish_close(blocked, now);
+        }
+        // Read only between data frames, as reading may write a pong.
+        let want_read = self.out.is_empty();
+        if want_read {
+            self.read(now)?;
+            if self.closing.is_some() {
+                return Ok(());
+            }
+        }
+        self.sleep(want_read, blocked)
+    }
+
+    /// Starts closing a client that fell behind, or every client when the
+    /// server shuts down; gives up on a peer silent through three pings.
+    fn check(&mut self, now: Instant) -> Result<(), Over> {
+        if self.closing.is_some() {
+            return Ok(());
+        }
+        if self.hub.is_lagged(self.client) {
+            // Checked here too, not only when fetching: a client whose
+            // socket is full never fetches, and would keep its batch of
+            // frames alive. Closing drops them; the close frame then
+            // waits, as long as a silent peer is given, for a reader that
+            // may yet wake up.
+            self.start_close(
+                now + CLOSE_GRACE.max(self.ping_every),
+                CloseCode::Again,
+                TOO_SLOW,
+            );
+        } else if self.hub.is_shutting_down() {
+            self.start_close(
+                now + SHUTDOWN_GRACE,
+                CloseCode::Away,
+                "server shutting down",
+            );
+        } else if now.duration_since(self.last_heard) > self.ping_every * 3 {
+            return Err(Over);
+        }
+        Ok(())
+    }
+
+    /// Writes data frames and, between two of them, tungstenite's own
+    /// (close, ping, pong), fetching more from the hub until there is none
+    /// or the socket is full. Returns whether the socket is full.
+    fn write(&mut self, now: Instant) -> Result<bool, Over> {
         loop {
-            let now = Instant::now();
-            if closing.is_none() {
-                if hub.is_lagged(client) {
-                    // Checked here too, not only when fetching: a client
-                    // whose socket is full never fetches, and would keep
-                    // its batch of frames alive. Closing drops them; the
-                    // close frame then waits, as long as a silent peer is
-                    // given, for a reader that may yet wake up.
-                    closing = Some(now + CLOSE_GRACE.max(ping_every));
-                    self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
-                } else if hub.is_shutting_down() {
-                    closing = Some(now + Duration::from_millis(500));
-                    self.start_close(CloseCode::Away, "server shutting down");
-                } else if now.duration_since(last_heard) > ping_every * 3 {
-                    // A peer silent through three pings is gone.
-                    return;
+            match self.write_data() {
+                Ok(Wrote::All) => {}
+                Ok(Wrote::Blocked) => return Ok(true),
+                Err(_) => return Err(Over),
+            }
+            if let Some(frame) = self.pending_close.take() {
+                // Queued even when the socket is full; flushed below.
+                let _ = self.ws.close(Some(frame));
+            }
+            match self.ws.flush() {
+                Ok(()) => {}
+                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(_) => return Err(Over),
+            }
+            if self.closing.is_some() {
+                return Ok(false);
+            }
+            if now >= self.next_ping {
+                self.next_ping = now + self.ping_every;
+                match self.ws.write(Message::Ping(Bytes::new())) {
+                    Ok(()) => continue,
+                    Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(_) => return Err(Over),
                 }
             }
-
-            // Write: data frames, then (between frames) tungstenite's own.
-            let mut blocked = false;
-            loop {
-                match self.write_data() {
-                    Ok(Wrote::All) => {}
-                    Ok(Wrote::Blocked) => {
-                        blocked = true;
-                        break;
-                    }
-                    Err(_) => return,
-                }
-                if let Some(frame) = self.pending_close.take() {
-                    // Queued even when the socket is full; flushed below.
-                    let _ = self.ws.close(Some(frame));
-                }
-                match self.ws.flush() {
-                    Ok(()) => {}
-                    Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                        blocked = true;
-                        break;
-                    }
-                    Err(_) => return,
-                }
-                if closing.is_some() {
-                    break;
-                }
-                if now >= next_ping {
-                    next_ping = now + ping_every;
-                    match self.ws.write(Message::Ping(Bytes::new())) {
-                        Ok(()) => continue,
-                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        Err(_) => return,
-                    }
-                }
-                match hub.fetch(client, &mut self.out, BATCH) {
-                    Fetch::Lagged => {
-                        closing = Some(now + CLOSE_GRACE);
-                        self.start_close(CloseCode::Again, "too slow: missed messages, reconnect");
-                    }
-                    Fetch::Ok if self.out.is_empty() => break,
-                    Fetch::Ok => {}
-                }
-            }
-
-            if let Some(deadline) = closing {
-                if !blocked {
-                    // Close frame sent: let the peer see it, then go.
-                    let wait = if hub.is_shutting_down() {
-                        Duration::from_millis(200)
-                    } else {
-                        LINGER
-                    };
-                    linger_close(self.ws.get_mut(), wait);
-                    return;
-                }
-                if now >= deadline {
-                    return;
-                }
-            }
-
-            // Read (only between data frames, as reading may write a pong).
-            let mut want_read = false;
-            if self.out.is_empty() && closing.is_none() {
-                want_read = true;
-                while readable {
-                    match self.ws.read() {
-                        // Client messages are ignored; any frame proves it is alive.
-                        Ok(_) => last_heard = Instant::now(),
-                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                            readable = false;
-                        }
-                        Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
-                            closing = Some(now + CLOSE_GRACE);
-                            self.start_close(CloseCode::Size, "frame too large");
-                            break;
-                        }
-                        Err(WsError::ConnectionClosed) => {
-                            // The peer closed and tungstenite answered.
-                            linger_close(self.ws.get_mut(), LINGER);
-                            return;
-                        }
-                        Err(e) => {
-                            // RFC 6455 7.4.1: say why before closing.
-                            let (code, why) = match e {
-                                WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                                    return
-                                }
-                                WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
-                                WsError::Utf8(_) => (CloseCode::Invalid, "text is not UTF-8"),
-                                _ => return,
-                            };
-                            closing = Some(now + CLOSE_GRACE);
-                            self.start_close(code, why);
-                            break;
-                        }
-                    }
-                }
-                if closing.is_some() {
-                    continue;
-                }
-            }
-
-            // Sleep until the socket, the hub or a timer wants us.
-            if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
-                // A thousand idle clients should not each keep a big snapshot's queue.
-                self.out = VecDeque::with_capacity(BATCH);
-            }
-            if !blocked {
-                client.set_waiting(true);
-                if hub.has_pending(client) || hub.is_shutting_down() {
-                    client.set_waiting(false);
-                    continue;
-                }
-            }
-            let mut until = next_ping.min(last_heard + ping_every * 3);
-            if let Some(d) = closing {
-                until = until.min(d);
-            }
-            let timeout = until.saturating_duration_since(Instant::now());
-            let sock = self.ws.get_ref().as_raw_fd();
-            let mut events = 0;
-            if want_read {
-                events |= libc::POLLIN;
-            }
-            if blocked {
-                events |= libc::POLLOUT;
-            }
-            let mut fds = [
-                libc::pollfd {
-                    fd: sock,
-                    events,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: client.wake_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-            // Round up so a timer is never polled for in a 0 ms spin.
-            let ms = if timeout.as_nanos() > 0 && ms == 0 {
-                1
-            } else {
-                ms
-            };
-            // SAFETY: fds is a valid array of two pollfd structs.
-            let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-            client.set_waiting(false);
-            if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return;
-            }
-            if fds[1].revents & libc::POLLIN != 0 {
-                client.clear_wake();
-            }
-            if fds[0].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-                readable = true;
-            }
-            if fds[0].revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-                return;
-            }
-            if fds[0].revents & libc::POLLHUP != 0 && !want_read {
-                return;
+            match self.hub.fetch(self.client, &mut self.out, BATCH) {
+                Fetch::Lagged => self.start_close(now + CLOSE_GRACE, CloseCode::Again, TOO_SLOW),
+                Fetch::Ok if self.out.is_empty() => return Ok(false),
+                Fetch::Ok => {}
             }
         }
     }
 
-    /// Drops queued data after the frame in progress and queues a close frame.
-    fn start_close(&mut self, code: CloseCode, reason: &'static str) {
+    /// Once the close frame is out, lets the peer see it and ends; ends
+    /// anyway when the peer has not taken it by the deadline.
+    fn finish_close(&mut self, blocked: bool, now: Instant) -> Result<(), Over> {
+        if !blocked {
+            let wait = if self.hub.is_shutting_down() {
+                SHUTDOWN_LINGER
+            } else {
+                LINGER
+            };
+            http::linger_close(self.ws.get_mut(), wait);
+            return Err(Over);
+        }
+        match self.closing {
+            Some(deadline) if now >= deadline => Err(Over),
+            _ => self.sleep(false, blocked),
+        }
+    }
+
+    /// Reads what the client sent: its messages are ignored, but any frame
+    /// proves it is alive. A bad frame starts a close.
+    fn read(&mut self, now: Instant) -> Result<(), Over> {
+        while self.readable {
+            match self.ws.read() {
+                Ok(_) => self.last_heard = Instant::now(),
+                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                }
+                Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
+                    self.start_close(now + CLOSE_GRACE, CloseCode::Size, "frame too large");
+                    return Ok(());
+                }
+                Err(WsError::ConnectionClosed) => {
+                    // The peer closed and tungstenite answered.
+                    http::linger_close(self.ws.get_mut(), LINGER);
+                    return Err(Over);
+                }
+                Err(e) => {
+                    // RFC 6455 7.4.1: say why before closing.
+                    let (code, why) = match e {
+                        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                            return Err(Over)
+                        }
+                        WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
+                        WsError::Utf8(_) => (CloseCode::Invalid, "text is not UTF-8"),
+                        _ => return Err(Over),
+                    };
+                    self.start_close(now + CLOSE_GRACE, code, why);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sleeps until the socket, the hub or a timer wants this connection.
+    fn sleep(&mut self, want_read: bool, blocked: bool) -> Result<(), Over> {
+        if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
+            // A thousand idle clients should not each keep a big snapshot's queue.
+            self.out = VecDeque::with_capacity(BATCH);
+        }
+        if !blocked {
+            self.client.set_waiting(true);
+            if self.hub.has_pending(self.client) || self.hub.is_shutting_down() {
+                self.client.set_waiting(false);
+                return Ok(());
+            }
+        }
+        let mut until = self.next_ping.min(self.last_heard + self.ping_every * 3);
+        if let Some(d) = self.closing {
+            until = until.min(d);
+        }
+        let timeout = timespec(until.saturating_duration_since(Instant::now()));
+        let mut events = PollFlags::empty();
+        if want_read {
+            events |= PollFlags::IN;
+        }
+        if blocked {
+            events |= PollFlags::OUT;
+        }
+        let mut fds = [
+            PollFd::new(self.ws.get_ref(), events),
+            PollFd::from_borrowed_fd(self.client.wake_fd(), PollFlags::IN),
+        ];
+        let r = poll(&mut fds, Some(&timeout));
+        let (sock, wake) = (fds[0].revents(), fds[1].revents());
+        self.client.set_waiting(false);
+        match r {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(_) => return Err(Over),
+        }
+        if wake.contains(PollFlags::IN) {
+            self.client.clear_wake();
+        }
+        if sock.intersects(PollFlags::IN | PollFlags::HUP) {
+            self.readable = true;
+        }
+        if sock.intersects(PollFlags::ERR | PollFlags::NVAL) {
+            return Err(Over);
+        }
+        if sock.contains(PollFlags::HUP) && !want_read {
+            return Err(Over);
+        }
+        Ok(())
+    }
+
+    /// Drops queued data after the frame in progress and queues a close
+    /// frame, to be out by `deadline`.
+    fn start_close(&mut self, deadline: Instant, code: CloseCode, reason: &'static str) {
+        self.closing = Some(deadline);
         let keep = usize::from(self.off > 0);
         self.out.truncate(keep);
         let frame = CloseFrame {

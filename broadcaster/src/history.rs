@@ -242,16 +242,9 @@ fn limit(query: &str, max: usize) -> Result<usize, String> {
     Ok(limit)
 }
 
-/// The machine's host name (`gethostname`, which the sandbox allows).
+/// The machine's host name (the one definition the notifications use too).
 fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    ssi::host::name()
 }
 
 #[cfg(test)]

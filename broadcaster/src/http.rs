@@ -2,14 +2,22 @@
 //! deadline, the Host/Origin checks, and the plain responses (dashboard,
 //! health check, errors). WebSocket upgrades are recognised here and
 //! completed by `client`.
+//!
+//! Hand-written on `httparse` rather than with tungstenite's server
+//! handshake or an HTTP server crate: one deadline for the whole head
+//! however it trickles in, a size bound, the Host/Origin rules and plain
+//! pages on the same port, in a blocking thread without an async runtime.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Instant;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
 /// The largest request head accepted (browsers send well under 8 KiB).
 const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 48;
+
+/// How long a closed connection's input is drained.
+pub const LINGER: Duration = Duration::from_millis(500);
 
 /// The built-in dashboard page.
 pub const DASHBOARD: &str = include_str!("dashboard.html");
@@ -58,6 +66,21 @@ impl Request {
     pub fn is_upgrade(&self) -> bool {
         self.header_has_token("upgrade", "websocket")
             && self.header_has_token("connection", "upgrade")
+    }
+}
+
+/// Half-closes, then drains the peer's input for up to `wait`: closing a
+/// socket with unread input makes the kernel send a reset and discard what
+/// we still had queued for the peer (such as a close frame).
+pub fn linger_close(stream: &mut TcpStream, wait: Duration) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(wait));
+    let mut buf = [0u8; 512];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
     }
 }
 

@@ -11,10 +11,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rustix::event::{eventfd, EventfdFlags};
 use tungstenite::Bytes;
 
 use crate::messages::{Message, ServiceInfo, StatusUpdate};
@@ -78,16 +79,15 @@ pub enum Fetch {
 
 impl Client {
     /// The eventfd to poll for wake-ups.
-    pub fn wake_fd(&self) -> RawFd {
-        self.wake.as_raw_fd()
+    pub fn wake_fd(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
     }
 
     /// Clears pending wake-ups (after the eventfd polled readable).
     pub fn clear_wake(&self) {
         let mut buf = [0u8; 8];
         // Nonblocking; EAGAIN just means nothing was pending.
-        // SAFETY: reading 8 bytes into an 8-byte buffer from an fd we own.
-        unsafe { libc::read(self.wake.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+        let _ = rustix::io::read(&self.wake, &mut buf);
     }
 
     /// Announces that the thread is about to sleep; it must then check for
@@ -97,9 +97,8 @@ impl Client {
     }
 
     fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a u64 to an eventfd we own.
-        unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        // Fails only when the counter is full, when a wake-up is pending anyway.
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
     }
 }
 
@@ -272,13 +271,7 @@ impl Hub {
     /// Registers a new client and returns it with its snapshot: `agent.ready`
     /// then one status update per known service that has a status.
     pub fn subscribe(&self) -> io::Result<(Arc<Client>, Vec<Bytes>)> {
-        // SAFETY: plain syscall; the result is checked before use.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor that nothing else owns.
-        let wake = unsafe { OwnedFd::from_raw_fd(fd) };
+        let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
         let mut inner = self.lock();
         let services: Vec<&ServiceInfo> = inner.services.values().collect();
         let mut snapshot = vec![Message::Ready { services }.to_frame()];
@@ -312,8 +305,7 @@ impl Hub {
         // asked; small departures are not worth the walk through the heap.
         if freed >= TRIM_HEAP_AFTER || self.heap_dirty.swap(false, Ordering::SeqCst) {
             self.heap_dirty.store(false, Ordering::SeqCst);
-            // SAFETY: malloc_trim only returns free heap pages to the system.
-            unsafe { libc::malloc_trim(0) };
+            crate::heap::trim();
         }
     }
 
@@ -378,7 +370,7 @@ mod tests {
     fn status(id: &str, s: &'static str) -> StatusUpdate {
         StatusUpdate {
             service_id: id.into(),
-            status: s,
+            status: s.parse().unwrap(),
             message: String::new(),
             timestamp: "2026-11-26T10:00:00Z".into(),
         }

@@ -4,15 +4,24 @@
 //! connection.
 
 /// Writes a line to standard error; never fails, never panics (see `log`).
+/// `log!("…")` is information; `log!(warning: "…")` and `log!(error: "…")`
+/// say how bad it is, which the journal records as the line's priority.
 macro_rules! log {
+    (error: $($arg:tt)*) => {
+        $crate::log::line($crate::log::Level::Error, format_args!($($arg)*))
+    };
+    (warning: $($arg:tt)*) => {
+        $crate::log::line($crate::log::Level::Warning, format_args!($($arg)*))
+    };
     ($($arg:tt)*) => {
-        $crate::log::line(format_args!($($arg)*))
+        $crate::log::line($crate::log::Level::Info, format_args!($($arg)*))
     };
 }
 
 /// `eprintln!` is shadowed by `log!` in every module of this crate: the
 /// standard one panics when stderr is a closed pipe, which aborts a release
 /// build. Prefer `log!`; this only catches a stray `eprintln!`.
+#[allow(unused_macros)]
 macro_rules! eprintln {
     ($($arg:tt)*) => {
         log!($($arg)*)
@@ -20,6 +29,7 @@ macro_rules! eprintln {
 }
 
 mod client;
+mod heap;
 mod history;
 mod http;
 mod hub;
@@ -29,6 +39,7 @@ mod metrics;
 mod opts;
 mod pending;
 mod push;
+mod routes;
 mod server;
 mod tail;
 mod watch;
@@ -58,22 +69,19 @@ fn main() -> ExitCode {
         Ok(Command::Run(o)) => match run(*o) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                log!("ssi-broadcaster: {e}");
+                log!(error: "ssi-broadcaster: {e}");
                 ExitCode::FAILURE
             }
         },
         Err(UsageError(e)) => {
-            log!("ssi-broadcaster: {e}");
+            log!(error: "ssi-broadcaster: {e}");
             ExitCode::from(2)
         }
     }
 }
 
 fn run(mut o: Opts) -> Result<(), String> {
-    // Many connection threads each allocate a little and rarely: separate
-    // malloc arenas would only add fragmented heaps, not speed.
-    // SAFETY: mallopt only tunes the allocator; called before any thread.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    heap::one_arena();
     raise_nofile_limit();
 
     // Event paths are compared with these, so make them absolute once.
@@ -82,7 +90,8 @@ fn run(mut o: Opts) -> Result<(), String> {
             *dir = abs;
         }
     }
-    let signals = server::signal_pipe().map_err(|e| format!("cannot set up signals: {e}"))?;
+    // Before any thread is started: they inherit the blocked signals.
+    let signals = server::signals().map_err(|e| format!("cannot set up signals: {e}"))?;
     let hub = Arc::new(hub::Hub::new(o.tuning.queue_len, o.tuning.queue_bytes));
     let watch = watch::Watch::start(
         o.log_dir.clone(),
@@ -121,7 +130,7 @@ fn run(mut o: Opts) -> Result<(), String> {
 
     if !local.ip().is_loopback() {
         log!(
-            "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
+            warning: "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
              statuses are readable by anyone who can connect."
         );
     }
@@ -143,15 +152,21 @@ fn run(mut o: Opts) -> Result<(), String> {
 /// not scale with it (only recently changed ones are held open). Failure
 /// (a sandbox refusing setrlimit) leaves the limit as it was.
 fn raise_nofile_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    // `None` is no limit (infinity).
+    let below = match (lim.current, lim.maximum) {
+        (Some(soft), Some(hard)) => soft < hard,
+        (Some(_), None) => true,
+        (None, _) => false,
     };
-    // SAFETY: getrlimit and setrlimit read or fill the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
+    if below {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: lim.maximum,
+                maximum: lim.maximum,
+            },
+        );
     }
 }

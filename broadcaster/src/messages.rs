@@ -2,6 +2,7 @@
 //! and their encoding as ready-to-send WebSocket frames.
 
 use serde::Serialize;
+use ssi::status::Status;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
 use tungstenite::Bytes;
@@ -26,8 +27,8 @@ pub struct ServiceInfo {
 pub struct StatusUpdate {
     /// The service id.
     pub service_id: String,
-    /// `OK`, `UPDATE`, `WARNING`, `FAILURE`, `ERROR` or `UNKNOWN`.
-    pub status: &'static str,
+    /// `OK`, `UPDATE`, `WARNING`, `FAILURE`, `ERROR` or `UNKNOWN` in JSON.
+    pub status: Status,
     /// The line's message, `""` when it has none.
     pub message: String,
     /// RFC 3339 UTC with `Z`.
@@ -100,7 +101,7 @@ mod tests {
         );
         let s = StatusUpdate {
             service_id: "dummy_service".into(),
-            status: "OK",
+            status: Status::Ok,
             message: String::new(),
             timestamp: "2026-11-26T10:00:00Z".into(),
         };

@@ -132,9 +132,8 @@ impl Registry {
         let now = Timestamp::now();
         let mut st = self.lock();
         for u in updates {
-            let (Ok(status), Ok(at)) =
-                (u.status.parse::<Status>(), u.timestamp.parse::<Timestamp>())
-            else {
+            let status = u.status;
+            let Ok(at) = u.timestamp.parse::<Timestamp>() else {
                 continue;
             };
             let lines = st.seen.get(&u.service_id).map_or(0, |s| s.lines) + 1;
@@ -212,7 +211,7 @@ mod tests {
     fn update(id: &str, status: &'static str, ts: &str) -> StatusUpdate {
         StatusUpdate {
             service_id: id.into(),
-            status,
+            status: status.parse().unwrap(),
             message: String::new(),
             timestamp: ts.into(),
         }

@@ -4,14 +4,19 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
 
 use crate::client::{self, Context};
 use crate::log;
+use crate::routes;
 use crate::watch::RescanRequest;
 
 /// Stack size of a connection thread: they only shuffle bytes, and a
@@ -44,12 +49,11 @@ fn activated_listener() -> io::Result<Option<TcpListener>> {
     if !pid_ok || fds < 1 {
         return Ok(None);
     }
-    let fd: RawFd = 3;
     // SAFETY: systemd passed fd 3 to this process (LISTEN_PID matched);
-    // nothing else in the process owns it.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: plain fcntl on a valid fd.
-    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // nothing else in the process owns it. (The sd-notify crate would only
+    // parse the variables and hand back the same raw number.)
+    let owned = unsafe { OwnedFd::from_raw_fd(3) };
+    fcntl_setfd(&owned, FdFlags::CLOEXEC)?;
     let listener = TcpListener::from(owned);
     // Fails unless it really is a socket with an address.
     listener.local_addr().map_err(|e| {
@@ -62,6 +66,11 @@ fn activated_listener() -> io::Result<Option<TcpListener>> {
 }
 
 /// Tells systemd we are ready, when started as `Type=notify`.
+///
+/// Written here rather than with the `sd-notify` crate: that crate (0.5)
+/// does not reach an abstract socket (`NOTIFY_SOCKET=@…`, which service
+/// managers may pass), needs a newer Rust than this workspace promises,
+/// and this takes no `unsafe` either.
 pub fn notify_ready() {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
@@ -78,145 +87,83 @@ pub fn notify_ready() {
         sock.send_to(b"READY=1", &path)
     };
     if let Err(e) = result {
-        log!("ssi-broadcaster: cannot notify systemd: {e}");
-    }
-}
-
-/// Write end of the signal pipe, for the async-signal-safe handler.
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        // Every handled signal number fits in a byte.
-        let b = sig as u8;
-        // SAFETY: write(2) is async-signal-safe; fd is our pipe.
-        unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+        log!(warning: "ssi-broadcaster: cannot notify systemd: {e}");
     }
 }
 
 /// Signals the accept loop acts on: stop (TERM, INT), rescan (HUP), report
 /// (USR1).
-const HANDLED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
-/// Signals that would end the process by default and mean nothing here.
-const IGNORED: [libc::c_int; 2] = [libc::SIGUSR2, libc::SIGQUIT];
+const HANDLED: [Signal; 4] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+];
+/// Signals that would end the process by default and mean nothing here:
+/// taken and dropped.
+const IGNORED: [Signal; 2] = [Signal::SIGUSR2, Signal::SIGQUIT];
 
-fn handled_set() -> libc::sigset_t {
-    // SAFETY: sigemptyset/sigaddset initialise and fill a local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in HANDLED {
-            libc::sigaddset(&mut set, sig);
-        }
-        set
-    }
-}
-
-/// A pipe that receives one byte (the signal number) per handled signal
-/// (the self-pipe trick), so the accept loop can wait for connections and
-/// signals together.
+/// The signals, as a descriptor the accept loop polls with the listener.
 ///
-/// The handled signals are blocked in the calling thread, hence in every
-/// thread started after this: they are delivered only while the accept
-/// loop waits in `ppoll`, and no other thread ever sees `EINTR` from them.
-pub fn signal_pipe() -> io::Result<OwnedFd> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both are fresh descriptors owned by nothing else.
-    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    SIGNAL_PIPE.store(write.as_raw_fd(), Ordering::Relaxed);
-    // The write end lives as long as the process.
-    std::mem::forget(write);
-    let set = handled_set();
-    // SAFETY: blocking signals in this thread; the set is initialised.
-    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
-    }
-    let handler = on_signal as *const () as usize;
-    for (sig, action) in HANDLED
-        .iter()
-        .map(|&s| (s, handler))
-        .chain(IGNORED.iter().map(|&s| (s, libc::SIG_IGN)))
-    {
-        // SAFETY: installing a handler that only calls write(2), or SIG_IGN.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = action;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-    }
-    Ok(read)
+/// The signals are blocked in the calling thread, hence in every thread
+/// started after this (call it before starting any): they are never
+/// delivered to a handler, so no thread ever sees `EINTR` from them, and
+/// only the accept loop takes them, by reading this signalfd. (signal-hook
+/// installs handlers and cannot keep signals away from the other threads;
+/// rustix leaves signal masks to the C library; nix wraps both
+/// `pthread_sigmask` and `signalfd` safely.)
+pub fn signals() -> io::Result<SignalFd> {
+    let set: SigSet = HANDLED.into_iter().chain(IGNORED).collect();
+    set.thread_block()?;
+    Ok(SignalFd::with_flags(
+        &set,
+        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    )?)
 }
 
 /// What the signals asked for since the last look.
 #[derive(Default)]
-struct Requests {
-    stop: bool,
-    rescan: bool,
-    report: bool,
+pub(crate) struct Requests {
+    pub stop: bool,
+    pub rescan: bool,
+    pub report: bool,
 }
 
-fn read_signals(pipe: &OwnedFd) -> Requests {
+/// Reads every pending signal off `signals` (never blocks).
+pub(crate) fn read_signals(signals: &SignalFd) -> Requests {
     let mut r = Requests::default();
-    let mut buf = [0u8; 64];
-    loop {
-        // SAFETY: reading into a local buffer from our nonblocking pipe.
-        let n = unsafe { libc::read(pipe.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return r;
-        }
-        for &b in &buf[..n as usize] {
-            match libc::c_int::from(b) {
-                libc::SIGHUP => r.rescan = true,
-                libc::SIGUSR1 => r.report = true,
-                _ => r.stop = true,
-            }
+    let is = |info: &libc::signalfd_siginfo, sig: Signal| info.ssi_signo == sig as u32;
+    while let Ok(Some(info)) = signals.read_signal() {
+        if is(&info, Signal::SIGHUP) {
+            r.rescan = true;
+        } else if is(&info, Signal::SIGUSR1) {
+            r.report = true;
+        } else if is(&info, Signal::SIGTERM) || is(&info, Signal::SIGINT) {
+            r.stop = true;
         }
     }
+    r
 }
 
 /// One descriptor held in reserve: when `accept` fails for lack of
 /// descriptors, giving it back lets one more connection in, to be told so
 /// (503) and closed, instead of leaving it, and every later one, waiting
 /// in the backlog until it times out.
-struct Spare {
-    source: RawFd,
-    fd: Option<OwnedFd>,
-}
+#[derive(Default)]
+struct Spare(Option<OwnedFd>);
 
 impl Spare {
-    /// A spare made by duplicating `source` (no file system needed).
-    fn new(source: RawFd) -> Spare {
-        let mut s = Spare { source, fd: None };
-        s.reserve();
-        s
-    }
-
-    /// Takes a descriptor back into reserve, if one can be had.
-    fn reserve(&mut self) {
-        if self.fd.is_none() {
-            // SAFETY: F_DUPFD_CLOEXEC on our own valid descriptor; the
-            // result is checked and owned at once.
-            let fd = unsafe { libc::fcntl(self.source, libc::F_DUPFD_CLOEXEC, 0) };
-            if fd >= 0 {
-                // SAFETY: a fresh descriptor nothing else owns.
-                self.fd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
+    /// Takes a descriptor back into reserve (a duplicate of `source`, so
+    /// no file system is needed), if one can be had.
+    fn reserve(&mut self, source: impl AsFd) {
+        if self.0.is_none() {
+            self.0 = fcntl_dupfd_cloexec(source, 0).ok();
         }
     }
 
     /// Frees the reserved descriptor; false when there was none.
     fn release(&mut self) -> bool {
-        self.fd.take().is_some()
+        self.0.take().is_some()
     }
 }
 
@@ -254,66 +201,22 @@ fn refuse(stream: TcpStream, why: &str) {
 pub fn serve(
     listener: TcpListener,
     ctx: Arc<Context>,
-    signals: OwnedFd,
+    signals: SignalFd,
     rescan: RescanRequest,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    let mut spare = Spare::new(signals.as_raw_fd());
+    let mut spare = Spare::default();
     let mut warn = log::Every::new(ACCEPT_WARN_EVERY);
     // While set, the listener is not polled (it would only spin).
     let mut paused_until: Option<Instant> = None;
-    // The signal mask while waiting: the handled signals unblocked.
-    let mut wait_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: reading this thread's mask into an initialised set, then
-    // removing the handled signals from it.
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, std::ptr::null(), &mut wait_mask);
-        for sig in HANDLED {
-            libc::sigdelset(&mut wait_mask, sig);
-        }
-    }
     loop {
         let now = Instant::now();
         if paused_until.is_some_and(|t| now >= t) {
             paused_until = None;
         }
-        spare.reserve();
-        let mut fds = [
-            libc::pollfd {
-                fd: signals.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: listener.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        let nfds = if paused_until.is_some() { 1 } else { 2 };
-        let timeout = paused_until.map(|t| {
-            let left = t.saturating_duration_since(now);
-            libc::timespec {
-                tv_sec: left.as_secs() as libc::time_t,
-                tv_nsec: left.subsec_nanos().into(),
-            }
-        });
-        let timeout_ptr = timeout
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: fds holds nfds valid pollfd structs; the timeout and the
-        // mask outlive the call.
-        let r = unsafe { libc::ppoll(fds.as_mut_ptr(), nfds, timeout_ptr, &wait_mask) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                // A signal: its byte is in the pipe now.
-                fds[0].revents = libc::POLLIN;
-            } else {
-                return Err(e);
-            }
-        }
-        if fds[0].revents != 0 {
+        spare.reserve(&signals);
+        let (signalled, connecting) = wait(&signals, &listener, paused_until, now)?;
+        if signalled {
             let req = read_signals(&signals);
             if req.stop {
                 break;
@@ -326,56 +229,101 @@ pub fn serve(
                 log!("ssi-broadcaster: {}", ctx.report());
             }
         }
-        if nfds < 2 || fds[1].revents == 0 {
-            continue;
-        }
-        loop {
-            let (stream, peer) = match listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
-                    if let Some(held) = warn.allow(Instant::now()) {
-                        let more = if held > 0 {
-                            format!(" ({held} more since the last report)")
-                        } else {
-                            String::new()
-                        };
-                        let hint = if out_of_fds {
-                            ", answering 503 (raise LimitNOFILE=?)"
-                        } else {
-                            ""
-                        };
-                        log!("ssi-broadcaster: accept: {e}{hint}{more}");
-                    }
-                    if out_of_fds && spare.release() {
-                        let got = listener
-                            .accept()
-                            .map(|(s, _)| refuse(s, "too many open files"));
-                        spare.reserve();
-                        // If even that failed, or the spare is gone, rest.
-                        if got.is_ok() && spare.fd.is_some() {
-                            continue;
-                        }
-                    }
-                    paused_until = Some(Instant::now() + ACCEPT_PAUSE);
-                    break;
-                }
-            };
-            admit(&ctx, stream, peer.ip());
+        if connecting {
+            paused_until = accept_all(&listener, &ctx, &signals, &mut spare, &mut warn);
         }
     }
     ctx.hub.shutdown();
     drop(listener);
-    ctx.wait_for_threads(Duration::from_millis(800));
+    ctx.threads.wait_for_all(Duration::from_millis(800));
     Ok(())
+}
+
+/// Sleeps until a signal comes or (unless paused) a connection waits;
+/// says which.
+fn wait(
+    signals: &SignalFd,
+    listener: &TcpListener,
+    paused_until: Option<Instant>,
+    now: Instant,
+) -> io::Result<(bool, bool)> {
+    let mut fds = [
+        PollFd::new(signals, PollFlags::IN),
+        PollFd::new(listener, PollFlags::IN),
+    ];
+    let nfds = if paused_until.is_some() { 1 } else { 2 };
+    let timeout = paused_until.map(|t| client::timespec(t.saturating_duration_since(now)));
+    match poll(&mut fds[..nfds], timeout.as_ref()) {
+        // The handled signals are blocked, so only a stop and continue
+        // (SIGSTOP, SIGCONT) can interrupt: look again.
+        Ok(_) | Err(Errno::INTR) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let signalled = !fds[0].revents().is_empty();
+    let connecting = nfds == 2 && !fds[1].revents().is_empty();
+    Ok((signalled, connecting))
+}
+
+/// Accepts every waiting connection. Returns when to look at the listener
+/// again if it must be left alone for a while.
+fn accept_all(
+    listener: &TcpListener,
+    ctx: &Arc<Context>,
+    signals: &SignalFd,
+    spare: &mut Spare,
+    warn: &mut log::Every,
+) -> Option<Instant> {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+                if let Some(held) = warn.allow(Instant::now()) {
+                    let more = if held > 0 {
+                        format!(" ({held} more since the last report)")
+                    } else {
+                        String::new()
+                    };
+                    let hint = if out_of_fds {
+                        ", answering 503 (raise LimitNOFILE=?)"
+                    } else {
+                        ""
+                    };
+                    log!(warning: "ssi-broadcaster: accept: {e}{hint}{more}");
+                }
+                if out_of_fds && spare.release() {
+                    let got = listener
+                        .accept()
+                        .map(|(s, _)| refuse(s, "too many open files"));
+                    spare.reserve(signals);
+                    // If even that failed, or the spare is gone, rest.
+                    if got.is_ok() && spare.0.is_some() {
+                        continue;
+                    }
+                }
+                return Some(Instant::now() + ACCEPT_PAUSE);
+            }
+        };
+        admit(ctx, stream, peer.ip());
+    }
+}
+
+/// Threads beyond the WebSocket clients and the pending request heads:
+/// connections past their head, answering plain HTTP or being refused.
+const EXTRA_THREADS: usize = 64;
+
+/// The most connection threads there may be: every client, every pending
+/// head, and some answering plain HTTP.
+fn max_threads(ctx: &Context) -> usize {
+    ctx.max_clients + ctx.tuning.max_pending + EXTRA_THREADS
 }
 
 /// Gives an accepted connection its thread, or refuses it at once when the
 /// pending-head limits (or the thread limit) say so.
 fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
-    if ctx.thread_count() >= ctx.max_threads() {
+    if ctx.threads.count() >= max_threads(ctx) {
         refuse(stream, "too many connections");
         return;
     }
@@ -384,16 +332,68 @@ fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
         return;
     };
     let _ = stream.set_nonblocking(false);
-    let guard = ctx.thread_started();
+    let guard = ctx.threads.started();
     let c = ctx.clone();
     let spawned = std::thread::Builder::new()
         .name("ssi-conn".into())
         .stack_size(CONN_STACK)
         .spawn(move || {
             let _guard = guard;
-            client::handle(&c, stream, slot);
+            routes::handle(&c, stream, slot);
         });
     if let Err(e) = spawned {
-        log!("ssi-broadcaster: cannot start a connection thread: {e}");
+        log!(error: "ssi-broadcaster: cannot start a connection thread: {e}");
+    }
+}
+
+/// The connection threads alive, counted so the accept loop can bound
+/// them and a shutdown can wait for them.
+#[derive(Default)]
+pub struct Threads {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+impl Threads {
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        // A count is never left half-updated: a poisoned lock is usable.
+        self.count.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a connection thread; the guard uncounts it when dropped.
+    fn started(self: &Arc<Threads>) -> ThreadGuard {
+        *self.lock() += 1;
+        ThreadGuard(self.clone())
+    }
+
+    /// Number of connection threads alive.
+    pub fn count(&self) -> usize {
+        *self.lock()
+    }
+
+    /// Waits until every connection thread has finished, or `timeout`.
+    fn wait_for_all(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut n = self.lock();
+        while *n > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            n = match self.done.wait_timeout(n, left) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Keeps a connection thread counted while alive.
+struct ThreadGuard(Arc<Threads>);
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        *self.0.lock() -= 1;
+        self.0.done.notify_all();
     }
 }

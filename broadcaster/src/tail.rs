@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use rustix::process::{getrlimit, Resource};
 use ssi::logfile::{last_status_in, not_regular};
+use ssi::service::is_id;
 use ssi::status::{rfc3339, StatusLine};
 
 use crate::hub::Hub;
@@ -69,14 +71,10 @@ impl LineBuf {
     }
 }
 
-/// The service id a log file name belongs to: `<id>.log`, id in `[a-z0-9_]`.
+/// The service id a log file name belongs to: `<id>.log`, where `<id>` is
+/// a service id ([`ssi::service::is_id`]).
 pub fn log_id(name: &str) -> Option<&str> {
-    let id = name.strip_suffix(".log")?;
-    let ok = !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    ok.then_some(id)
+    name.strip_suffix(".log").filter(|id| is_id(id))
 }
 
 /// How a log came to be looked at, which decides where a log not followed
@@ -374,7 +372,7 @@ impl Tailer {
                 self.published += 1;
                 self.hub.set_status(StatusUpdate {
                     service_id: id.to_owned(),
-                    status: last.line.status.as_str(),
+                    status: last.line.status,
                     message: last.line.message,
                     timestamp: rfc3339(last.timestamp),
                 });
@@ -432,7 +430,7 @@ impl Tailer {
     /// Reports a problem with a log once (until it changes).
     fn warn(&mut self, name: &str, path: &Path, msg: String) {
         if self.warned.get(name) != Some(&msg) {
-            eprintln!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
+            log!(warning: "ssi-broadcaster: {}: {msg}, ignoring.", path.display());
             self.warned.insert(name.to_owned(), msg);
         }
     }
@@ -470,7 +468,7 @@ impl Tailer {
                     let ts = sl.timestamp(Timestamp::now(), tz);
                     updates.push(StatusUpdate {
                         service_id: id.to_owned(),
-                        status: sl.status.as_str(),
+                        status: sl.status,
                         message: sl.message,
                         timestamp: rfc3339(ts),
                     });
@@ -486,16 +484,8 @@ impl Tailer {
 /// The bound on held log descriptors: an eighth of the descriptor limit
 /// (clients and the listener need the rest), between 16 and 256.
 fn max_open() -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we pass.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
-        lim.rlim_cur
-    } else {
-        1024
-    };
+    // No soft limit (None) is infinity.
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
     (soft / 8).clamp(16, 256) as usize
 }
 

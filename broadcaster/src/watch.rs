@@ -18,13 +18,14 @@ use crate::messages::ServiceInfo;
 use crate::tail::{log_id, Seen, Tailer};
 
 /// How long after a burst the heap is trimmed (clients free their queues
-/// as they catch up), and how many lines in one go make a burst.
+/// as they catch up).
 const TRIM_DELAY: Duration = Duration::from_secs(1);
+/// How many lines published in one go make a burst.
+const BURST_LINES: u64 = 1000;
 /// How often to rescan (and retry inotify) while inotify cannot be used,
 /// e.g. when the user's inotify instances or watches are exhausted: slower
 /// than events, but a live view rather than a minute behind.
 const DEGRADED_RESCAN: Duration = Duration::from_secs(1);
-const BURST_LINES: u64 = 1000;
 
 /// A directory of interest and what is actually watched for it.
 struct Target {
@@ -109,8 +110,8 @@ impl Watch {
             let watcher = match new_watcher(&tx, &mut inotify_failures) {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    eprintln!(
-                        "ssi-broadcaster: cannot use inotify ({e}), rescanning every {}s until it can.",
+                    log!(
+                        warning: "ssi-broadcaster: cannot use inotify ({e}), rescanning every {}s until it can.",
                         DEGRADED_RESCAN.as_secs()
                     );
                     None
@@ -193,8 +194,7 @@ impl Watch {
                     trim_at = None;
                     // After a burst the heap is full of freed frames and
                     // queues; glibc keeps them unless asked.
-                    // SAFETY: malloc_trim only returns free heap pages to the system.
-                    unsafe { libc::malloc_trim(0) };
+                    crate::heap::trim();
                 } else {
                     trim_at = Some(now + TRIM_DELAY);
                 }
@@ -224,7 +224,7 @@ impl Watch {
         }
         let Some(tx) = &self.sender else { return };
         if let Ok(w) = new_watcher(tx, &mut self.inotify_failures) {
-            eprintln!("ssi-broadcaster: inotify works again, following changes as they happen.");
+            log!("ssi-broadcaster: inotify works again, following changes as they happen.");
             self.watcher = Some(w);
             self.logs.watched = None;
             self.scripts.watched = None;
@@ -335,8 +335,8 @@ impl Watch {
                     Ok(()) => t.watched = Some((w, id)),
                     Err(e) => {
                         if !self.watch_failed {
-                            eprintln!(
-                                "ssi-broadcaster: {}: cannot watch ({e}), rescanning every {}s until it can.",
+                            log!(
+                                warning: "ssi-broadcaster: {}: cannot watch ({e}), rescanning every {}s until it can.",
                                 w.display(),
                                 DEGRADED_RESCAN.as_secs()
                             );
@@ -379,7 +379,7 @@ impl Watch {
                 // Keep the last known services rather than flapping them away.
                 let msg = e.to_string();
                 if self.scripts_error.as_ref() != Some(&msg) {
-                    eprintln!("ssi-broadcaster: {msg}");
+                    log!(warning: "ssi-broadcaster: {msg}");
                     self.scripts_error = Some(msg);
                 }
             }

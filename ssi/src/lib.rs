@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod dirs;
 pub mod history;
+pub mod host;
 pub mod late;
 pub mod logfile;
 pub mod manifest;

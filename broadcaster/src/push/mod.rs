@@ -15,7 +15,6 @@ mod tls;
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -305,43 +304,25 @@ impl Pushers {
 /// accept loop does without a listener (TERM and INT stop, HUP rescans,
 /// USR1 reports), then closes every collector connection.
 pub fn wait_for_signals(
-    signals: &std::os::fd::OwnedFd,
+    signals: &nix::sys::signalfd::SignalFd,
     hub: &Hub,
     pushers: &Pushers,
     rescan: &crate::watch::RescanRequest,
 ) {
-    // signal_pipe() blocked these in this thread (and so in every thread
-    // started since); here they are let in, to interrupt the poll below.
-    // SAFETY: building a local signal set and changing this thread's mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-    }
-    let mut buf = [0u8; 64];
-    'wait: loop {
+    loop {
         let mut fds = [PollFd::new(signals, PollFlags::IN)];
         let _ = rustix::event::poll(&mut fds, None);
-        while let Ok(n) = rustix::io::read(signals, &mut buf) {
-            if n == 0 {
-                break 'wait;
-            }
-            for &b in &buf[..n] {
-                match libc::c_int::from(b) {
-                    libc::SIGHUP => {
-                        log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
-                        rescan.send();
-                    }
-                    libc::SIGUSR1 => {
-                        for line in pushers.report() {
-                            log!("ssi-broadcaster: {line}");
-                        }
-                    }
-                    _ => break 'wait,
-                }
+        let req = crate::server::read_signals(signals);
+        if req.stop {
+            break;
+        }
+        if req.rescan {
+            log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
+            rescan.send();
+        }
+        if req.report {
+            for line in pushers.report() {
+                log!("ssi-broadcaster: {line}");
             }
         }
     }
@@ -405,8 +386,7 @@ fn feed(hub: &Hub, shared: &Shared, mut client: Arc<crate::hub::Client>) {
             client.set_waiting(false);
             continue;
         }
-        // SAFETY: the eventfd is owned by `client`, which outlives the poll.
-        let fd = unsafe { BorrowedFd::borrow_raw(client.wake_fd()) };
+        let fd = client.wake_fd();
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
         let _ = rustix::event::poll(&mut fds, None);
         client.set_waiting(false);

@@ -78,11 +78,7 @@ impl Event {
 
 /// This machine's host name, as `SSI_HOST` gives it.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| String::from("localhost"))
+    crate::host::name()
 }
 
 #[cfg(test)]

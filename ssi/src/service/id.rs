@@ -134,7 +134,7 @@ impl fmt::Display for IdError {
 /// manager leftovers, which are never meant to run.
 pub fn is_ignored_name(name: &OsStr) -> bool {
     let name = name.as_encoded_bytes();
-    const SUFFIXES: [&[u8]; 8] = [
+    const SUFFIXES: [&[u8]; 7] = [
         b"~",
         b".swp",
         b".bak",
@@ -142,15 +142,16 @@ pub fn is_ignored_name(name: &OsStr) -> bool {
         b".rpmnew",
         b".rpmsave",
         b".disabled",
-        b".dpkg-",
     ];
-    name.starts_with(b".")
-        || SUFFIXES[..7].iter().any(|s| name.ends_with(s))
-        || contains(name, SUFFIXES[7])
+    name.starts_with(b".") || SUFFIXES.iter().any(|s| name.ends_with(s)) || contains(name, DPKG)
 }
 
-/// `.dpkg-old`, `.dpkg-dist`, `.dpkg-new`, `.dpkg-tmp`, …: any name with a
-/// `.dpkg-` suffix.
+/// dpkg's leftovers: `.dpkg-old`, `.dpkg-dist`, `.dpkg-new`, `.dpkg-tmp`,
+/// …; matched anywhere in the name, not only at its end (`x.dpkg-new.bash`
+/// is skipped too).
+const DPKG: &[u8] = b".dpkg-";
+
+/// Whether `needle` occurs anywhere in `hay`.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -241,6 +242,7 @@ mod tests {
             "x.tmp",
             "x.dpkg-old",
             "x.dpkg-dist",
+            "x.dpkg-new.bash",
             "x.rpmnew",
             "x.rpmsave",
             "x.disabled",
