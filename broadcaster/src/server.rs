@@ -129,6 +129,25 @@ pub(crate) struct Requests {
     pub report: bool,
 }
 
+impl Requests {
+    /// Does what HUP and USR1 asked for (rescan; a report, each of
+    /// `report`'s lines logged) and says whether TERM or INT asked to stop.
+    /// The accept loop and the listener-less `--no-listen` loop both act
+    /// on signals through this.
+    pub(crate) fn act(&self, rescan: &RescanRequest, report: impl FnOnce() -> Vec<String>) -> bool {
+        if self.rescan {
+            log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
+            rescan.send();
+        }
+        if self.report {
+            for line in report() {
+                log!("ssi-broadcaster: {line}");
+            }
+        }
+        self.stop
+    }
+}
+
 /// Reads every pending signal off `signals` (never blocks).
 pub(crate) fn read_signals(signals: &SignalFd) -> Requests {
     let mut r = Requests::default();
@@ -216,18 +235,8 @@ pub fn serve(
         }
         spare.reserve(&signals);
         let (signalled, connecting) = wait(&signals, &listener, paused_until, now)?;
-        if signalled {
-            let req = read_signals(&signals);
-            if req.stop {
-                break;
-            }
-            if req.rescan {
-                log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
-                rescan.send();
-            }
-            if req.report {
-                log!("ssi-broadcaster: {}", ctx.report());
-            }
+        if signalled && read_signals(&signals).act(&rescan, || vec![ctx.report()]) {
+            break;
         }
         if connecting {
             paused_until = accept_all(&listener, &ctx, &signals, &mut spare, &mut warn);

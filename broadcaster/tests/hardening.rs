@@ -8,13 +8,12 @@ mod common;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{connect_from, proc_kib, Fixture, Server};
+use common::{connect_from, limit_descriptors, proc_kib, Fixture, Server};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::Message;
 
@@ -63,22 +62,6 @@ fn healthz(port: u16, timeout: Duration) -> u16 {
             ask(s, &req, timeout).0
         }
         Err(_) => 0,
-    }
-}
-
-fn limit_descriptors(cmd: &mut Command, n: libc::rlim_t) {
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
-    unsafe {
-        cmd.pre_exec(move || {
-            let l = libc::rlimit {
-                rlim_cur: n,
-                rlim_max: n,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &l) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
     }
 }
 

@@ -3,70 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use common::{line, Fixture, Server};
+use common::{limit_descriptors, line, Fixture, Server};
 
 /// The broadcaster with soft and hard descriptor limits of `nofile`, as
-/// `prlimit --nofile=1024` would start it (so raising the soft limit to
-/// the hard one gains nothing).
+/// `prlimit --nofile=1024` would start it.
 fn start_limited(fx: &Fixture, nofile: u64) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
-    cmd.arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--log-dir")
-        .arg(&fx.logs)
-        .arg("--scripts-dir")
-        .arg(&fx.scripts)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let lim = libc::rlimit {
-        rlim_cur: nofile,
-        rlim_max: nofile,
-    };
-    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server {
-        child,
-        port: 0,
-        stderr: rx,
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.port == 0 {
-        let line = server
-            .stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("broadcaster did not print its listening line");
-        if let Some(rest) = line.strip_prefix("listening on ws://127.0.0.1:") {
-            server.port = rest.trim_end_matches('/').parse().unwrap();
-        }
-    }
-    server
+    Server::start_custom(fx, &[], &[], |cmd| limit_descriptors(cmd, nofile))
 }
 
 /// A fixture in memory when there is a tmpfs: ten thousand files on a

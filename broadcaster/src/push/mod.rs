@@ -312,18 +312,8 @@ pub fn wait_for_signals(
     loop {
         let mut fds = [PollFd::new(signals, PollFlags::IN)];
         let _ = rustix::event::poll(&mut fds, None);
-        let req = crate::server::read_signals(signals);
-        if req.stop {
+        if crate::server::read_signals(signals).act(rescan, || pushers.report()) {
             break;
-        }
-        if req.rescan {
-            log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
-            rescan.send();
-        }
-        if req.report {
-            for line in pushers.report() {
-                log!("ssi-broadcaster: {line}");
-            }
         }
     }
     hub.shutdown();

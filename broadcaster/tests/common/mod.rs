@@ -77,6 +77,12 @@ impl Server {
     }
 
     pub fn start_dirs(logs: &Path, scripts: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawned(Server::command(logs, scripts, args, env))
+    }
+
+    /// The binary's command line on a free loopback port, its stderr piped
+    /// for `spawned` to read the listening line from.
+    fn command(logs: &Path, scripts: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
         cmd.arg("--listen")
             .arg("127.0.0.1:0")
@@ -93,34 +99,7 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        let err = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // Built first so that Drop kills the child if the wait fails.
-        let mut server = Server {
-            child,
-            port: 0,
-            stderr: rx,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while server.port == 0 {
-            let line = server
-                .stderr
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("broadcaster did not print its listening line");
-            if let Some(rest) = line.strip_prefix("listening on ws://127.0.0.1:") {
-                server.port = rest.trim_end_matches('/').parse().unwrap();
-            }
-        }
-        server
+        cmd
     }
 
     /// A connected WebSocket client.
@@ -280,26 +259,13 @@ impl Server {
         env: &[(&str, &str)],
         customize: impl FnOnce(&mut Command),
     ) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
-        cmd.arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--log-dir")
-            .arg(&fx.logs)
-            .arg("--scripts-dir")
-            .arg(&fx.scripts)
-            .args(args)
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("LISTEN_FDS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        let mut cmd = Server::command(&fx.logs, &fx.scripts, args, env);
         customize(&mut cmd);
         Server::spawned(cmd)
     }
 
+    /// Starts `cmd` and waits for its listening line (10 s at most); the
+    /// returned server kills the process when dropped.
     fn spawned(mut cmd: Command) -> Server {
         let mut child = cmd.spawn().unwrap();
         let err = child.stderr.take().unwrap();
@@ -385,4 +351,23 @@ pub fn proc_kib(pid: i32, field: &str) -> u64 {
         .trim_end_matches(" kB")
         .parse()
         .unwrap()
+}
+
+/// Makes `cmd` start with soft and hard descriptor limits of `n`, as
+/// `prlimit --nofile=N` would (so raising the soft limit gains nothing).
+pub fn limit_descriptors(cmd: &mut Command, n: libc::rlim_t) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let l = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &l) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
