@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use rustix::process::{getrlimit, Resource};
 use ssi::logfile::{last_status_in, not_regular};
 use ssi::service::is_id;
-use ssi::status::{rfc3339, StatusLine};
+use ssi::status::{rfc3339, StatusLineRef};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;
@@ -463,13 +463,12 @@ impl Tailer {
             let tz = &self.tz;
             let mut updates = Vec::new();
             t.lines.push(data, |line| {
-                let text = String::from_utf8_lossy(line);
-                if let Some(sl) = StatusLine::parse(&text) {
+                if let Some(sl) = StatusLineRef::parse(line) {
                     let ts = sl.timestamp(Timestamp::now(), tz);
                     updates.push(StatusUpdate {
                         service_id: id.to_owned(),
                         status: sl.status,
-                        message: sl.message,
+                        message: sl.message().into_owned(),
                         timestamp: rfc3339(ts),
                     });
                 }

@@ -24,7 +24,7 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 use crate::logfile::{open_regular, scan_lines_backwards};
-use crate::status::{rfc3339, Status, StatusLine};
+use crate::status::{rfc3339, Status, StatusLineRef};
 
 /// How many bytes from the end of a log a history read looks at, at most:
 /// the same bound as a last-status read, so `show` costs the same whatever
@@ -189,7 +189,7 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
     let av = &mut history.availability;
     let entries = &mut history.entries;
     scan_lines_backwards(&mut file, meta.len(), MAX_SCAN, |raw| {
-        let Some(line) = StatusLine::parse(&String::from_utf8_lossy(raw)) else {
+        let Some(line) = StatusLineRef::parse(raw) else {
             return true;
         };
         let ts = line.timestamp(mtime, tz);
@@ -200,7 +200,7 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
                 entries.push(Entry {
                     timestamp: ts,
                     status: line.status,
-                    message: cut(line.message),
+                    message: cut(line.message().into_owned()),
                     duration: None,
                 });
                 entries_done = entries.len() >= limit;

@@ -10,7 +10,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::status::StatusLine;
+use crate::status::{StatusLine, StatusLineRef};
 
 /// A log's latest status, with its time resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,15 +56,18 @@ pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastS
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut found = None;
-    scan_lines_backwards(file, meta.len(), MAX_SCAN, |line| {
-        match StatusLine::parse(&String::from_utf8_lossy(line)) {
+    scan_lines_backwards(
+        file,
+        meta.len(),
+        MAX_SCAN,
+        |line| match StatusLineRef::parse(line) {
             Some(l) => {
-                found = Some(l);
+                found = Some(l.into_owned());
                 false
             }
             None => true,
-        }
-    })?;
+        },
+    )?;
     Ok(found.map(|line| LastStatus {
         timestamp: line.timestamp(mtime, tz),
         line,

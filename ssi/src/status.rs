@@ -9,18 +9,13 @@
 //! message   = the rest of the line, trailing white space removed
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
-use nom::branch::alt;
-use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
-use nom::character::complete::{char, space0};
-use nom::combinator::{all_consuming, eof, map, map_opt, opt, rest, value};
-use nom::sequence::{preceded, terminated};
-use nom::{IResult, Parser};
 
 /// How a check's latest run went. Ordered by severity, mildest first, so
 /// `max()` over statuses is the worst one.
@@ -91,10 +86,10 @@ impl FromStr for Status {
 
     /// Case-insensitive, like the log grammar.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        all_consuming(status)
-            .parse(s)
-            .map(|(_, st)| st)
-            .map_err(|_| UnknownStatus(s.to_owned()))
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
     }
 }
 
@@ -131,62 +126,145 @@ impl StatusLine {
     /// `None` means the line is not a status line: it stays in the log but
     /// says nothing about the status.
     pub fn parse(line: &str) -> Option<StatusLine> {
-        status_line(line.trim()).ok().map(|(_, l)| l)
+        StatusLineRef::parse(line.as_bytes()).map(StatusLineRef::into_owned)
     }
 
     /// When this status was given: the line's local time stamp in `tz`, or
     /// `seen` (the time the line was read or written) when it has none.
     pub fn timestamp(&self, seen: Timestamp, tz: &TimeZone) -> Timestamp {
-        match self.time {
-            // A local time that a DST change makes ambiguous or skipped
-            // resolves like systemd and most tools do ("compatible").
-            Some(dt) => tz
-                .to_ambiguous_zoned(dt)
-                .compatible()
-                .map(|z| z.timestamp())
-                .unwrap_or(seen),
-            None => seen,
+        instant(self.time, seen, tz)
+    }
+}
+
+/// A status line as it lies in a log, its message still the line's bytes:
+/// what readers that look at many lines parse, so that a line costs
+/// neither an allocation nor a UTF-8 pass unless its message is wanted.
+/// The grammar is [`StatusLine`]'s; this is where it is implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLineRef<'a> {
+    /// The line's own time stamp (local time), if it has one.
+    pub time: Option<DateTime>,
+    /// The status.
+    pub status: Status,
+    /// The rest of the line after the separator (untrimmed, maybe not
+    /// UTF-8); see [`StatusLineRef::message`].
+    rest: &'a [u8],
+}
+
+impl<'a> StatusLineRef<'a> {
+    /// Parses one log line as read (without its `\n`; invalid UTF-8 in
+    /// the message is replaced when the message is taken). `None` means
+    /// the line is not a status line.
+    pub fn parse(line: &'a [u8]) -> Option<StatusLineRef<'a>> {
+        let i = trim_start(line);
+        if i.first().is_some_and(|b| !b.is_ascii()) {
+            // Leading white space beyond ASCII (or a stray byte): rare
+            // enough to take the slow, obviously equal way.
+            return slow_path(line);
+        }
+        // `[ timestamp sep ]`: optional, so a line whose date is followed
+        // by anything but a separator is tried as a bare status (and fails).
+        let (time, i) = match timestamp(i).and_then(|(dt, r)| Some((dt, sep(r)?))) {
+            Some((dt, r)) => (Some(dt), r),
+            None => (None, i),
+        };
+        let (status, after) = status_word(i)?;
+        let rest = if all_white(after) {
+            &after[after.len()..]
+        } else {
+            sep(after)?
+        };
+        Some(StatusLineRef { time, status, rest })
+    }
+
+    /// The message, `""` when the line has none: the rest of the line,
+    /// trailing white space removed, invalid UTF-8 replaced.
+    pub fn message(&self) -> Cow<'a, str> {
+        match String::from_utf8_lossy(self.rest) {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim_end()),
+            Cow::Owned(s) => Cow::Owned(s.trim_end().to_owned()),
+        }
+    }
+
+    /// When this status was given: see [`StatusLine::timestamp`].
+    pub fn timestamp(&self, seen: Timestamp, tz: &TimeZone) -> Timestamp {
+        instant(self.time, seen, tz)
+    }
+
+    /// The line with its message taken.
+    pub fn into_owned(self) -> StatusLine {
+        StatusLine {
+            time: self.time,
+            status: self.status,
+            message: self.message().into_owned(),
         }
     }
 }
 
-/// `line = [ timestamp sep ] status [ sep message ]`
-fn status_line(i: &str) -> IResult<&str, StatusLine> {
-    map(
-        (
-            opt(terminated(timestamp, sep)),
-            status,
-            alt((value("", eof), preceded(sep, rest))),
-        ),
-        |(time, status, message)| StatusLine {
-            time,
-            status,
-            message: message.trim_end().to_owned(),
-        },
-    )
-    .parse(i)
+/// The instant of a line's local time stamp in `tz`, or `seen`.
+fn instant(time: Option<DateTime>, seen: Timestamp, tz: &TimeZone) -> Timestamp {
+    match time {
+        // A local time that a DST change makes ambiguous or skipped
+        // resolves like systemd and most tools do ("compatible").
+        Some(dt) => tz.to_ambiguous_timestamp(dt).compatible().unwrap_or(seen),
+        None => seen,
+    }
 }
 
-/// `sep = *space "," *space`
-fn sep(i: &str) -> IResult<&str, ()> {
-    value((), (space0, char(','), space0)).parse(i)
+/// A line starting with white space beyond ASCII (or with any other
+/// non-ASCII character): trimmed as text, then parsed like any other.
+#[cold]
+fn slow_path(line: &[u8]) -> Option<StatusLineRef<'_>> {
+    let text = String::from_utf8_lossy(line);
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with(|c: char| c.is_ascii()) {
+        // Nothing left, or a character no status or date starts with.
+        return None;
+    }
+    // What was trimmed is white space, valid UTF-8 (a replaced byte is
+    // not white space), so it has the same bytes in `line`, and what is
+    // left starts with an ASCII character: parsing it cannot come back.
+    StatusLineRef::parse(line.get(text.len() - trimmed.len()..)?)
 }
 
-/// `status = "OK" / "UPDATE" / …`, any case, ending at a separator or the
-/// end of the line (so `OKAY` is not `OK`).
-fn status(i: &str) -> IResult<&str, Status> {
-    terminated(
-        alt((
-            value(Status::Ok, tag_no_case("ok")),
-            value(Status::Update, tag_no_case("update")),
-            value(Status::Warning, tag_no_case("warning")),
-            value(Status::Failure, tag_no_case("failure")),
-            value(Status::Error, tag_no_case("error")),
-            value(Status::Unknown, tag_no_case("unknown")),
-        )),
-        nom::combinator::peek(alt((value((), eof), sep))),
-    )
-    .parse(i)
+/// `i` without leading ASCII white space.
+fn trim_start(i: &[u8]) -> &[u8] {
+    let n = i.iter().take_while(|&&b| is_ascii_white(b)).count();
+    &i[n..]
+}
+
+/// White space as [`char::is_whitespace`] has it, for an ASCII byte.
+fn is_ascii_white(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Whether `i` is only white space (the end of the line, once trimmed).
+fn all_white(i: &[u8]) -> bool {
+    if i.iter().all(|&b| is_ascii_white(b)) {
+        return true;
+    }
+    i.iter().any(|b| !b.is_ascii()) && String::from_utf8_lossy(i).chars().all(char::is_whitespace)
+}
+
+/// `sep = *space "," *space` (space: blank or tab); what follows it.
+fn sep(i: &[u8]) -> Option<&[u8]> {
+    let blank = |i: &[u8]| i.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let i = &i[blank(i)..];
+    let i = i.strip_prefix(b",")?;
+    Some(&i[blank(i)..])
+}
+
+/// `status = "OK" / "UPDATE" / …`, any (ASCII) case, ending at a separator
+/// or the end of the line (so `OKAY` is not `OK`); what follows it.
+fn status_word(i: &[u8]) -> Option<(Status, &[u8])> {
+    let word = i
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .map_or(i, |n| &i[..n]);
+    let status = Status::ALL
+        .into_iter()
+        .find(|st| st.as_str().as_bytes().eq_ignore_ascii_case(word))?;
+    Some((status, &i[word.len()..]))
 }
 
 /// `timestamp = YYYY "-" MM "-" DD " " HH ":" MM ":" SS`, a real date that
@@ -194,24 +272,23 @@ fn status(i: &str) -> IResult<&str, Status> {
 /// `9999-12-31` (past the last instant a time stamp can hold once its
 /// zone's offset is applied) is not a status line, so every tool reading
 /// it agrees, whatever its time zone, instead of each substituting a time
-/// of its own.
-fn timestamp(i: &str) -> IResult<&str, DateTime> {
-    map_opt(
-        (
-            digits(4),
-            preceded(tag("-"), digits(2)),
-            preceded(tag("-"), digits(2)),
-            preceded(tag(" "), digits(2)),
-            preceded(tag(":"), digits(2)),
-            preceded(tag(":"), digits(2)),
-        ),
-        |(y, mo, d, h, mi, s)| {
-            DateTime::new(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0)
-                .ok()
-                .filter(|&dt| placeable(dt))
-        },
-    )
-    .parse(i)
+/// of its own. What follows it.
+fn timestamp(i: &[u8]) -> Option<(DateTime, &[u8])> {
+    let (t, rest) = i.split_first_chunk::<19>()?;
+    let punct = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if punct.iter().any(|&(at, c)| t[at] != c) {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i16> {
+        t[from..to].iter().try_fold(0i16, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + i16::from(b - b'0'))
+        })
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, s) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    // Two digits are at most 99: the narrowing casts cannot wrap.
+    let dt = DateTime::new(y, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0).ok()?;
+    placeable(dt).then_some((dt, rest))
 }
 
 /// `dt` names an instant under the most extreme UTC offsets there are, so
@@ -225,14 +302,6 @@ fn placeable(dt: DateTime) -> bool {
     [Offset::MIN, Offset::MAX]
         .into_iter()
         .all(|off| dt.to_zoned(TimeZone::fixed(off)).is_ok())
-}
-
-/// Exactly `n` ASCII digits as a number.
-fn digits<'a>(n: usize) -> impl Parser<&'a str, Output = u16, Error = nom::error::Error<&'a str>> {
-    map_opt(
-        take_while_m_n(n, n, |c: char| c.is_ascii_digit()),
-        |s: &str| s.parse().ok(),
-    )
 }
 
 /// Formats a time as RFC 3339 in UTC with whole seconds and `Z`, the form
@@ -343,6 +412,156 @@ mod tests {
         assert!(Status::Ok < Status::Update);
         assert!(Status::Warning < Status::Failure);
         assert_eq!(Status::ALL.iter().max(), Some(&Status::Error));
+    }
+
+    #[test]
+    fn white_space_beyond_ascii_and_stray_bytes() {
+        assert_eq!(
+            parse("\u{a0}\u{3000} 2026-11-26 10:00:00, ok, x \u{a0}"),
+            Some((Some("2026-11-26T10:00:00".into()), Status::Ok, "x".into()))
+        );
+        assert_eq!(parse("OK\u{a0}"), Some((None, Status::Ok, String::new())));
+        assert_eq!(parse("OK\u{a0}, x"), None);
+        // The Kelvin sign lower-cases to `k`, but statuses are ASCII words.
+        assert_eq!(parse("O\u{212a}"), None);
+        assert_eq!(parse("\u{212a}"), None);
+        let l = StatusLineRef::parse(b"\xff OK").map(StatusLineRef::into_owned);
+        assert_eq!(l, None);
+        let l = StatusLineRef::parse(b"WARNING, caf\xe9 \xff\t").unwrap();
+        assert_eq!(l.message(), "caf\u{fffd} \u{fffd}");
+    }
+
+    /// The grammar as the original combinator parser spelled it, kept as
+    /// the reference the hand-written one must agree with.
+    mod reference {
+        use super::*;
+        use nom::branch::alt;
+        use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
+        use nom::character::complete::{char, space0};
+        use nom::combinator::{eof, map, map_opt, opt, rest, value};
+        use nom::sequence::{preceded, terminated};
+        use nom::{IResult, Parser};
+
+        pub fn parse(line: &str) -> Option<StatusLine> {
+            status_line(line.trim()).ok().map(|(_, l)| l)
+        }
+
+        fn status_line(i: &str) -> IResult<&str, StatusLine> {
+            map(
+                (
+                    opt(terminated(timestamp, sep)),
+                    status,
+                    alt((value("", eof), preceded(sep, rest))),
+                ),
+                |(time, status, message)| StatusLine {
+                    time,
+                    status,
+                    message: message.trim_end().to_owned(),
+                },
+            )
+            .parse(i)
+        }
+
+        fn sep(i: &str) -> IResult<&str, ()> {
+            value((), (space0, char(','), space0)).parse(i)
+        }
+
+        fn status(i: &str) -> IResult<&str, Status> {
+            terminated(
+                alt((
+                    value(Status::Ok, tag_no_case("ok")),
+                    value(Status::Update, tag_no_case("update")),
+                    value(Status::Warning, tag_no_case("warning")),
+                    value(Status::Failure, tag_no_case("failure")),
+                    value(Status::Error, tag_no_case("error")),
+                    value(Status::Unknown, tag_no_case("unknown")),
+                )),
+                nom::combinator::peek(alt((value((), eof), sep))),
+            )
+            .parse(i)
+        }
+
+        fn timestamp(i: &str) -> IResult<&str, DateTime> {
+            map_opt(
+                (
+                    digits(4),
+                    preceded(tag("-"), digits(2)),
+                    preceded(tag("-"), digits(2)),
+                    preceded(tag(" "), digits(2)),
+                    preceded(tag(":"), digits(2)),
+                    preceded(tag(":"), digits(2)),
+                ),
+                |(y, mo, d, h, mi, s)| {
+                    DateTime::new(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0)
+                        .ok()
+                        .filter(|&dt| placeable(dt))
+                },
+            )
+            .parse(i)
+        }
+
+        fn digits<'a>(
+            n: usize,
+        ) -> impl Parser<&'a str, Output = u16, Error = nom::error::Error<&'a str>> {
+            map_opt(
+                take_while_m_n(n, n, |c: char| c.is_ascii_digit()),
+                |s: &str| s.parse().ok(),
+            )
+        }
+    }
+
+    fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let pieces: Vec<&'static [u8]> = vec![
+            b"",
+            b" ",
+            b"\t",
+            b"\r",
+            b"\x0b",
+            b",",
+            b" , ",
+            b",\t",
+            b"\xc2\xa0",
+            b"\xe3\x80\x80",
+            b"\xff",
+            b"\xe9",
+            b"caf\xc3\xa9",
+            b"x",
+            b"1",
+            b"-",
+            b":",
+            b"2026-11-26 10:00:00",
+            b"2026-02-30 10:00:00",
+            b"9999-12-31 23:59:59",
+            b"0000-01-01 00:00:00",
+            b"2026-11-26 10:00:0",
+            b"12026-11-26 10:00:00",
+            b"ok",
+            b"OK",
+            b"oK",
+            b"OKAY",
+            b"update",
+            b"Warning",
+            b"FAILURE",
+            b"error",
+            b"UNKNOWN",
+            b"unknow",
+            b"/ at 91%",
+        ];
+        proptest::collection::vec(proptest::sample::select(pieces), 0..8).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn agrees_with_the_reference_grammar(line in piece()) {
+            let text = String::from_utf8_lossy(&line);
+            proptest::prop_assert_eq!(
+                StatusLineRef::parse(&line).map(StatusLineRef::into_owned),
+                reference::parse(&text),
+                "{:?}", text
+            );
+        }
     }
 
     #[test]
