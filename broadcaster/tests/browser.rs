@@ -508,3 +508,64 @@ fn key(b: &mut Browser, name: &str, code: u32) {
         json!({"type": "keyUp", "key": name, "code": name, "windowsVirtualKeyCode": code}),
     );
 }
+
+/// A snapshot holds one message per check: the page builds its table once
+/// per frame for all of them, not once per message (300 checks would be
+/// 300 full rebuilds of 300 rows), and a check's first status does not
+/// flash its row as news, while a live one does.
+#[test]
+fn dashboard_builds_the_table_per_frame_not_per_message() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    const CHECKS: usize = 300;
+    let fx = Fixture::new();
+    for i in 0..CHECKS {
+        fx.script(&format!("check-{i:03}.sh"), &format!("Check {i:03}"));
+        fx.append(&format!("check_{i:03}"), line("OK", "fine"));
+    }
+    let server = Server::start(&fx);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+    // Count the table's rebuilds from the document's first moment on.
+    b.call("Page.enable", json!({}));
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "window.__builds = 0; new MutationObserver(recs => { \
+            for (const r of recs) if (r.target.id === 'rows' && r.removedNodes.length) window.__builds++; \
+        }).observe(document, {childList: true, subtree: true});"}),
+    );
+    b.call("Page.reload", json!({}));
+    b.wait_for("typeof window.__builds", json!("number"));
+    let all_ok = "document.querySelectorAll('#rows td.status[data-status=\"OK\"]').length";
+    b.wait_for(all_ok, json!(CHECKS));
+    // The history arrives after the snapshot and rebuilds the table too.
+    b.wait_for(
+        "document.querySelectorAll('#rows .strip .tick').length",
+        json!(CHECKS),
+    );
+    let builds = b.eval("window.__builds").as_u64().unwrap();
+    assert!(
+        builds < 30,
+        "{builds} rebuilds of the table for a snapshot of {CHECKS} checks"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rows tr.changed').length"),
+        json!(0),
+        "a snapshot's statuses are not news"
+    );
+    fx.append("check_007", line("FAILURE", "gone"));
+    let row = "document.querySelector('tr[data-service-id=\"check_007\"]')";
+    b.wait_for(
+        &format!("{row}.querySelector('td.status').dataset.status"),
+        json!("FAILURE"),
+    );
+    assert_eq!(
+        b.eval(&format!("{row}.classList.contains('changed')")),
+        json!(true)
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rows tr.changed').length"),
+        json!(1)
+    );
+}
