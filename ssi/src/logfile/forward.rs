@@ -331,10 +331,7 @@ mod hex {
     use super::*;
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let mut text = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            text.push_str(&format!("{b:02x}"));
-        }
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         s.serialize_str(&text)
     }
 
