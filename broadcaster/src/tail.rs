@@ -5,71 +5,20 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use rustix::process::{getrlimit, Resource};
+use ssi::logfile::forward::{Mark, Reader};
 use ssi::logfile::{last_status_in, not_regular};
 use ssi::service::is_id;
 use ssi::status::{rfc3339, StatusLineRef};
 
 use crate::hub::Hub;
 use crate::messages::StatusUpdate;
-
-/// Lines longer than this are cut: the first `MAX_LINE` bytes are kept and
-/// the rest, up to the newline, is skipped.
-pub const MAX_LINE: usize = 64 * 1024;
-const CHUNK: usize = 64 * 1024;
-
-/// Collects bytes into complete lines.
-#[derive(Debug, Default)]
-pub struct LineBuf {
-    buf: Vec<u8>,
-    /// Inside a line that was already cut at `MAX_LINE`.
-    skipping: bool,
-}
-
-impl LineBuf {
-    /// Feeds bytes; calls `emit` with every completed line (without `\n`).
-    pub fn push(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
-        while !data.is_empty() {
-            let (part, done) = match data.iter().position(|&b| b == b'\n') {
-                Some(i) => (&data[..i], Some(i + 1)),
-                None => (data, None),
-            };
-            if !self.skipping {
-                let room = MAX_LINE - self.buf.len();
-                if part.len() > room {
-                    self.buf.extend_from_slice(&part[..room]);
-                    self.skipping = true;
-                } else {
-                    self.buf.extend_from_slice(part);
-                }
-            }
-            match done {
-                Some(n) => {
-                    emit(&self.buf);
-                    self.buf.clear();
-                    self.skipping = false;
-                    data = &data[n..];
-                }
-                None => data = &[],
-            }
-        }
-        if self.buf.is_empty() && self.buf.capacity() > 4096 {
-            self.buf = Vec::new();
-        }
-    }
-
-    /// Forgets a partial line (the file was truncated or replaced).
-    pub fn clear(&mut self) {
-        self.buf = Vec::new();
-        self.skipping = false;
-    }
-}
 
 /// The service id a log file name belongs to: `<id>.log`, where `<id>` is
 /// a service id ([`ssi::service::is_id`]).
@@ -102,26 +51,17 @@ pub enum Seen {
 /// this much is a check's first run, read from its start so that none of
 /// its lines is missed.
 pub const REPLAY_MAX: u64 = 64 * 1024;
-/// How many bytes before the offset are remembered, to recognise a log
-/// truncated and rewritten past the offset between two reads.
-const WITNESS: usize = 64;
 
 /// A log being followed. Its descriptor is held only while it is among the
 /// most recently changed logs (see [`Tailer::max_open`]); an idle log is
-/// known by its device, inode, offset and times, and reopened by path when
-/// it changes.
+/// known by its mark (device, inode, offset, the bytes before it) and
+/// times, and reopened by path when it changes.
 struct Tracked {
     file: Option<File>,
-    dev: u64,
-    ino: u64,
-    /// Bytes read so far.
-    offset: u64,
+    reader: Reader,
     /// Modification and change times (ns) seen just before the last read.
     mtime: (i64, i64),
     ctime: (i64, i64),
-    /// The last bytes before `offset` (at most [`WITNESS`]).
-    witness: Vec<u8>,
-    lines: LineBuf,
     /// When the descriptor was last used (a counter), for eviction.
     used: u64,
 }
@@ -130,24 +70,20 @@ impl Tracked {
     fn new(file: File, meta: &std::fs::Metadata) -> Tracked {
         Tracked {
             file: Some(file),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            offset: 0,
+            reader: Reader::new(Mark::start(meta)),
             mtime: (0, 0),
             ctime: (0, 0),
-            witness: Vec::new(),
-            lines: LineBuf::default(),
             used: 0,
         }
     }
 
     fn same_file(&self, meta: &std::fs::Metadata) -> bool {
-        self.dev == meta.dev() && self.ino == meta.ino()
+        self.reader.mark().same_file(meta)
     }
 
     /// Size and times as last read: nothing was written since.
     fn unchanged(&self, meta: &std::fs::Metadata) -> bool {
-        meta.len() == self.offset
+        meta.len() == self.reader.mark().offset
             && (meta.mtime(), meta.mtime_nsec()) == self.mtime
             && (meta.ctime(), meta.ctime_nsec()) == self.ctime
     }
@@ -155,33 +91,6 @@ impl Tracked {
     fn note_times(&mut self, meta: &std::fs::Metadata) {
         self.mtime = (meta.mtime(), meta.mtime_nsec());
         self.ctime = (meta.ctime(), meta.ctime_nsec());
-    }
-
-    /// Starts reading at `offset`, remembering the bytes before it.
-    fn seek(&mut self, file: &File, offset: u64) {
-        self.offset = offset;
-        self.lines.clear();
-        let n = offset.min(WITNESS as u64) as usize;
-        let mut buf = vec![0u8; n];
-        self.witness = match file.read_exact_at(&mut buf, offset - n as u64) {
-            Ok(()) => buf,
-            // Shrunk meanwhile: the next read sees it as truncated.
-            Err(_) => vec![0u8; n],
-        };
-    }
-
-    /// Remembers the last bytes read.
-    fn advance(&mut self, data: &[u8]) {
-        self.offset += data.len() as u64;
-        if data.len() >= WITNESS {
-            self.witness.clear();
-            self.witness
-                .extend_from_slice(&data[data.len() - WITNESS..]);
-        } else {
-            self.witness.extend_from_slice(data);
-            let excess = self.witness.len().saturating_sub(WITNESS);
-            self.witness.drain(..excess);
-        }
     }
 }
 
@@ -200,6 +109,8 @@ pub struct Tailer {
     open: usize,
     /// Ticks at every use of a descriptor.
     clock: u64,
+    /// Scratch space for reads, kept across them.
+    buf: Vec<u8>,
 }
 
 impl Tailer {
@@ -215,6 +126,7 @@ impl Tailer {
             max_open: max_open(),
             open: 0,
             clock: 0,
+            buf: Vec::new(),
         }
     }
 
@@ -367,7 +279,7 @@ impl Tailer {
             return;
         };
         if history {
-            t.seek(&file, meta.len());
+            t.reader.seek(&file, meta.len());
             if let Ok(Some(last)) = last_status_in(&mut file, &self.tz) {
                 self.published += 1;
                 self.hub.set_status(StatusUpdate {
@@ -435,34 +347,15 @@ impl Tailer {
         }
     }
 
-    /// Reads from the offset to the end, publishing complete status lines.
-    /// Every read starts with the bytes just before the offset: if they are
-    /// no longer those read there (or missing), the log was truncated (or
-    /// overwritten), perhaps already written past the offset again, so it
-    /// is read anew from its start, never from the middle of a line.
+    /// Reads from the mark to the end, publishing complete status lines
+    /// (the whole log again if it was truncated or overwritten meanwhile:
+    /// [`Reader::read`]).
     fn read_new(&mut self, id: &str, t: &mut Tracked, file: &File) {
-        let mut buf = vec![0u8; WITNESS + CHUNK];
+        let mut buf = std::mem::take(&mut self.buf);
         loop {
-            let w = t.witness.len();
-            let n = match file.read_at(&mut buf, t.offset - w as u64) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            if n < w || buf[..w] != t.witness[..] {
-                t.offset = 0;
-                t.witness.clear();
-                t.lines.clear();
-                continue;
-            }
-            if n == w {
-                break;
-            }
-            let data = &buf[w..n];
-            t.advance(data);
             let tz = &self.tz;
             let mut updates = Vec::new();
-            t.lines.push(data, |line| {
+            let read = t.reader.read(file, &mut buf, |line, _| {
                 if let Some(sl) = StatusLineRef::parse(line) {
                     let ts = sl.timestamp(Timestamp::now(), tz);
                     updates.push(StatusUpdate {
@@ -473,10 +366,14 @@ impl Tailer {
                     });
                 }
             });
+            if !matches!(read, Ok(n) if n > 0) {
+                break;
+            }
             // One publication per chunk read: a burst wakes clients rarely.
             self.published += updates.len() as u64;
             self.hub.set_statuses(updates);
         }
+        self.buf = buf;
     }
 }
 
@@ -500,33 +397,6 @@ fn open_log(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lines(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut lb = LineBuf::default();
-        let mut out = Vec::new();
-        for c in chunks {
-            lb.push(c, |l| out.push(l.to_vec()));
-        }
-        out
-    }
-
-    #[test]
-    fn only_complete_lines() {
-        assert_eq!(
-            lines(&[b"OK, a\nWARN", b"ING, b", b"\n\nERR"]),
-            [b"OK, a".to_vec(), b"WARNING, b".to_vec(), b"".to_vec()]
-        );
-    }
-
-    #[test]
-    fn long_lines_are_cut() {
-        let long = vec![b'x'; MAX_LINE * 2 + 5];
-        let out = lines(&[b"OK, ", &long, &long, b"\nOK, next\n"]);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].len(), MAX_LINE);
-        assert!(out[0].starts_with(b"OK, xxx"));
-        assert_eq!(out[1], b"OK, next");
-    }
 
     use std::collections::VecDeque;
     use std::io::Write;

@@ -31,10 +31,10 @@ pub struct Check {
     pub count: u32,
     /// Whether the check was last announced late.
     pub late: bool,
-    /// The log's inode where the last look stopped.
-    pub inode: u64,
-    /// The byte after the last line looked at.
-    pub offset: u64,
+    /// Where the last look at the log stopped (after the last line looked
+    /// at); its fields sit beside the others in the state file.
+    #[serde(flatten)]
+    pub mark: Mark,
 }
 
 /// A confirmed change of status.
@@ -151,12 +151,8 @@ pub fn scan(
             timestamp: rfc3339(at),
             host: host.to_owned(),
         };
-        let since = Mark {
-            inode: check.inode,
-            offset: check.offset,
-        };
         let mut reported = false;
-        match read_new(&input.log, since) {
+        match read_new(&input.log, &check.mark) {
             Ok(None) => {}
             Err(e) => out.warnings.push(format!(
                 "{}: cannot read: {e}, skipping",
@@ -183,8 +179,7 @@ pub fn scan(
                         ));
                     }
                 }
-                check.inode = new.mark.inode;
-                check.offset = new.mark.offset;
+                check.mark = new.mark;
             }
         }
         if let Some(late) = input.late {

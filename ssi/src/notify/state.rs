@@ -224,6 +224,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::notify::event::Kind;
+    use crate::notify::tail::Mark;
     use crate::status::Status;
 
     fn event() -> Event {
@@ -251,7 +252,11 @@ mod tests {
             "disk".into(),
             Check {
                 confirmed: Some(Status::Failure),
-                offset: 42,
+                mark: Mark {
+                    offset: 42,
+                    witness: b"\n".to_vec(),
+                    ..Mark::default()
+                },
                 ..Check::default()
             },
         );
@@ -323,5 +328,34 @@ mod tests {
             err.starts_with(&store.path().display().to_string()),
             "{err}"
         );
+    }
+
+    /// A state file written before marks kept a witness (and a device)
+    /// loads, its marks without them: the next look reads on at the offset
+    /// as before.
+    #[test]
+    fn a_state_file_without_witnesses_loads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        fs::write(
+            store.path(),
+            r#"{"version": 1, "next": 3, "outbox": {}, "checks": {"disk": {
+                "confirmed": "FAILURE", "candidate": "FAILURE", "count": 2,
+                "late": false, "inode": 1234, "offset": 567}}}"#,
+        )
+        .unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.warning.is_none(), "{:?}", loaded.warning);
+        let disk = &loaded.state.checks["disk"];
+        assert_eq!(
+            disk.mark,
+            Mark {
+                dev: None,
+                inode: 1234,
+                offset: 567,
+                witness: Vec::new()
+            }
+        );
+        assert_eq!(disk.confirmed, Some(Status::Failure));
     }
 }

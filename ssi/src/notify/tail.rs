@@ -1,27 +1,19 @@
-//! What a log gained since the last look: the complete lines after a byte
-//! offset of the same file, or from the start of a new file after a
-//! rotation or truncation.
+//! What a log gained since the last look: the complete lines after a
+//! [`Mark`] in the same file, or from the start of a new file after a
+//! rotation or truncation (judged by [`crate::logfile::forward`]).
 
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::io;
 use std::path::Path;
 
 use jiff::Timestamp;
 
+pub use crate::logfile::forward::Mark;
+use crate::logfile::forward::Reader;
 use crate::logfile::open_regular;
 
 /// At most this much of what a log gained is read in one look; a log that
 /// grew more (a runaway script) is read from its last complete lines.
 pub const MAX_NEW: u64 = 1 << 20;
-
-/// Where a look at a log stopped: the next look starts there.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Mark {
-    /// The file's inode (a new inode is a new file: read it from the start).
-    pub inode: u64,
-    /// The byte after the last complete line read.
-    pub offset: u64,
-}
 
 /// The complete lines a log gained, and where the next look starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +27,11 @@ pub struct NewLines {
 }
 
 /// The complete lines appended to the log at `path` since `since` (the
-/// whole log, at most its last [`MAX_NEW`] bytes, when it is another file or
-/// shorter than the mark). A missing log gained nothing (`Ok(None)`).
-pub fn read_new(path: &Path, since: Mark) -> io::Result<Option<NewLines>> {
-    let mut file = match open_regular(path) {
+/// whole log, at most its last [`MAX_NEW`] bytes, when it is another file,
+/// shorter than the mark, or rewritten past it). A missing log gained
+/// nothing (`Ok(None)`).
+pub fn read_new(path: &Path, since: &Mark) -> io::Result<Option<NewLines>> {
+    let file = match open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -50,41 +43,27 @@ pub fn read_new(path: &Path, since: Mark) -> io::Result<Option<NewLines>> {
         .ok()
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut start = if meta.ino() == since.inode && len >= since.offset {
-        since.offset
-    } else {
-        0
-    };
-    // Cut at a line start: everything before the cut is skipped.
-    let mut skip_partial = false;
-    if len - start > MAX_NEW {
-        start = len - MAX_NEW;
-        skip_partial = true;
+    let mut reader = Reader::new(since.clone());
+    reader.resume(&file, &meta)?;
+    if len.saturating_sub(reader.mark().offset) > MAX_NEW {
+        reader.seek_to_line(&file, len - MAX_NEW);
     }
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    file.take(len - start).read_to_end(&mut buf)?;
     let mut lines = Vec::new();
-    let mut pos = 0;
-    if skip_partial {
-        pos = buf
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(buf.len(), |i| i + 1);
-    }
-    let mut end = start + pos as u64;
-    while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
-        let line = &buf[pos..pos + nl];
-        pos += nl + 1;
-        end = start + pos as u64;
-        lines.push((String::from_utf8_lossy(line).into_owned(), end));
+    let mut buf = Vec::new();
+    let mut read = 0;
+    // Up to the length seen: a log written meanwhile is read on next time.
+    while read < MAX_NEW && reader.mark().offset < len {
+        let n = reader.read(&file, &mut buf, |line, end| {
+            lines.push((String::from_utf8_lossy(line).into_owned(), end));
+        })?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
     }
     Ok(Some(NewLines {
         lines,
-        mark: Mark {
-            inode: meta.ino(),
-            offset: end,
-        },
+        mark: reader.line_mark(),
         mtime,
     }))
 }
@@ -103,17 +82,17 @@ mod tests {
     fn only_complete_lines_after_the_mark() {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("x.log");
-        assert_eq!(read_new(&log, Mark::default()).unwrap(), None);
+        assert_eq!(read_new(&log, &Mark::default()).unwrap(), None);
         fs::write(&log, "a\nb\npartial").unwrap();
-        let first = read_new(&log, Mark::default()).unwrap().unwrap();
+        let first = read_new(&log, &Mark::default()).unwrap().unwrap();
         assert_eq!(texts(&first), ["a", "b"]);
         assert_eq!(first.mark.offset, 4);
         assert_eq!(first.lines[0].1, 2);
         let mut f = OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(b" line\nc\n").unwrap();
-        let second = read_new(&log, first.mark).unwrap().unwrap();
+        let second = read_new(&log, &first.mark).unwrap().unwrap();
         assert_eq!(texts(&second), ["partial line", "c"]);
-        let third = read_new(&log, second.mark).unwrap().unwrap();
+        let third = read_new(&log, &second.mark).unwrap().unwrap();
         assert!(third.lines.is_empty());
         assert_eq!(third.mark, second.mark);
     }
@@ -123,17 +102,42 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("x.log");
         fs::write(&log, "one\ntwo\n").unwrap();
-        let m = read_new(&log, Mark::default()).unwrap().unwrap().mark;
+        let m = read_new(&log, &Mark::default()).unwrap().unwrap().mark;
         // copytruncate: same inode, shorter.
         fs::write(&log, "3\n").unwrap();
-        assert_eq!(texts(&read_new(&log, m).unwrap().unwrap()), ["3"]);
+        assert_eq!(texts(&read_new(&log, &m).unwrap().unwrap()), ["3"]);
         // rename + create: another inode, even if longer.
         fs::rename(&log, tmp.path().join("x.log.1")).unwrap();
         fs::write(&log, "four\nfive\nsix\n").unwrap();
         assert_eq!(
-            texts(&read_new(&log, m).unwrap().unwrap()),
+            texts(&read_new(&log, &m).unwrap().unwrap()),
             ["four", "five", "six"]
         );
+    }
+
+    /// copytruncate, then a longer line, all between two looks: the old
+    /// offset falls inside the new line, whose tail looks like a status.
+    #[test]
+    fn truncated_and_rewritten_past_the_mark_is_read_from_its_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        let old = format!("{:<73}\n", "2026-11-26 10:00:00, OK, all good");
+        fs::write(&log, &old).unwrap();
+        let m = read_new(&log, &Mark::default()).unwrap().unwrap().mark;
+        assert_eq!(m.offset, 74);
+        let head = "2026-11-26 10:05:00, FAILURE, disk gone; the next check will say";
+        let new = format!("{head:<75}OK, half of a line\n");
+        // Truncated in place (same inode), then written past the mark.
+        OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&log)
+            .unwrap()
+            .write_all(new.as_bytes())
+            .unwrap();
+        let got = read_new(&log, &m).unwrap().unwrap();
+        assert_eq!(texts(&got), [new.trim_end()]);
+        assert_eq!(got.mark.offset, 94);
     }
 
     #[test]
@@ -144,7 +148,7 @@ mod tests {
         let mut text = filler.repeat(2000);
         text.push_str("last\n");
         fs::write(&log, &text).unwrap();
-        let n = read_new(&log, Mark::default()).unwrap().unwrap();
+        let n = read_new(&log, &Mark::default()).unwrap().unwrap();
         assert_eq!(n.lines.last().map(|(l, _)| l.as_str()), Some("last"));
         assert!(n.lines.len() < 1100, "{}", n.lines.len());
         assert!(n.lines.iter().all(|(l, _)| l == "last" || l.len() == 1000));
