@@ -11,6 +11,7 @@
 //! succeeded or its attempts ran out, so a restart or a reboot re-sends
 //! nothing delivered and loses nothing owed.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
@@ -110,27 +111,43 @@ pub fn notify(
             })
         })
         .collect();
+    // Scripts there but refused: their checks are remembered for when
+    // they are valid again.
+    let refused: BTreeSet<String> = entries
+        .iter()
+        .filter(|e| !e.script.is_valid())
+        .filter_map(|e| e.script.id.as_ref().map(ToString::to_string))
+        .collect();
+    let host = host_name();
     let store = locked(places)?;
     let Loaded {
         mut state, fresh, ..
     } = load_state(&store)?;
+    let mut events = detect::validity(
+        &mut state.invalid,
+        entries.iter().map(|e| &e.script),
+        ctx.now,
+        &host,
+    );
     let scan = detect::scan(
         &mut state.checks,
         &inputs,
+        &refused,
         fresh,
         &ctx.tz,
         ctx.now,
-        &host_name(),
+        &host,
     );
     for w in &scan.warnings {
         eprintln!("ssi-status: {w}");
     }
-    let hooks = if scan.events.is_empty() {
+    events.extend(scan.events);
+    let hooks = if events.is_empty() {
         Vec::new()
     } else {
         trusted_hooks(&places.hooks)?
     };
-    for (key, event) in &scan.events {
+    for (key, event) in &events {
         let mut what = format!("{}: {}", event.id, event.event.as_str());
         if matches!(event.event, Kind::Change | Kind::Recovery) {
             let from = match event.previous_status.as_str() {
