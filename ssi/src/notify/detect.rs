@@ -492,7 +492,8 @@ mod validity_tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    const GOOD: &str = "#!/bin/sh\n# name: Disk usage\n# description: d\n# version: 1\n# schedule: hourly\n";
+    const GOOD: &str =
+        "#!/bin/sh\n# name: Disk usage\n# description: d\n# version: 1\n# schedule: hourly\n";
 
     fn put(dir: &Path, name: &str, text: &str) {
         let p = dir.join(name);
@@ -577,11 +578,14 @@ mod validity_tests {
         put(dir, "a.b.sh", GOOD);
         let events = pass(dir, &mut invalid);
         assert_eq!(events.len(), 2, "{events:?}");
-        assert!(events.iter().all(|(k, id, m)| k == "invalid"
-            && id == "a_b"
-            && m.contains("also the id of")));
+        assert!(events
+            .iter()
+            .all(|(k, id, m)| k == "invalid" && id == "a_b" && m.contains("also the id of")));
         fs::remove_file(dir.join("a.b.sh")).unwrap();
-        assert_eq!(pass(dir, &mut invalid), vec![ev("valid", "a_b", "valid again")]);
+        assert_eq!(
+            pass(dir, &mut invalid),
+            vec![ev("valid", "a_b", "valid again")]
+        );
     }
 
     #[test]
@@ -601,7 +605,15 @@ mod validity_tests {
         };
         let mut checks = BTreeMap::new();
         let none = BTreeSet::new();
-        scan(&mut checks, std::slice::from_ref(&input), &none, true, &tz, now, "h");
+        scan(
+            &mut checks,
+            std::slice::from_ref(&input),
+            &none,
+            true,
+            &tz,
+            now,
+            "h",
+        );
         // Refused for a while: not read, not forgotten.
         let refused = BTreeSet::from([String::from("disk")]);
         let s = scan(&mut checks, &[], &refused, false, &tz, now, "h");
