@@ -1,8 +1,8 @@
 //! `ssi-status notify`, `notify-deliver` and `notify-test`: the notifier
 //! that `ssi-notify@.service` runs on every change of the log directory
-//! (and every minute, for lateness), the delivery of one event to one hook
-//! that `ssi-notify-hook@.service` runs, and a test event through every
-//! hook for an administrator.
+//! (and every minute, for lateness and scripts turned invalid or valid),
+//! the delivery of one event to one hook that `ssi-notify-hook@.service`
+//! runs, and a test event through every hook for an administrator.
 //!
 //! The notifier decides under the state lock what is new, owes each event
 //! to each trusted hook in the state file (the outbox), saves it, and only
