@@ -1,8 +1,8 @@
 //! `ssi-status notify`, `notify-deliver` and `notify-test`: the notifier
 //! that `ssi-notify@.service` runs on every change of the log directory
-//! (and every minute, for lateness), the delivery of one event to one hook
-//! that `ssi-notify-hook@.service` runs, and a test event through every
-//! hook for an administrator.
+//! (and every minute, for lateness and scripts turned invalid or valid),
+//! the delivery of one event to one hook that `ssi-notify-hook@.service`
+//! runs, and a test event through every hook for an administrator.
 //!
 //! The notifier decides under the state lock what is new, owes each event
 //! to each trusted hook in the state file (the outbox), saves it, and only
@@ -11,6 +11,7 @@
 //! succeeded or its attempts ran out, so a restart or a reboot re-sends
 //! nothing delivered and loses nothing owed.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
@@ -110,27 +111,43 @@ pub fn notify(
             })
         })
         .collect();
+    // Scripts there but refused: their checks are remembered for when
+    // they are valid again.
+    let refused: BTreeSet<String> = entries
+        .iter()
+        .filter(|e| !e.script.is_valid())
+        .filter_map(|e| e.script.id.as_ref().map(ToString::to_string))
+        .collect();
+    let host = host_name();
     let store = locked(places)?;
     let Loaded {
         mut state, fresh, ..
     } = load_state(&store)?;
+    let mut events = detect::validity(
+        &mut state.invalid,
+        entries.iter().map(|e| &e.script),
+        ctx.now,
+        &host,
+    );
     let scan = detect::scan(
         &mut state.checks,
         &inputs,
+        &refused,
         fresh,
         &ctx.tz,
         ctx.now,
-        &host_name(),
+        &host,
     );
     for w in &scan.warnings {
         eprintln!("ssi-status: {w}");
     }
-    let hooks = if scan.events.is_empty() {
+    events.extend(scan.events);
+    let hooks = if events.is_empty() {
         Vec::new()
     } else {
         trusted_hooks(&places.hooks)?
     };
-    for (key, event) in &scan.events {
+    for (key, event) in &events {
         let mut what = format!("{}: {}", event.id, event.event.as_str());
         if matches!(event.event, Kind::Change | Kind::Recovery) {
             let from = match event.previous_status.as_str() {

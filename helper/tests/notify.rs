@@ -282,3 +282,75 @@ fn notify_test_reports_each_hook() {
     let out = site.ssi(&["notify-test"]);
     assert!(out.status.success());
 }
+
+#[test]
+fn a_broken_manifest_is_told_once_as_invalid_and_its_fix_as_valid() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    site.status("OK");
+    site.notify();
+    site.status("FAILURE");
+    site.notify();
+    let script = site.path("scripts/disk.bash");
+    let good = fs::read_to_string(&script).unwrap();
+    fs::write(&script, good.replace("hourly", "*:0/5x")).unwrap();
+    site.notify();
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(summary(&runs), ["change OK -> FAILURE", "invalid  -> "]);
+    // The problems as `ssi-status list` and `check` give them.
+    let out = site.ssi(&["list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<&str> = list[0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(!errors.is_empty() && errors[0].contains("*:0/5x"), "{list}");
+    assert_eq!(runs[1]["message"], errors.join("; "));
+    assert_eq!(
+        (runs[1]["id"].as_str(), runs[1]["name"].as_str()),
+        (Some("disk"), Some("Disk usage"))
+    );
+    let text = fs::read_to_string(site.path("rec.out")).unwrap();
+    for var in [
+        "SSI_EVENT=invalid",
+        "SSI_ID=disk",
+        "SSI_STATUS=",
+        "SSI_PREVIOUS_STATUS=",
+    ] {
+        assert!(text.lines().any(|l| l == var), "{var} in {text}");
+    }
+    // Fixed: told once, and the log's history is not told again.
+    fs::write(&script, &good).unwrap();
+    site.notify();
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(
+        summary(&runs),
+        ["change OK -> FAILURE", "invalid  -> ", "valid  -> "]
+    );
+    assert_eq!(runs[2]["message"], "valid again");
+    // A broken script dropped in is told; once deleted, nothing is.
+    let new = site.path("scripts/new-check.sh");
+    fs::write(&new, "#!/bin/sh\n# name: New\necho OK\n").unwrap();
+    chmod(&new, 0o755);
+    site.notify();
+    fs::remove_file(&new).unwrap();
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(runs.len(), 4, "{}", summary(&runs).join(", "));
+    assert_eq!(
+        (runs[3]["event"].as_str(), runs[3]["id"].as_str()),
+        (Some("invalid"), Some("new_check"))
+    );
+    assert!(
+        runs[3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing \"# description:\" line"),
+        "{}",
+        runs[3]
+    );
+}

@@ -466,6 +466,9 @@ if selected "notify: email"; then
     name="notify: email keeps a newline in the name out of the headers"
     printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_NAME=$'Disk\nBcc: evil@example.com' SSI_EMAIL_CONF="$notify/email.conf" "$examples/notify/email" 2>/dev/null
     if grep -q '^Bcc:' "$notify/sendmail.in"; then fail "$name" "$(cat "$notify/sendmail.in")"; else pass "$name"; fi
+    name="notify: email names an invalid script's event in its subject"
+    printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_EVENT=invalid SSI_STATUS= SSI_PREVIOUS_STATUS= SSI_EMAIL_CONF="$notify/email.conf" "$examples/notify/email" 2>/dev/null
+    if grep -qxF 'Subject: [web1] Disk usage: script invalid, the check does not run' "$notify/sendmail.in"; then pass "$name"; else fail "$name" "$(head -n 5 "$notify/sendmail.in")"; fi
     name="notify: email without a recipient fails naming the file"
     printf 'from=x@y\n' >"$notify/empty.conf"
     if out=$(env "${hook_env[@]}" SSI_EMAIL_CONF="$notify/empty.conf" "$examples/notify/email" </dev/null 2>&1); then
@@ -478,12 +481,14 @@ if selected "notify: webhook"; then
     for _ in $(seq 50); do [[ -s $notify/port ]] && break; sleep 0.1; done
     port=$(cat "$notify/port" 2>/dev/null)
     # webhook_case FORMAT PYTHON-EXPR: POSTs the event in FORMAT; EXPR (r = the
-    # recorded request, b = its JSON body or None) must be true.
+    # recorded request, b = its JSON body or None) must be true. extra_env
+    # overrides the event's variables.
+    extra_env=()
     webhook_case() {
         local name="notify: webhook format=$1" check=$2 out
-        printf 'url=http://127.0.0.1:%s/hook\nformat=%s\n' "$port" "$1" >"$notify/webhook.conf"
+        printf 'url=http://127.0.0.1:%s/hook\nformat=%s\n' "$port" "${1%% *}" >"$notify/webhook.conf"
         : >"$notify/requests"
-        if ! out=$(printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_WEBHOOK_CONF="$notify/webhook.conf" "$examples/notify/webhook" 2>&1); then
+        if ! out=$(printf '%s\n' "$hook_json" | env "${hook_env[@]}" "${extra_env[@]}" SSI_WEBHOOK_CONF="$notify/webhook.conf" "$examples/notify/webhook" 2>&1); then
             fail "$name" "exit code: $out"
             return
         fi
@@ -506,6 +511,11 @@ assert eval(sys.argv[2]), r' "$notify/requests" "$check" 2>"$work/stderr"; then
         webhook_case slack 'b == {"text": "[web1] Disk usage: OK -> FAILURE (/ at 97%)"}'
         webhook_case discord 'b == {"content": "[web1] Disk usage: OK -> FAILURE (/ at 97%)"}'
         webhook_case ntfy 'r["body"] == "[web1] Disk usage: OK -> FAILURE (/ at 97%)" and r["headers"]["Title"] == "web1 Disk usage" and r["headers"]["Tags"] == "rotating_light"'
+        extra_env=(SSI_EVENT=invalid SSI_STATUS= SSI_PREVIOUS_STATUS= SSI_MESSAGE='line 5: schedule "x": expected …')
+        webhook_case 'ntfy (invalid)' 'r["body"] == "[web1] Disk usage: script invalid, the check does not run (line 5: schedule \"x\": expected …)" and r["headers"]["Tags"] == "no_entry"'
+        extra_env=(SSI_EVENT=valid SSI_STATUS= SSI_PREVIOUS_STATUS= SSI_MESSAGE='valid again')
+        webhook_case 'slack (valid)' 'b == {"text": "[web1] Disk usage: script valid again (valid again)"}'
+        extra_env=()
         name="notify: webhook fails when the receiver says 500"
         kill "$server_pid" 2>/dev/null
         wait "$server_pid" 2>/dev/null

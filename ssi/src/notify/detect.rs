@@ -8,8 +8,14 @@
 //! nothing. A check's first status announces itself only when it is bad
 //! (a new check that starts OK is no news). Lateness is announced when it
 //! starts and when it ends, once each.
+//!
+//! A script's validity is announced when it changes ([`validity`]): a
+//! script refused now that was not refused last time (valid then, new, or
+//! no state yet) is `invalid`, once; a refused one that passes again is
+//! `valid`, once. Validity is never judged here: only the
+//! [`Verdict`](crate::service::Verdict) of [`crate::service`] counts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
@@ -18,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Event, Kind};
 use super::tail::{read_new, Mark};
+use crate::service::Script;
 use crate::status::{rfc3339, Status, StatusLine};
 
 /// What the notifier remembers of one check.
@@ -119,7 +126,10 @@ pub struct Scan {
 }
 
 /// Reads what each check's log gained since `checks` last saw it and
-/// updates `checks`; forgets checks that are gone. With `baseline` (no
+/// updates `checks`; forgets checks that are gone, but keeps, untouched,
+/// those whose ids are in `refused` (scripts there but invalid now), so
+/// that a script valid again goes on from where its log was left instead
+/// of reading it from the start and telling its history again. With `baseline` (no
 /// state to compare with: a first start, or a state file set aside),
 /// checks not yet known take their current status and lateness as the
 /// starting point silently; otherwise a check not yet known is new, and its
@@ -127,13 +137,14 @@ pub struct Scan {
 pub fn scan(
     checks: &mut BTreeMap<String, Check>,
     inputs: &[Input],
+    refused: &BTreeSet<String>,
     baseline: bool,
     tz: &TimeZone,
     now: Timestamp,
     host: &str,
 ) -> Scan {
     let mut out = Scan::default();
-    checks.retain(|id, _| inputs.iter().any(|i| &i.id == id));
+    checks.retain(|id, _| refused.contains(id) || inputs.iter().any(|i| &i.id == id));
     for input in inputs {
         let known = checks.contains_key(&input.id);
         let check = checks.entry(input.id.clone()).or_default();
@@ -207,6 +218,62 @@ pub fn scan(
         }
     }
     out
+}
+
+/// The events of scripts turning invalid or valid again, each with its
+/// unique key (script path, kind and when), from every script of the
+/// scripts directory as [`crate::service::discover`] judged it (collisions
+/// included). `invalid` holds the paths refused last time and becomes those
+/// refused now. A refused script not in it is told (`invalid`, its problems
+/// as the message, as `ssi-status check` gives them), even on a first start
+/// or after a state file was set aside: its check does not run, which is
+/// news however often it was told before. A script in it that passes now is
+/// told (`valid`). A new valid script is no news, and a script gone from
+/// the directory is forgotten without a word (deleting a script is how one
+/// stops a check).
+pub fn validity<'a>(
+    invalid: &mut BTreeSet<String>,
+    scripts: impl IntoIterator<Item = &'a Script>,
+    now: Timestamp,
+    host: &str,
+) -> Vec<(String, Event)> {
+    let mut events = Vec::new();
+    let mut refused = BTreeSet::new();
+    for script in scripts {
+        let path = script.path.display().to_string();
+        let valid = script.is_valid();
+        if !valid {
+            refused.insert(path.clone());
+        }
+        let (kind, message) = match (valid, invalid.contains(&path)) {
+            (false, false) => (Kind::Invalid, script.reason()),
+            (true, true) => (Kind::Valid, String::from("valid again")),
+            _ => continue,
+        };
+        let id = match &script.id {
+            Some(id) => id.to_string(),
+            None => script
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.clone()),
+        };
+        events.push((
+            format!("{path}@{}:{}", kind.as_str(), now.as_second()),
+            Event {
+                event: kind,
+                id,
+                name: script.manifest.name.clone().unwrap_or_default(),
+                status: String::new(),
+                previous_status: String::new(),
+                message,
+                timestamp: rfc3339(now),
+                host: host.to_owned(),
+            },
+        ));
+    }
+    *invalid = refused;
+    events
 }
 
 #[cfg(test)]
@@ -314,6 +381,10 @@ mod tests {
         }
     }
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
     fn kinds(s: &Scan) -> Vec<(&str, &str, &str)> {
         s.events
             .iter()
@@ -336,13 +407,13 @@ mod tests {
         let mut checks = BTreeMap::new();
         let inputs = [input(log.clone(), 1, None)];
         append(&log, "2026-11-26 10:00:00, OK\nnoise\n");
-        let s = scan(&mut checks, &inputs, false, &tz, now, "h");
+        let s = scan(&mut checks, &inputs, &none(), false, &tz, now, "h");
         assert_eq!(kinds(&s), vec![]);
         append(
             &log,
             "2026-11-26 10:01:00, FAILURE, / at 99%\n2026-11-26 10:02:00, FAILURE\n",
         );
-        let s = scan(&mut checks, &inputs, false, &tz, now, "h");
+        let s = scan(&mut checks, &inputs, &none(), false, &tz, now, "h");
         assert_eq!(kinds(&s), vec![("change", "OK", "FAILURE")]);
         let e = &s.events[0].1;
         assert_eq!(
@@ -350,15 +421,15 @@ mod tests {
             ("/ at 99%", "2026-11-26T10:01:00Z", "h")
         );
         append(&log, "2026-11-26 10:03:00, OK\n");
-        let s2 = scan(&mut checks, &inputs, false, &tz, now, "h");
+        let s2 = scan(&mut checks, &inputs, &none(), false, &tz, now, "h");
         assert_eq!(kinds(&s2), vec![("recovery", "FAILURE", "OK")]);
         assert_ne!(s.events[0].0, s2.events[0].0);
         assert_eq!(
-            kinds(&scan(&mut checks, &inputs, false, &tz, now, "h")),
+            kinds(&scan(&mut checks, &inputs, &none(), false, &tz, now, "h")),
             vec![]
         );
         // Gone scripts are forgotten.
-        scan(&mut checks, &[], false, &tz, now, "h");
+        scan(&mut checks, &[], &none(), false, &tz, now, "h");
         assert!(checks.is_empty());
     }
 
@@ -372,7 +443,7 @@ mod tests {
         append(&log, "OK\nFAILURE\n");
         let inputs = [input(log.clone(), 1, Some(true))];
         assert_eq!(
-            kinds(&scan(&mut checks, &inputs, true, &tz, now, "h")),
+            kinds(&scan(&mut checks, &inputs, &none(), true, &tz, now, "h")),
             vec![]
         );
         assert_eq!(checks["disk"].confirmed, Some(Failure));
@@ -380,7 +451,7 @@ mod tests {
         append(&log, "OK\n");
         let inputs = [input(log.clone(), 1, Some(false))];
         assert_eq!(
-            kinds(&scan(&mut checks, &inputs, true, &tz, now, "h")),
+            kinds(&scan(&mut checks, &inputs, &none(), true, &tz, now, "h")),
             vec![("recovery", "FAILURE", "OK"), ("on-time", "OK", "OK")]
         );
     }
@@ -394,15 +465,165 @@ mod tests {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let mut checks = BTreeMap::new();
         let inputs = [input(log.clone(), 1, Some(true))];
-        let s = scan(&mut checks, &inputs, false, &tz, now, "h");
+        let s = scan(&mut checks, &inputs, &none(), false, &tz, now, "h");
         assert_eq!(
             kinds(&s),
             vec![("change", "", "ERROR"), ("late", "ERROR", "ERROR")]
         );
         assert!(s.events[1].1.message.contains("20 s"));
         assert_eq!(
-            kinds(&scan(&mut checks, &inputs, false, &tz, now, "h")),
+            kinds(&scan(&mut checks, &inputs, &none(), false, &tz, now, "h")),
             vec![]
         );
+    }
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::*;
+    use crate::service::discover;
+    use std::fs;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    const GOOD: &str =
+        "#!/bin/sh\n# name: Disk usage\n# description: d\n# version: 1\n# schedule: hourly\n";
+
+    fn put(dir: &Path, name: &str, text: &str) {
+        let p = dir.join(name);
+        fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// One notifier pass over `dir`: (event, id, message) of each event.
+    fn pass(dir: &Path, invalid: &mut BTreeSet<String>) -> Vec<(String, String, String)> {
+        let found = discover(dir).unwrap();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        validity(invalid, &found.scripts, now, "h")
+            .into_iter()
+            .map(|(key, e)| {
+                assert!(key.contains(e.event.as_str()), "{key}");
+                assert_eq!((e.status.as_str(), e.previous_status.as_str()), ("", ""));
+                assert_eq!(e.timestamp, "2027-01-15T08:00:00Z");
+                (e.event.as_str().to_owned(), e.id, e.message)
+            })
+            .collect()
+    }
+
+    fn ev(kind: &str, id: &str, message: &str) -> (String, String, String) {
+        (kind.to_owned(), id.to_owned(), message.to_owned())
+    }
+
+    #[test]
+    fn valid_to_invalid_is_told_once_and_valid_again_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        put(dir, "disk.bash", GOOD);
+        let mut invalid = BTreeSet::new();
+        assert_eq!(pass(dir, &mut invalid), vec![], "a new valid script");
+        put(dir, "disk.bash", &GOOD.replace("hourly", "*:0/5x"));
+        let script = crate::service::check_file(&dir.join("disk.bash"));
+        let events = pass(dir, &mut invalid);
+        assert_eq!(events, vec![ev("invalid", "disk", &script.reason())]);
+        assert!(events[0].2.contains("*:0/5x"), "{events:?}");
+        assert_eq!(pass(dir, &mut invalid), vec![], "told once");
+        // Another problem on top: still the same transition.
+        fs::set_permissions(dir.join("disk.bash"), fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(pass(dir, &mut invalid), vec![]);
+        put(dir, "disk.bash", GOOD);
+        assert_eq!(
+            pass(dir, &mut invalid),
+            vec![ev("valid", "disk", "valid again")]
+        );
+        assert_eq!(pass(dir, &mut invalid), vec![]);
+        assert!(invalid.is_empty());
+    }
+
+    #[test]
+    fn a_new_invalid_script_is_told_and_a_deleted_one_forgotten_silently() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        put(dir, "ok.sh", GOOD);
+        // No state yet (a first start) is no exception: it is told.
+        let mut invalid = BTreeSet::new();
+        put(dir, "Bad+Name.sh", GOOD);
+        let events = pass(dir, &mut invalid);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            (events[0].0.as_str(), events[0].1.as_str()),
+            ("invalid", "Bad+Name.sh"),
+            "the file name stands for an id it cannot make"
+        );
+        fs::remove_file(dir.join("Bad+Name.sh")).unwrap();
+        assert_eq!(pass(dir, &mut invalid), vec![], "deleted: no event");
+        assert!(invalid.is_empty(), "and forgotten");
+        // Dropped in again, broken: new, told again.
+        put(dir, "Bad+Name.sh", GOOD);
+        assert_eq!(pass(dir, &mut invalid).len(), 1);
+    }
+
+    #[test]
+    fn a_collision_makes_both_scripts_invalid_each_told() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        put(dir, "a-b.sh", GOOD);
+        let mut invalid = BTreeSet::new();
+        assert_eq!(pass(dir, &mut invalid), vec![]);
+        put(dir, "a.b.sh", GOOD);
+        let events = pass(dir, &mut invalid);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(events
+            .iter()
+            .all(|(k, id, m)| k == "invalid" && id == "a_b" && m.contains("also the id of")));
+        fs::remove_file(dir.join("a.b.sh")).unwrap();
+        assert_eq!(
+            pass(dir, &mut invalid),
+            vec![ev("valid", "a_b", "valid again")]
+        );
+    }
+
+    #[test]
+    fn a_refused_check_keeps_its_place_in_its_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("disk.log");
+        fs::write(&log, "OK\nFAILURE\nOK\n").unwrap();
+        let tz = TimeZone::UTC;
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let input = Input {
+            id: "disk".into(),
+            name: "Disk usage".into(),
+            log: log.clone(),
+            after: 1,
+            late: None,
+            timeout: 20,
+        };
+        let mut checks = BTreeMap::new();
+        let none = BTreeSet::new();
+        scan(
+            &mut checks,
+            std::slice::from_ref(&input),
+            &none,
+            true,
+            &tz,
+            now,
+            "h",
+        );
+        // Refused for a while: not read, not forgotten.
+        let refused = BTreeSet::from([String::from("disk")]);
+        let s = scan(&mut checks, &[], &refused, false, &tz, now, "h");
+        assert!(s.events.is_empty());
+        assert_eq!(checks["disk"].offset, 14);
+        // Valid again: its history is not told again, only what is new.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(b"WARNING\n")
+            .unwrap();
+        let s = scan(&mut checks, &[input], &none, false, &tz, now, "h");
+        let told: Vec<_> = s.events.iter().map(|(_, e)| e.event.as_str()).collect();
+        assert_eq!(told, ["change"]);
+        assert_eq!(s.events[0].1.status, "WARNING");
     }
 }

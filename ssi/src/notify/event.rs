@@ -16,6 +16,11 @@ pub enum Kind {
     Late,
     /// A late check reported again.
     OnTime,
+    /// A check script is refused (by the rules the generator follows): it
+    /// was valid, or it is new, and its check no longer runs.
+    Invalid,
+    /// A refused check script is valid again.
+    Valid,
     /// `ssi-status notify-test`.
     Test,
 }
@@ -28,6 +33,8 @@ impl Kind {
             Kind::Recovery => "recovery",
             Kind::Late => "late",
             Kind::OnTime => "on-time",
+            Kind::Invalid => "invalid",
+            Kind::Valid => "valid",
             Kind::Test => "test",
         }
     }
@@ -36,17 +43,20 @@ impl Kind {
 /// One event, every field a string as hooks see it (`""` when none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// `change`, `recovery`, `late`, `on-time`, `test`.
+    /// `change`, `recovery`, `late`, `on-time`, `invalid`, `valid`, `test`.
     pub event: Kind,
-    /// The service id.
+    /// The service id (for `invalid`, the file name when it makes none).
     pub id: String,
-    /// The check's name from its manifest.
+    /// The check's name from its manifest (`""` when it has none).
     pub name: String,
-    /// The status now (`OK` … `ERROR`).
+    /// The status now (`OK` … `ERROR`; `""` for `invalid` and `valid`,
+    /// which are about the script, not its status).
     pub status: String,
-    /// The status before (`""` for a check's first status).
+    /// The status before (`""` for a check's first status, and for
+    /// `invalid` and `valid`).
     pub previous_status: String,
-    /// The status line's message (or what lateness means).
+    /// The status line's message (or what lateness means, or why a script
+    /// is invalid).
     pub message: String,
     /// When it happened, RFC 3339 UTC with `Z`.
     pub timestamp: String,

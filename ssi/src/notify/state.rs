@@ -7,7 +7,7 @@
 //! the new, never half of one. Readers and writers (the notifier and each
 //! hook's delivery) take turns under a lock file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -32,6 +32,11 @@ pub struct State {
     pub version: u32,
     /// Each check by id.
     pub checks: BTreeMap<String, Check>,
+    /// The paths of the scripts last seen invalid (see
+    /// [`super::detect::validity`]). Absent from state files written before
+    /// it existed: it then starts empty.
+    #[serde(default)]
+    pub invalid: BTreeSet<String>,
     /// The number of the next delivery.
     pub next: u64,
     /// Deliveries not yet done, by key (`<number>-<hook>`, the instance
@@ -44,6 +49,7 @@ impl Default for State {
         State {
             version: VERSION,
             checks: BTreeMap::new(),
+            invalid: BTreeSet::new(),
             next: 1,
             outbox: BTreeMap::new(),
         }
@@ -278,6 +284,36 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_state_file_from_before_validity_was_kept_loads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        // As the notifier wrote it before `invalid` existed.
+        fs::write(
+            store.path(),
+            r#"{
+  "version": 1,
+  "checks": {
+    "disk": {"confirmed": "FAILURE", "candidate": "FAILURE", "count": 1, "late": false, "inode": 7, "offset": 42}
+  },
+  "next": 5,
+  "outbox": {}
+}
+"#,
+        )
+        .unwrap();
+        let loaded = store.load().unwrap();
+        assert!(!loaded.fresh && loaded.warning.is_none(), "{loaded:?}");
+        assert!(loaded.state.invalid.is_empty());
+        assert_eq!(loaded.state.checks["disk"].offset, 42);
+        assert_eq!(loaded.state.next, 5);
+        // Saved with the field, it loads back with it.
+        let mut s = loaded.state;
+        s.invalid.insert("/scripts/Bad+Name.sh".into());
+        store.save(&s).unwrap();
+        assert_eq!(store.load().unwrap().state, s);
     }
 
     #[test]
