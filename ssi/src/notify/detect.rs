@@ -613,7 +613,7 @@ mod validity_tests {
         let refused = BTreeSet::from([String::from("disk")]);
         let s = scan(&mut checks, &[], &refused, false, &tz, now, "h");
         assert!(s.events.is_empty());
-        assert_eq!(checks["disk"].offset, 14);
+        assert_eq!(checks["disk"].mark.offset, 14);
         // Valid again: its history is not told again, only what is new.
         fs::OpenOptions::new()
             .append(true)

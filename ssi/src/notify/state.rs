@@ -307,7 +307,7 @@ mod tests {
         let loaded = store.load().unwrap();
         assert!(!loaded.fresh && loaded.warning.is_none(), "{loaded:?}");
         assert!(loaded.state.invalid.is_empty());
-        assert_eq!(loaded.state.checks["disk"].offset, 42);
+        assert_eq!(loaded.state.checks["disk"].mark.offset, 42);
         assert_eq!(loaded.state.next, 5);
         // Saved with the field, it loads back with it.
         let mut s = loaded.state;
