@@ -9,10 +9,7 @@ mod promtool;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{line, Fixture, Server};
-
-/// What Prometheus 2.x sends.
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+use common::{line, Fixture, Server, PROMETHEUS_ACCEPT};
 
 fn scrape(server: &Server, accept: Option<&str>) -> (u16, String, String) {
     let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));

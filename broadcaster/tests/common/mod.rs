@@ -1,5 +1,6 @@
-//! Shared fixtures for the integration tests: temporary scripts and log
-//! directories, the real binary on a free port, and a real WebSocket client.
+//! Shared fixtures for the integration tests and the benches (which
+//! include this file by path): temporary scripts and log directories, the
+//! real binary on a free port, and a real WebSocket client.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,16 +33,33 @@ impl Fixture {
 
     /// Writes a valid, executable check script.
     pub fn script(&self, file: &str, name: &str) -> PathBuf {
-        let path = self.scripts.join(file);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/bash\n# name: {name}\n# description: {name} check\n# version: 1.0\n# schedule: *:0/5\necho OK\n"
+        self.script_with(
+            file,
+            &format!(
+                "# name: {name}\n# description: {name} check\n# version: 1.0\n# schedule: *:0/5\n"
             ),
         )
-        .unwrap();
+    }
+
+    /// Writes an executable check script whose manifest is `manifest`
+    /// (`# key: value` lines, each ending in a newline).
+    pub fn script_with(&self, file: &str, manifest: &str) -> PathBuf {
+        let path = self.scripts.join(file);
+        std::fs::write(&path, format!("#!/bin/bash\n{manifest}echo OK\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    /// `n` checks `check-0000.sh`, `check-0001.sh`, … (the benches' many
+    /// checks) with the manifests `manifest(i)` gives; returns their ids
+    /// (`check_0000`, …).
+    pub fn checks(&self, n: usize, manifest: impl Fn(usize) -> String) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                self.script_with(&format!("check-{i:04}.sh"), &manifest(i));
+                format!("check_{i:04}")
+            })
+            .collect()
     }
 
     pub fn log(&self, id: &str) -> PathBuf {
@@ -244,6 +262,9 @@ impl Client {
             .unwrap();
     }
 }
+
+/// The `Accept` header Prometheus 2.x sends to a scrape target.
+pub const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// The status line a script would print.
 pub fn line(status: &str, msg: &str) -> String {
