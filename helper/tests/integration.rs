@@ -3,12 +3,15 @@
 //! fake `systemctl` on PATH received, sparse multi-GiB logs and file modes
 //! git cannot store.
 
+mod common;
+
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::compared;
 use serde_json::{Map, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-status");
@@ -773,17 +776,6 @@ fn check_agrees_with_systemd_analyze() {
     ];
     // Around the spring DST change in Europe (29 March 2026).
     let base = "2026-03-28 12:00:00 UTC";
-    let keep = |out: &str| -> Vec<String> {
-        out.lines()
-            .map(str::trim_start)
-            .filter(|l| {
-                ["Normalized form:", "Next elapse:", "Iter. #", "(in UTC):"]
-                    .iter()
-                    .any(|p| l.starts_with(p))
-            })
-            .map(str::to_owned)
-            .collect()
-    };
     for (i, schedule) in schedules.iter().enumerate() {
         let script = tmp.path().join(format!("s{i}.sh"));
         fs::write(
@@ -817,7 +809,7 @@ fn check_agrees_with_systemd_analyze() {
                 .output()
                 .unwrap();
             assert!(theirs.status.success(), "{schedule}");
-            let (ours, theirs) = (keep(&stdout(&ours)), keep(&stdout(&theirs)));
+            let (ours, theirs) = (compared(&stdout(&ours)), compared(&stdout(&theirs)));
             assert!(theirs.len() >= 2, "{schedule} {tz}: {theirs:?}");
             assert_eq!(ours, theirs, "{schedule} in {tz}");
         }

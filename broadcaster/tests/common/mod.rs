@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 /// A scripts directory and a log directory in a temporary place.
@@ -153,12 +154,7 @@ impl Server {
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         let text = String::from_utf8_lossy(&out).into_owned();
-        let code = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (code, text)
+        (status_code(&text), text)
     }
 
     /// `GET path` with a correct Host header.
@@ -245,6 +241,20 @@ impl Client {
         (ready, statuses)
     }
 
+    /// Reads up to the close frame: how many text messages came before it,
+    /// and its close code (None for a close frame without one).
+    pub fn read_to_close(&mut self) -> (usize, Option<CloseCode>) {
+        let mut received = 0;
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(_)) => received += 1,
+                Ok(Message::Close(f)) => return (received, f.map(|f| f.code)),
+                Ok(_) => {}
+                Err(e) => panic!("{e} after {received} messages, before a close frame"),
+            }
+        }
+    }
+
     /// Asserts that nothing arrives within `d`.
     pub fn assert_silent(&mut self, d: Duration) {
         self.ws.get_mut().set_read_timeout(Some(d)).unwrap();
@@ -261,6 +271,15 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
     }
+}
+
+/// The status code of an HTTP response (0 when there is none).
+pub fn status_code(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The `Accept` header Prometheus 2.x sends to a scrape target.
