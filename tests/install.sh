@@ -13,13 +13,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ssi-install.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 make=${MAKE:-make}
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL %s: %s\n' "$1" "$2"
-}
+# shellcheck source=tests/lib/tally.sh
+. "$root/tests/lib/tally.sh"
 
 # Fake release binaries in a private target dir; CARGO=false proves that
 # NOBUILD=1 never runs cargo.

@@ -26,13 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL %s: %s\n' "$1" "$2"
-}
+# shellcheck source=tests/lib/tally.sh
+. "$root/tests/lib/tally.sh"
 finish() {
     echo "prometheus: $passed passed, $failed failed"
     ((failed == 0))

@@ -12,13 +12,8 @@ units=$root/units
 work=$(mktemp -d "${TMPDIR:-/tmp}/ssi-units.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL %s: %s\n' "$1" "$2"
-}
+# shellcheck source=tests/lib/tally.sh
+. "$root/tests/lib/tally.sh"
 # shellcheck source=tests/lib/skip.sh
 . "$root/tests/lib/skip.sh"
 

@@ -9,40 +9,41 @@
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench history`
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Fixture, Server};
 use tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
 const CHECKS: usize = 1000;
 const HOLE: u64 = 10 << 20;
 
+/// How often check `i` runs, in seconds, and its schedule.
+fn every(i: usize) -> (i64, &'static str) {
+    match i {
+        _ if i < 10 => (60, "minutely"),
+        _ if i < 100 => (300, "*:0/5"),
+        _ => (3600, "hourly"),
+    }
+}
+
 fn main() {
-    let tmp = tempfile::tempdir().unwrap();
-    let scripts = tmp.path().join("scripts");
-    let logs = tmp.path().join("logs");
-    std::fs::create_dir(&scripts).unwrap();
-    std::fs::create_dir(&logs).unwrap();
+    let fx = Fixture::new();
+    let ids = fx.checks(CHECKS, |i| {
+        format!(
+            "# name: Check {i}\n# description: bench\n# version: 1\n# schedule: {}\n",
+            every(i).1
+        )
+    });
     let now = jiff::Timestamp::now();
     let mut total = 0u64;
-    for i in 0..CHECKS {
-        let (every, schedule) = match i {
-            _ if i < 10 => (60, "minutely"),
-            _ if i < 100 => (300, "*:0/5"),
-            _ => (3600, "hourly"),
-        };
-        let path = scripts.join(format!("check-{i:04}.sh"));
-        std::fs::write(
-            &path,
-            format!("#!/bin/sh\n# name: Check {i}\n# description: bench\n# version: 1\n# schedule: {schedule}\necho OK\n"),
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let log = logs.join(format!("check_{i:04}.log"));
+    for (i, id) in ids.iter().enumerate() {
+        let every = every(i).0;
+        let log = fx.log(id);
         let f = std::fs::File::create(&log).unwrap();
         f.set_len(HOLE).unwrap();
         let mut w =
@@ -62,25 +63,8 @@ fn main() {
         total as f64 / (1u64 << 30) as f64
     );
 
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--log-dir"])
-        .arg(&logs)
-        .arg("--scripts-dir")
-        .arg(&scripts)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let port: u16 = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "no listening line");
-        if let Some(rest) = line.trim().strip_prefix("listening on ws://127.0.0.1:") {
-            break rest.trim_end_matches('/').parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let mut server = Server::start(&fx);
+    let port = server.port;
 
     // Wait for the watcher to know every check.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -123,9 +107,8 @@ fn main() {
         "one per-minute check's history over HTTP: {:.2} ms",
         t.elapsed().as_secs_f64() * 1e3 / reps as f64
     );
-    // SAFETY: ending the broadcaster this bench started, by its pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(10));
     let median = times[times.len() / 2];
     if median >= Duration::from_millis(300) {
         println!("MISSED: the dashboard's target is 300 ms");

@@ -8,14 +8,14 @@
 //! Run: `cargo bench -p ssi-broadcaster --bench scrape`
 //! Knobs: `SSI_BENCH_CHECKS=1000`, `SSI_BENCH_SCRAPES=200`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+use common::{Fixture, Server, PROMETHEUS_ACCEPT};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -39,45 +39,20 @@ fn scrape(port: u16, accept: &str) -> Vec<u8> {
 fn main() {
     let checks = knob("SSI_BENCH_CHECKS", 1000);
     let scrapes = knob("SSI_BENCH_SCRAPES", 200);
-    let tmp = tempfile::tempdir().unwrap();
-    let (scripts, logs) = (tmp.path().join("scripts"), tmp.path().join("logs"));
-    std::fs::create_dir(&scripts).unwrap();
-    std::fs::create_dir(&logs).unwrap();
+    let fx = Fixture::new();
     let statuses = ["OK", "WARNING", "FAILURE", "ERROR", "UPDATE", "UNKNOWN"];
-    for i in 0..checks {
-        let path = scripts.join(format!("check-{i:04}.sh"));
+    let ids = fx.checks(checks, |i| {
+        format!("# name: Check number {i}\n# description: d\n# version: 1.{i}\n# schedule: *:0/5\n# timeout: 30\n")
+    });
+    for (i, id) in ids.iter().enumerate() {
         std::fs::write(
-            &path,
-            format!("#!/bin/sh\n# name: Check number {i}\n# description: d\n# version: 1.{i}\n# schedule: *:0/5\n# timeout: 30\necho OK\n"),
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(
-            logs.join(format!("check_{i:04}.log")),
+            fx.log(id),
             format!("2026-11-26 10:00:00, {}, message {i}\n", statuses[i % 6]),
         )
         .unwrap();
     }
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--log-dir"])
-        .arg(&logs)
-        .arg("--scripts-dir")
-        .arg(&scripts)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let port: u16 = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "broadcaster ended");
-        if let Some(rest) = line.trim().strip_prefix("listening on ws://127.0.0.1:") {
-            break rest.trim_end_matches('/').parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let server = Server::start(&fx);
+    let port = server.port;
     // Until every check has its status.
     let want = format!(
         "ssi_check_status_lines_total{{id=\"check_{:04}\"}} 1",
@@ -111,6 +86,5 @@ fn main() {
             times[scrapes - 1].as_secs_f64() * 1e3,
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }

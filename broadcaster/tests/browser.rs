@@ -117,6 +117,17 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
+    /// Evaluates a JavaScript expression that gives a promise, and
+    /// returns what the promise resolves to.
+    fn eval_async(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+        );
+        assert!(r.get("exceptionDetails").is_none(), "{expr}: {r}");
+        r["result"]["value"].clone()
+    }
+
     /// Polls until `expr` evaluates to `want`.
     fn wait_for(&mut self, expr: &str, want: Value) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -403,7 +414,7 @@ fn dashboard_history_strip_detail_and_screenshots() {
     assert_eq!(
         b.eval("document.title"),
         json!(format!(
-            "\u{26d4} ERROR \u{2013} {host} \u{2013} Service Status"
+            "\u{2296} ERROR \u{2013} {host} \u{2013} Service Status"
         ))
     );
 
@@ -464,6 +475,7 @@ fn dashboard_history_strip_detail_and_screenshots() {
         .as_str()
         .unwrap()
         .contains("run 59"));
+    assert_icons_render(&mut b);
     let detail_shot = screenshot(&mut b, "dashboard-detail-1400x800", 1400, 800, false);
     key(&mut b, "Escape", 27);
     b.wait_for("document.getElementById('detail').open", json!(false));
@@ -495,6 +507,84 @@ fn dashboard_history_strip_detail_and_screenshots() {
         phone.display(),
         detail_shot.display()
     );
+}
+
+/// Every status icon of the page is drawn, not a font's glyph: an SVG
+/// without text, laid out at text size, that puts ink on a canvas; the
+/// ERROR one (as made, and in the table's ERROR row) is the no-entry sign (a disc with a bar cut out of its
+/// middle). The window title's glyph, which can only be text, is drawn
+/// by the page's fonts unlike a character no font has.
+fn assert_icons_render(b: &mut Browser) {
+    let icons = b.eval_async(
+        r#"(async () => {
+          const measure = async span => {
+            const svg = span.querySelector("svg");
+            const r = span.getBoundingClientRect();
+            const img = new Image();
+            img.src = "data:image/svg+xml," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+            await img.decode();
+            const c = document.createElement("canvas");
+            c.width = c.height = 32;
+            const g = c.getContext("2d");
+            g.drawImage(img, 0, 0, 32, 32);
+            const d = g.getImageData(0, 0, 32, 32).data;
+            const inked = (x, y) => d[(y * 32 + x) * 4 + 3] > 128;
+            let n = 0;
+            for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) if (inked(x, y)) n++;
+            return { text: svg.querySelector("text") !== null,
+              width: r.width, height: r.height, ink: n / 1024,
+              centre: inked(16, 16), above: inked(16, 6), below: inked(16, 26) };
+          };
+          const out = {};
+          for (const key of [...ORDER, "NONE"]) {
+            const span = icon(key);
+            document.body.append(span);
+            out[key] = await measure(span);
+            span.remove();
+          }
+          out.row = await measure(document.querySelector('tr[data-service-id="disk_usage"] [data-icon="ERROR"]'));
+          return out;
+        })()"#,
+    );
+    for key in [
+        "OK", "UPDATE", "WARNING", "UNKNOWN", "FAILURE", "ERROR", "NONE", "row",
+    ] {
+        let i = &icons[key];
+        assert_eq!(i["text"], false, "{key}: {i}");
+        assert!(i["width"].as_f64().unwrap() >= 10.0, "{key}: {i}");
+        assert!(i["height"].as_f64().unwrap() >= 10.0, "{key}: {i}");
+        let ink = i["ink"].as_f64().unwrap();
+        assert!((0.02..0.95).contains(&ink), "{key}: {i}");
+    }
+    for error in [&icons["ERROR"], &icons["row"]] {
+        assert_eq!(
+            (&error["above"], &error["centre"], &error["below"]),
+            (&json!(true), &json!(false), &json!(true)),
+            "the no-entry sign: {error}"
+        );
+    }
+
+    // U+0378 and U+0379 are unassigned: no font has them, so both are
+    // drawn as the same missing-glyph box, and so is any character
+    // missing from every font (as U+26D4 was on Debian).
+    let glyphs = b.eval(
+        r#"(() => {
+          const draw = ch => {
+            const c = document.createElement("canvas");
+            c.width = c.height = 40;
+            const g = c.getContext("2d");
+            g.font = "28px " + getComputedStyle(document.body).fontFamily;
+            g.fillText(ch, 4, 32);
+            return Array.from(g.getImageData(0, 0, 40, 40).data).join();
+          };
+          const missing = draw("͸");
+          return { consistent: missing === draw("͹"),
+            title: [...document.title][0], drawn: draw([...document.title][0]) !== missing };
+        })()"#,
+    );
+    assert_eq!(glyphs["consistent"], true, "{glyphs}");
+    assert_eq!(glyphs["title"], "\u{2296}");
+    assert_eq!(glyphs["drawn"], true, "the title's ERROR glyph: {glyphs}");
 }
 
 fn key(b: &mut Browser, name: &str, code: u32) {

@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{connect_from, limit_descriptors, proc_kib, Fixture, Server};
+use common::{connect_from, limit_descriptors, proc_kib, status_code, Fixture, Server};
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
 
@@ -47,12 +46,7 @@ fn ask(mut s: TcpStream, request: &str, timeout: Duration) -> (u16, String) {
         }
     }
     let text = String::from_utf8_lossy(&out).into_owned();
-    let code = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, text)
+    (status_code(&text), text)
 }
 
 fn healthz(port: u16, timeout: Duration) -> u16 {
@@ -263,15 +257,7 @@ fn queue_is_bounded_in_bytes() {
         BATCHES * PER * 60 / 1000
     );
 
-    let mut received = 0;
-    let code = loop {
-        match slow.ws.read() {
-            Ok(Message::Text(_)) => received += 1,
-            Ok(Message::Close(f)) => break f.map(|f| f.code),
-            Ok(_) => {}
-            Err(e) => panic!("slow client: {e} after {received} messages"),
-        }
-    };
+    let (received, code) = slow.read_to_close();
     drop(slow);
     eprintln!("slow client: {received} messages, then {code:?}");
     assert!(received < BATCHES * PER, "slow client got everything");

@@ -3,16 +3,13 @@
 //! for hostile names passes `promtool check metrics`.
 
 mod common;
+#[path = "../../ssi/tests/support/promtool.rs"]
+mod promtool;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{line, Fixture, Server};
-
-/// What Prometheus 2.x sends.
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+use common::{line, Fixture, Server, PROMETHEUS_ACCEPT};
 
 fn scrape(server: &Server, accept: Option<&str>) -> (u16, String, String) {
     let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
@@ -39,29 +36,6 @@ fn scrape_until(server: &Server, wanted: &[&str]) -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn promtool_check(text: &str) -> String {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run promtool ({e}): install the test prerequisites with `sudo make test-deps`")
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "promtool failed: {said}");
-    said
 }
 
 #[test]
@@ -98,8 +72,8 @@ fn families_from_memory_in_text_format() {
         assert!(body.contains(want), "no {want:?} in:\n{body}");
     }
     assert!(!body.contains("ssi_check_info{id=\"refused\""));
-    let said = promtool_check(&body);
-    assert!(said.trim().is_empty(), "promtool: {said}");
+    let (ok, said) = promtool::check(&body);
+    assert!(ok, "promtool check metrics:\n{said}\non:\n{body}");
 
     // A new line: the status moves, the counter counts, clients count.
     let _client = server.connect();

@@ -190,15 +190,7 @@ fn slow_client_is_closed_while_fast_client_keeps_receiving() {
     writer.join().unwrap();
 
     // Now the slow one reads what was buffered, then finds the close frame.
-    let mut received = 0;
-    let code = loop {
-        match slow.ws.read() {
-            Ok(Message::Text(_)) => received += 1,
-            Ok(Message::Close(f)) => break f.map(|f| f.code),
-            Ok(_) => {}
-            Err(e) => panic!("slow client: {e} after {received} messages"),
-        }
-    };
+    let (received, code) = slow.read_to_close();
     assert!(
         matches!(code, Some(CloseCode::Again) | Some(CloseCode::Policy)),
         "{code:?}"

@@ -6,10 +6,14 @@
 //! is one. Cases marked "kept" are differences kept on purpose: systemd
 //! rejects the expression, ssi-status accepts it.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::compared;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-status");
 
@@ -65,20 +69,6 @@ fn expected() -> Vec<(String, Vec<String>)> {
         }
     }
     out
-}
-
-/// The lines of a `check` or `calendar` report that must agree.
-fn compared(report: &str) -> Vec<String> {
-    report
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| {
-            ["Normalized form:", "Next elapse:", "Iter. #", "(in UTC):"]
-                .iter()
-                .any(|p| l.starts_with(p))
-        })
-        .map(str::to_owned)
-        .collect()
 }
 
 /// What `ssi-status check` says about one case: its lines, or "invalid".

@@ -3,12 +3,15 @@
 //! fake `systemctl` on PATH received, sparse multi-GiB logs and file modes
 //! git cannot store.
 
+mod common;
+
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::compared;
 use serde_json::{Map, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-status");
@@ -773,17 +776,6 @@ fn check_agrees_with_systemd_analyze() {
     ];
     // Around the spring DST change in Europe (29 March 2026).
     let base = "2026-03-28 12:00:00 UTC";
-    let keep = |out: &str| -> Vec<String> {
-        out.lines()
-            .map(str::trim_start)
-            .filter(|l| {
-                ["Normalized form:", "Next elapse:", "Iter. #", "(in UTC):"]
-                    .iter()
-                    .any(|p| l.starts_with(p))
-            })
-            .map(str::to_owned)
-            .collect()
-    };
     for (i, schedule) in schedules.iter().enumerate() {
         let script = tmp.path().join(format!("s{i}.sh"));
         fs::write(
@@ -817,7 +809,7 @@ fn check_agrees_with_systemd_analyze() {
                 .output()
                 .unwrap();
             assert!(theirs.status.success(), "{schedule}");
-            let (ours, theirs) = (keep(&stdout(&ours)), keep(&stdout(&theirs)));
+            let (ours, theirs) = (compared(&stdout(&ours)), compared(&stdout(&theirs)));
             assert!(theirs.len() >= 2, "{schedule} {tz}: {theirs:?}");
             assert_eq!(ours, theirs, "{schedule} in {tz}");
         }
@@ -925,4 +917,105 @@ fn prometheus_output_error_names_the_file() {
         "{err}"
     );
     assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "temporary removed");
+}
+
+/// The names of the files in the watched directory that were opened or
+/// read since the last call (events on the directory itself have no name
+/// and are left out).
+fn opened_names(inotify: &rustix::fd::OwnedFd) -> Vec<String> {
+    use rustix::fs::inotify::Reader;
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+    let mut reader = Reader::new(inotify, &mut buf);
+    let mut names = Vec::new();
+    loop {
+        match reader.next() {
+            Ok(ev) => {
+                if let Some(name) = ev.file_name() {
+                    names.push(name.to_string_lossy().into_owned());
+                }
+            }
+            Err(rustix::io::Errno::AGAIN) => break,
+            Err(e) => panic!("reading inotify events: {e}"),
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `show ID` and `run ID` read only ID's log: another service's log that
+/// is a FIFO changes nothing in their output or exit status, and the
+/// kernel (inotify on the log dir) sees no other log opened, while
+/// `list`, which reads every log, opens it and reports it.
+#[test]
+fn show_and_run_read_only_their_own_log() {
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+    /// Exit status, stdout and stderr of `show dummy_service` then `run
+    /// dummy_service` (its time cut off) with the fixture's path as
+    /// `[DIR]`, and the logs each opened; with backup.log a FIFO when
+    /// `fifo`. Then `list`, which must show what a FIFO does to a reader.
+    fn session(fifo: bool) -> Vec<(Option<i32>, String, String, Vec<String>)> {
+        let tmp = copy_fixture("basic");
+        let dir = tmp.path();
+        let logs = dir.join("logs");
+        let other = logs.join("backup.log");
+        if fifo {
+            fs::remove_file(&other).unwrap();
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &other,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap();
+        }
+        let watch = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).unwrap();
+        inotify::add_watch(&watch, &logs, WatchFlags::OPEN | WatchFlags::ACCESS).unwrap();
+        let path = path_with_fake(dir);
+        let show_env = [("SSI_NOW", "2026-11-25 12:00:00 UTC")];
+        let run_env = [("SSI_ASSUME_SYSTEMD", "1"), ("PATH", path.as_str())];
+        let mut seen = Vec::new();
+        for (args, env) in [
+            (["show", "dummy_service"], &show_env[..]),
+            (["run", "dummy_service"], &run_env[..]),
+        ] {
+            let o = ssi_status(dir, &args, env);
+            let mut out = stdout(&o).replace(&dir.display().to_string(), "[DIR]");
+            if args[0] == "run" {
+                // The line starts with the time of the run.
+                out = out.split_once(", ").map_or("", |(_, r)| r).to_owned();
+            }
+            let err = stderr(&o).replace(&dir.display().to_string(), "[DIR]");
+            seen.push((o.status.code(), out, err, opened_names(&watch)));
+        }
+
+        let list = ssi_status(dir, &["list", "--full"], &[]);
+        assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+        assert!(opened_names(&watch).contains(&"backup.log".to_owned()));
+        let table = stdout(&list);
+        let row = table.lines().find(|l| l.starts_with("backup ")).unwrap();
+        let warned = row.contains(&format!(
+            "cannot read {}: not a regular file but a FIFO",
+            other.display()
+        ));
+        assert_eq!(warned, fifo, "{row}");
+        seen
+    }
+
+    let normal = session(false);
+    let with_fifo = session(true);
+    assert_eq!(with_fifo, normal);
+    let (show, run) = (&with_fifo[0], &with_fifo[1]);
+    assert_eq!(show.0, Some(0), "{}", show.2);
+    assert_eq!(run.0, Some(0), "{}", run.2);
+    assert_eq!(run.1, "OK, ran by the fake systemctl\n");
+    for (_, out, err, opened) in &with_fifo {
+        assert_eq!(opened, &["dummy_service.log"]);
+        assert!(
+            !out.contains("backup") && !err.contains("backup"),
+            "{out}{err}"
+        );
+    }
 }

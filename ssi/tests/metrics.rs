@@ -1,8 +1,8 @@
 //! The rendered metrics against Prometheus's own checker: `promtool check
 //! metrics` must find nothing wrong, even with hostile manifest values.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+#[path = "support/promtool.rs"]
+mod promtool;
 
 use jiff::Timestamp;
 use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
@@ -53,31 +53,6 @@ fn hostile() -> Snapshot {
     }
 }
 
-fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = match Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => panic!(
-            "cannot run promtool ({e}): install the test prerequisites with `sudo make test-deps` (Debian package prometheus)"
-        ),
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success() && said.trim().is_empty(), said)
-}
-
 #[test]
 fn promtool_accepts_hostile_names() {
     for broadcaster in [Some(Broadcaster { clients: 3 }), None] {
@@ -88,7 +63,7 @@ fn promtool_accepts_hostile_names() {
             },
             Format::Text,
         );
-        let (ok, said) = promtool_check(&text);
+        let (ok, said) = promtool::check(&text);
         assert!(ok, "promtool check metrics:\n{said}\non:\n{text}");
         assert!(text.contains(r#"name="Line\nbreak""#), "{text}");
         assert!(text.contains(r#"name="Quote \" inside""#), "{text}");
@@ -107,7 +82,7 @@ fn promtool_accepts_hostile_names() {
 #[test]
 fn promtool_catches_a_broken_exposition() {
     // The oracle must be able to fail: an unescaped quote is refused.
-    let (ok, _) = promtool_check("# HELP x y\n# TYPE x gauge\nx{a=\"b\"c\"} 1\n");
+    let (ok, _) = promtool::check("# HELP x y\n# TYPE x gauge\nx{a=\"b\"c\"} 1\n");
     assert!(!ok);
 }
 

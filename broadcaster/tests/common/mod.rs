@@ -1,5 +1,6 @@
-//! Shared fixtures for the integration tests: temporary scripts and log
-//! directories, the real binary on a free port, and a real WebSocket client.
+//! Shared fixtures for the integration tests and the benches (which
+//! include this file by path): temporary scripts and log directories, the
+//! real binary on a free port, and a real WebSocket client.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,6 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 /// A scripts directory and a log directory in a temporary place.
@@ -32,16 +34,33 @@ impl Fixture {
 
     /// Writes a valid, executable check script.
     pub fn script(&self, file: &str, name: &str) -> PathBuf {
-        let path = self.scripts.join(file);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/bash\n# name: {name}\n# description: {name} check\n# version: 1.0\n# schedule: *:0/5\necho OK\n"
+        self.script_with(
+            file,
+            &format!(
+                "# name: {name}\n# description: {name} check\n# version: 1.0\n# schedule: *:0/5\n"
             ),
         )
-        .unwrap();
+    }
+
+    /// Writes an executable check script whose manifest is `manifest`
+    /// (`# key: value` lines, each ending in a newline).
+    pub fn script_with(&self, file: &str, manifest: &str) -> PathBuf {
+        let path = self.scripts.join(file);
+        std::fs::write(&path, format!("#!/bin/bash\n{manifest}echo OK\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    /// `n` checks `check-0000.sh`, `check-0001.sh`, … (the benches' many
+    /// checks) with the manifests `manifest(i)` gives; returns their ids
+    /// (`check_0000`, …).
+    pub fn checks(&self, n: usize, manifest: impl Fn(usize) -> String) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                self.script_with(&format!("check-{i:04}.sh"), &manifest(i));
+                format!("check_{i:04}")
+            })
+            .collect()
     }
 
     pub fn log(&self, id: &str) -> PathBuf {
@@ -135,12 +154,7 @@ impl Server {
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         let text = String::from_utf8_lossy(&out).into_owned();
-        let code = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (code, text)
+        (status_code(&text), text)
     }
 
     /// `GET path` with a correct Host header.
@@ -227,6 +241,20 @@ impl Client {
         (ready, statuses)
     }
 
+    /// Reads up to the close frame: how many text messages came before it,
+    /// and its close code (None for a close frame without one).
+    pub fn read_to_close(&mut self) -> (usize, Option<CloseCode>) {
+        let mut received = 0;
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(_)) => received += 1,
+                Ok(Message::Close(f)) => return (received, f.map(|f| f.code)),
+                Ok(_) => {}
+                Err(e) => panic!("{e} after {received} messages, before a close frame"),
+            }
+        }
+    }
+
     /// Asserts that nothing arrives within `d`.
     pub fn assert_silent(&mut self, d: Duration) {
         self.ws.get_mut().set_read_timeout(Some(d)).unwrap();
@@ -244,6 +272,18 @@ impl Client {
             .unwrap();
     }
 }
+
+/// The status code of an HTTP response (0 when there is none).
+pub fn status_code(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The `Accept` header Prometheus 2.x sends to a scrape target.
+pub const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// The status line a script would print.
 pub fn line(status: &str, msg: &str) -> String {
