@@ -20,13 +20,10 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// (asked in the one `systemctl show` call). Older runs are the
 /// journal's, which is not asked: history lines say nothing there.
 pub fn attach_last_run(history: &mut History, units: Option<&UnitsState>) {
-    let Some(service) = units.and_then(|u| u.service.as_ref()) else {
-        return;
-    };
-    if let (Some(start), Some(exit)) = (
-        service.timestamp("ExecMainStartTimestamp"),
-        service.timestamp("ExecMainExitTimestamp"),
-    ) {
+    let run = units
+        .and_then(|u| u.service.as_ref())
+        .and_then(ssi::systemd::Unit::last_run);
+    if let Some((start, exit)) = run {
         history.attach_run(start, exit);
     }
 }
@@ -112,11 +109,8 @@ pub fn duration(d: SignedDuration) -> String {
 
 /// The time the last run ended, for `show`.
 pub fn last_run(units: Option<&UnitsState>) -> Option<(Timestamp, SignedDuration)> {
-    let service = units?.service.as_ref()?;
-    let start = service.timestamp("ExecMainStartTimestamp")?;
-    let exit = service.timestamp("ExecMainExitTimestamp")?;
-    let took = exit.duration_since(start);
-    (!took.is_negative()).then_some((start, took))
+    let (start, exit) = units?.service.as_ref()?.last_run()?;
+    Some((start, exit.duration_since(start)))
 }
 
 #[cfg(test)]

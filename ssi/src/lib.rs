@@ -15,4 +15,6 @@ pub mod metrics;
 pub mod notify;
 pub mod service;
 pub mod status;
+pub mod systemd;
 pub mod timespan;
+pub mod timestamp;
