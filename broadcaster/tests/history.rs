@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Fixture, Server};
 use serde_json::Value;
@@ -47,7 +47,7 @@ fn one_check_newest_last() {
     assert_eq!(msgs, ["second", "third"]);
     assert_eq!(entries[1]["status"], "WARNING");
     assert!(entries[1]["timestamp"].as_str().unwrap().ends_with('Z'));
-    // The broadcaster does not know run durations: it says nothing.
+    // Without systemd (none here, or a not-found unit) no duration.
     assert!(entries[1].get("duration_ms").is_none());
     for window in ["24h", "7d"] {
         assert!(v["availability"][window]["total"].is_u64(), "{v}");
@@ -151,4 +151,134 @@ fn websocket_clients_never_see_history() {
     // And the new line is in the history.
     let (_, resp) = server.get("/api/services/a/history?limit=1");
     assert_eq!(body(&resp)["entries"][0]["message"], "fourth");
+}
+
+/// A server with services `a` and `b` (b without a log) that asks the
+/// fake systemctl, with `extra` environment; the fake says `ssi_a.service`
+/// last ran from 2026-11-20 10:00:00 UTC for 2.5 s (the run that wrote
+/// "second"), and knows nothing of `ssi_b.service`.
+fn setup_systemd(extra: &[(&str, &str)]) -> (Fixture, Server) {
+    let fx = Fixture::new();
+    fx.script("a.sh", "Check A");
+    fx.script("b.sh", "Check B");
+    fx.append(
+        "a",
+        "2026-11-20 09:00:00, OK, first\n2026-11-20 10:00:00, FAILURE, second\n2026-11-20 11:00:00, WARNING, third\n",
+    );
+    fx.unit_state(
+        "ssi_a.service",
+        "LoadState=loaded\nExecMainStartTimestamp=@1795168800\nExecMainExitTimestamp=@1795168802.5\n",
+    );
+    let env = fx.fake_systemd_env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("TZ", "UTC"));
+    env.extend_from_slice(extra);
+    let server = Server::start_with(&fx, &[], &env);
+    let mut c = server.connect();
+    let (ready, _) = c.snapshot(1);
+    assert_eq!(ready["data"]["services"].as_array().unwrap().len(), 2);
+    (fx, server)
+}
+
+/// `duration_ms` of each entry, oldest first.
+fn durations(history: &Value) -> Vec<Option<u64>> {
+    history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.get("duration_ms").map(|d| d.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn last_run_duration_from_systemd() {
+    let (fx, server) = setup_systemd(&[]);
+    let (code, resp) = server.get("/api/services/a/history");
+    assert_eq!(code, 200, "{resp}");
+    let v = body(&resp);
+    // On the line the run wrote, not simply the newest.
+    assert_eq!(durations(&v), [None, Some(2500), None], "{v}");
+    assert_eq!(v["entries"][1]["message"], "second");
+    let calls = fx.systemctl_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].starts_with("show "), "{calls:?}");
+    assert!(calls[0].contains("ExecMainStartTimestamp"), "{calls:?}");
+    assert!(calls[0].ends_with(" ssi_a.service"), "{calls:?}");
+
+    let (code, resp) = server.get("/api/history");
+    assert_eq!(code, 200, "{resp}");
+    let v = body(&resp);
+    assert_eq!(durations(&v["services"][0]), [None, Some(2500), None]);
+    assert_eq!(v["services"][1]["id"], "b");
+    assert_eq!(durations(&v["services"][1]), []);
+    // One batched call for every check of the answer.
+    let calls = fx.systemctl_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls[1].ends_with(" ssi_a.service ssi_b.service"),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn hanging_systemctl_is_killed_and_the_answer_goes_out() {
+    let fx_pid = tempfile::tempdir().unwrap();
+    let pidfile = fx_pid.path().join("systemctl.pid");
+    let pidfile_s = pidfile.display().to_string();
+    let (_fx, server) = setup_systemd(&[
+        ("FAKE_SYSTEMCTL_HANG", "1"),
+        ("FAKE_SYSTEMCTL_PIDFILE", &pidfile_s),
+    ]);
+    for path in ["/api/services/a/history", "/api/history"] {
+        let t0 = Instant::now();
+        let (code, resp) = server.get(path);
+        let took = t0.elapsed();
+        assert_eq!(code, 200, "{resp}");
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_secs(3),
+            "{path} answered after {took:?}"
+        );
+        let v = body(&resp);
+        let h = if path == "/api/history" {
+            &v["services"][0]
+        } else {
+            &v
+        };
+        assert_eq!(durations(h), [None, None, None], "{v}");
+        // The stuck systemctl was killed and reaped: its pid is gone.
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "systemctl {pid} still there"
+        );
+    }
+}
+
+#[test]
+fn failing_or_missing_systemctl_gives_no_durations() {
+    let (_fx, mut server) = setup_systemd(&[("FAKE_SYSTEMCTL_BROKEN", "1")]);
+    for _ in 0..3 {
+        let (code, resp) = server.get("/api/services/a/history");
+        assert_eq!(code, 200, "{resp}");
+        assert_eq!(durations(&body(&resp)), [None, None, None]);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    // One log line for the reason, not one per request.
+    let said: Vec<_> = server
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.contains("without run durations"))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("Host is down"), "{said:?}");
+    assert!(server.alive());
+
+    let (_fx, server) = setup_systemd(&[("SSI_SYSTEMCTL", "/nonexistent/systemctl")]);
+    let (code, resp) = server.get("/api/history");
+    assert_eq!(code, 200, "{resp}");
+    assert_eq!(durations(&body(&resp)["services"][0]), [None, None, None]);
 }

@@ -15,6 +15,14 @@ use serde_json::Value;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
+/// The stand-in for `systemctl` that the `ssi-status` tests use (see its
+/// header): answers `show` from the `Key=value` files of
+/// `$FAKE_SYSTEMCTL_STATE`, logs its calls, can fail or hang.
+pub const FAKE_SYSTEMCTL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../helper/tests/fixtures/basic/bin/systemctl"
+);
+
 /// A scripts directory and a log directory in a temporary place.
 pub struct Fixture {
     pub tmp: tempfile::TempDir,
@@ -60,6 +68,42 @@ impl Fixture {
                 self.script_with(&format!("check-{i:04}.sh"), &manifest(i));
                 format!("check_{i:04}")
             })
+            .collect()
+    }
+
+    /// What the fake systemctl ([`FAKE_SYSTEMCTL`]) says about `unit`:
+    /// `Key=value` lines (an `Id=` is added by the fake).
+    pub fn unit_state(&self, unit: &str, props: &str) {
+        let dir = self.tmp.path().join("systemd-state");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(unit), props).unwrap();
+    }
+
+    /// The environment of a broadcaster that takes systemd to be running
+    /// and asks the fake systemctl, which answers from [`Fixture::unit_state`]
+    /// and logs its calls, one a line, to [`Fixture::systemctl_calls`].
+    pub fn fake_systemd_env(&self) -> Vec<(&'static str, String)> {
+        let tmp = self.tmp.path();
+        vec![
+            ("SSI_ASSUME_SYSTEMD", "1".to_owned()),
+            ("SSI_SYSTEMCTL", FAKE_SYSTEMCTL.to_owned()),
+            (
+                "FAKE_SYSTEMCTL_STATE",
+                tmp.join("systemd-state").display().to_string(),
+            ),
+            (
+                "FAKE_SYSTEMCTL_LOG",
+                tmp.join("systemctl.calls").display().to_string(),
+            ),
+        ]
+    }
+
+    /// The fake systemctl's calls so far, one a line.
+    pub fn systemctl_calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.tmp.path().join("systemctl.calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
             .collect()
     }
 
