@@ -177,7 +177,27 @@ fn dashboard_history_strip_detail_and_screenshots() {
         "tls_expiry",
         history_log(30, |i| if i > 25 { "WARNING" } else { "OK" }),
     );
-    let server = Server::start_with(&fx, &[], &[("TZ", "UTC")]);
+    // systemd (the fake systemctl) dates disk_usage's last run: it wrote
+    // the newest line and took 4.2 s.
+    let newest = std::fs::read_to_string(fx.log("disk_usage")).unwrap();
+    let newest = newest.lines().rev().find_map(|l| l.split_once(", ")).unwrap().0;
+    let start = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", newest)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_second();
+    fx.unit_state(
+        "ssi_disk_usage.service",
+        &format!(
+            "ExecMainStartTimestamp=@{start}\nExecMainExitTimestamp=@{}.2\n",
+            start + 4
+        ),
+    );
+    let env = fx.fake_systemd_env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("TZ", "UTC"));
+    let server = Server::start_with(&fx, &[], &env);
     let url = format!("http://127.0.0.1:{}/", server.port);
     let mut b = Browser::open(&exe, &url);
 
@@ -221,6 +241,15 @@ fn dashboard_history_strip_detail_and_screenshots() {
         .as_str()
         .unwrap()
         .starts_with("in "));
+    // The last run's duration in its row, where systemd knows it.
+    b.wait_for(
+        "document.querySelector('tr[data-service-id=\"disk_usage\"] .when small')?.textContent",
+        json!("took 4.2 s"),
+    );
+    assert_eq!(
+        b.eval("document.querySelector('tr[data-service-id=\"backup\"] .when small')"),
+        json!(null)
+    );
     assert_eq!(
         b.eval("document.getElementById('summary').textContent"),
         json!("1 failing, 1 warning, 1 ok, 1 without status")
@@ -296,6 +325,13 @@ fn dashboard_history_strip_detail_and_screenshots() {
     assert_eq!(
         b.eval("document.querySelectorAll('#detail li').length"),
         json!(50)
+    );
+    assert_eq!(
+        b.eval(
+            "[...document.querySelectorAll('#detail dt')].find(d => d.textContent === 'Last run took')\
+             .nextElementSibling.textContent"
+        ),
+        json!("4.2 s")
     );
     assert!(b
         .eval("document.querySelector('#detail li').textContent")
