@@ -7,8 +7,8 @@
 //! streaming takes, and streaming never waits on a scrape's rendering.
 //!
 //! Lateness is [`ssi::late::is_late`], the rule `ssi-status` applies, with
-//! the trigger computed from the schedule ([`ssi::late::computed_trigger`])
-//! because the sandboxed, unprivileged broadcaster cannot ask systemd. The
+//! the trigger computed from the schedule ([`ssi::late::computed_trigger`]):
+//! a scrape answers from memory and starts no `systemctl`. The
 //! schedule's next run is computed when a status line or a script changes,
 //! not per scrape.
 
