@@ -180,7 +180,12 @@ fn dashboard_history_strip_detail_and_screenshots() {
     // systemd (the fake systemctl) dates disk_usage's last run: it wrote
     // the newest line and took 4.2 s.
     let newest = std::fs::read_to_string(fx.log("disk_usage")).unwrap();
-    let newest = newest.lines().rev().find_map(|l| l.split_once(", ")).unwrap().0;
+    let newest = newest
+        .lines()
+        .rev()
+        .find_map(|l| l.split_once(", "))
+        .unwrap()
+        .0;
     let start = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", newest)
         .unwrap()
         .to_zoned(jiff::tz::TimeZone::UTC)

@@ -133,7 +133,11 @@ impl State {
 /// `timeout`, a `systemctl` still running after it is killed (its whole
 /// process group) and reaped, and the answer is `Err`. `Err` says why
 /// there is no state; the caller reports it and carries on.
-pub fn show(units: &[String], properties: &[&str], timeout: Option<Duration>) -> Result<State, String> {
+pub fn show(
+    units: &[String],
+    properties: &[&str],
+    timeout: Option<Duration>,
+) -> Result<State, String> {
     if units.is_empty() {
         return Ok(State::default());
     }
@@ -160,9 +164,7 @@ pub fn show(units: &[String], properties: &[&str], timeout: Option<Duration>) ->
         // Its own process group, so that a timeout ends whatever it started.
         cmd.process_group(0);
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {name}: {e}"))?;
+    let child = cmd.spawn().map_err(|e| format!("cannot run {name}: {e}"))?;
     let (status, stdout, stderr) = match timeout {
         Some(t) => collect_within(child, t).map_err(|e| match e {
             Collect::TimedOut => format!("{name} show did not answer within {t:?}; killed"),
@@ -208,7 +210,10 @@ fn collect_within(
         why
     };
     let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(give_up(&mut child, Collect::Io(io::ErrorKind::BrokenPipe.into())));
+        return Err(give_up(
+            &mut child,
+            Collect::Io(io::ErrorKind::BrokenPipe.into()),
+        ));
     };
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let (mut out_open, mut err_open) = (true, true);
