@@ -8,13 +8,11 @@
 //! GET /api/history?limit=N                 every check, N in 0..=50 (default 50)
 //! ```
 //!
-//! Each entry carries `duration_ms` where systemd knows it: per request,
-//! one batched `systemctl show` of the answer's `ssi_<id>.service` units
-//! (`ssi::systemd`, the same reader and the same matching as `ssi-status
-//! history`) runs while the logs are read, and dates each check's last run.
-//! It is bounded by [`SYSTEMCTL_TIMEOUT`]; without systemd, or when
-//! `systemctl` fails or hangs, the answer goes out without durations (one
-//! log line per new reason, never an error answer).
+//! Each check's last run carries `duration_ms` where systemd knows it,
+//! matched onto the line the run wrote exactly as `ssi-status history`
+//! does ([`ssi::history::History::attach_run`]). The runs come from
+//! [`crate::runs`], kept current in the background: an answer never waits
+//! for systemd, and without it, entries simply carry no duration.
 //!
 //! Histories are read on request from the end of each log with the bounded
 //! backwards reader, not kept: an idle broadcaster holds no history at all,
@@ -24,19 +22,17 @@
 //! that.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use serde::Serialize;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::history::{read_history, Availability, Entry, History, Query};
-use ssi::service::UNIT_PREFIX;
 use ssi::status::rfc3339;
-use ssi::systemd::{self, State, RUN_PROPERTIES};
 
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
+use crate::runs::Runs;
 
 /// Lines per check when the request does not say.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -46,10 +42,6 @@ pub const MAX_LIMIT: usize = 500;
 pub const MAX_LIMIT_ALL: usize = 50;
 /// Checks at which reading the logs is split over two threads.
 const PARALLEL_FROM: usize = 64;
-/// How long a request waits for `systemctl show`; then it is killed and
-/// the answer goes out without durations.
-pub const SYSTEMCTL_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Where histories come from.
 pub struct Source {
     log_dir: PathBuf,
@@ -57,9 +49,8 @@ pub struct Source {
     host: String,
     /// Held while a request for every check is built.
     all: Mutex<()>,
-    /// Why the last `systemctl show` gave no durations (`None` after one
-    /// that worked): a reason is logged once, not on every request.
-    systemd_error: Mutex<Option<String>>,
+    /// Each check's last run, as systemd last told it.
+    runs: Arc<Runs>,
 }
 
 /// An HTTP answer: status code and JSON (or a plain-text error).
@@ -114,14 +105,15 @@ struct AllHistories {
 }
 
 impl Source {
-    /// Histories of the logs in `log_dir`, in the local time zone.
-    pub fn new(log_dir: PathBuf) -> Source {
+    /// Histories of the logs in `log_dir`, in the local time zone, with
+    /// the last runs `runs` knows.
+    pub fn new(log_dir: PathBuf, runs: Arc<Runs>) -> Source {
         Source {
             log_dir,
             local: LocalZone::from_env(),
             host: host_name(),
             all: Mutex::new(()),
-            systemd_error: Mutex::new(None),
+            runs,
         }
     }
 
@@ -151,12 +143,8 @@ impl Source {
         let Some(info) = hub.services().into_iter().find(|s| s.id == id) else {
             return Answer::error(404, format!("no service {id:?}"));
         };
-        let now = Timestamp::now();
-        let (mut h, runs) =
-            self.with_runs(std::slice::from_ref(&info), || self.read(&info, limit, now));
-        if let Some(mut runs) = runs {
-            h.attach_last_run(&mut runs);
-        }
+        let mut h = self.read(&info, limit, Timestamp::now());
+        h.attach_last_run(self.runs.last_run(id));
         json(&h)
     }
 
@@ -167,57 +155,11 @@ impl Source {
         };
         let _turn = self.all.lock().unwrap_or_else(|e| e.into_inner());
         let services = hub.services();
-        let now = Timestamp::now();
-        let (mut all, runs) = self.with_runs(&services, || self.histories(&services, limit, now));
-        if let Some(mut runs) = runs {
-            for h in &mut all.services {
-                h.attach_last_run(&mut runs);
-            }
+        let mut all = self.histories(&services, limit, Timestamp::now());
+        for h in &mut all.services {
+            h.attach_last_run(self.runs.last_run(&h.id));
         }
         json(&all)
-    }
-
-    /// `read()`, while systemd is asked, in one `systemctl show`, for the
-    /// last runs of `services`; `None` when it cannot say (logged).
-    fn with_runs<T: Send>(
-        &self,
-        services: &[ServiceInfo],
-        read: impl FnOnce() -> T + Send,
-    ) -> (T, Option<State>) {
-        if services.is_empty() || !systemd::is_running() {
-            return (read(), None);
-        }
-        let units: Vec<String> = services
-            .iter()
-            .map(|s| format!("{UNIT_PREFIX}{}.service", s.id))
-            .collect();
-        std::thread::scope(|scope| {
-            let query =
-                scope.spawn(|| systemd::show(&units, RUN_PROPERTIES, Some(SYSTEMCTL_TIMEOUT)));
-            let value = read();
-            let state = query
-                .join()
-                .unwrap_or_else(|_| Err("systemctl query failed".to_owned()));
-            (value, self.noted(state))
-        })
-    }
-
-    /// The state, or `None` after logging why not, once per new reason.
-    fn noted(&self, state: Result<State, String>) -> Option<State> {
-        let mut last = self.systemd_error.lock().unwrap_or_else(|e| e.into_inner());
-        match state {
-            Ok(state) => {
-                *last = None;
-                Some(state)
-            }
-            Err(why) => {
-                if last.as_deref() != Some(why.as_str()) {
-                    log!(warning: "ssi-broadcaster: {why}; histories go without run durations");
-                    *last = Some(why);
-                }
-                None
-            }
-        }
     }
 
     fn histories(&self, services: &[ServiceInfo], limit: usize, now: Timestamp) -> AllHistories {
@@ -286,12 +228,9 @@ impl Source {
 }
 
 impl ServiceHistory {
-    /// Gives the last run of this check's service, as systemd reported it
-    /// in `runs`, its duration on the status line that run wrote.
-    fn attach_last_run(&mut self, runs: &mut State) {
-        let run = runs
-            .take(&format!("{UNIT_PREFIX}{}.service", self.id))
-            .and_then(|u| u.last_run());
+    /// Gives `run` (its start and main process exit), this check's last
+    /// one, its duration on the status line it wrote.
+    fn attach_last_run(&mut self, run: Option<(Timestamp, Timestamp)>) {
         if let Some((start, exit)) = run {
             let mut h = History {
                 entries: std::mem::take(&mut self.entries),

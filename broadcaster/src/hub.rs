@@ -138,6 +138,22 @@ impl Hub {
         inner.services.values().cloned().collect()
     }
 
+    /// Every known service's id with the time stamp (RFC 3339) of its
+    /// latest status, `None` before its first.
+    pub fn latest_times(&self) -> Vec<(String, Option<String>)> {
+        let inner = self.lock();
+        inner
+            .services
+            .keys()
+            .map(|id| {
+                (
+                    id.clone(),
+                    inner.statuses.get(id).map(|s| s.timestamp.clone()),
+                )
+            })
+            .collect()
+    }
+
     /// Replaces the set of known services, announcing additions, changes
     /// and removals (a changed service is removed and added again, followed
     /// by its status, so clients that key rows by id stay consistent).

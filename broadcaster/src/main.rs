@@ -40,6 +40,7 @@ mod opts;
 mod pending;
 mod push;
 mod routes;
+mod runs;
 mod server;
 mod tail;
 mod watch;
@@ -120,12 +121,15 @@ fn run(mut o: Opts) -> Result<(), String> {
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
 
     let access = http::Access::new(local, &o.allow_hosts, &o.allow_origins);
+    let runs = runs::Runs::new(o.tuning.systemctl_timeout, o.tuning.runs_retry);
+    runs.start(Arc::clone(&hub))
+        .map_err(|e| format!("cannot start the run durations thread: {e}"))?;
     let ctx = Arc::new(client::Context::new(
         hub,
         access,
         o.max_clients,
         o.tuning.clone(),
-        history::Source::new(o.log_dir.clone()),
+        history::Source::new(o.log_dir.clone(), runs),
     ));
 
     if !local.ip().is_loopback() {

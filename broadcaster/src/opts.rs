@@ -101,6 +101,11 @@ pub struct Tuning {
     /// Pretend this many attempts to set up inotify fail, as when the
     /// user's inotify instances are exhausted (tests of the recovery).
     pub inotify_failures: u32,
+    /// How long one `systemctl show` for run durations may take.
+    pub systemctl_timeout: Duration,
+    /// How long a check whose run has not ended is left before systemd is
+    /// asked for it again.
+    pub runs_retry: Duration,
 }
 
 impl Default for Tuning {
@@ -115,6 +120,8 @@ impl Default for Tuning {
             max_pending_per_source: 16,
             ignore_events: false,
             inotify_failures: 0,
+            systemctl_timeout: crate::runs::TIMEOUT,
+            runs_retry: crate::runs::RETRY,
         }
     }
 }
@@ -153,6 +160,12 @@ impl Tuning {
         t.ignore_events = std::env::var_os("SSI_BROADCASTER_IGNORE_EVENTS").is_some();
         if let Some(v) = ms("SSI_BROADCASTER_INOTIFY_FAILURES") {
             t.inotify_failures = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(v) = ms("SSI_BROADCASTER_SYSTEMCTL_TIMEOUT_MS") {
+            t.systemctl_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = ms("SSI_BROADCASTER_RUNS_RETRY_MS") {
+            t.runs_retry = Duration::from_millis(v);
         }
         t
     }
