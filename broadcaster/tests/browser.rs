@@ -349,6 +349,17 @@ fn dashboard_history_strip_detail_and_screenshots() {
     b.wait_for("document.getElementById('detail').open", json!(false));
 
     // A new line moves the strip: still 50, the oldest gone, the new last.
+    // Its run (the fake systemd says) took 2.7 s, which the row shows once
+    // the page asks for the check's history again.
+    let now = jiff::Timestamp::now().as_second();
+    fx.unit_state(
+        "ssi_disk_usage.service",
+        &format!(
+            "ExecMainStartTimestamp=@{}\nExecMainExitTimestamp=@{}.7\n",
+            now - 2,
+            now
+        ),
+    );
     b.eval("window.__notReloaded = true");
     fx.append("disk_usage", "FAILURE, disk full\n");
     b.wait_for(&format!("{ticks}[49].dataset.status"), json!("FAILURE"));
@@ -365,6 +376,14 @@ fn dashboard_history_strip_detail_and_screenshots() {
         .unwrap()
         .contains("disk full"));
     assert_eq!(b.eval("window.__notReloaded === true"), json!(true));
+    b.wait_for(
+        "document.querySelector('tr[data-service-id=\"disk_usage\"] .when small')?.textContent",
+        json!("took 2.7 s"),
+    );
+    assert_eq!(
+        b.eval(&format!("{ticks}[49].dataset.status")),
+        json!("FAILURE")
+    );
 
     b.eval("document.activeElement.blur()");
     let wide = screenshot(&mut b, "dashboard-1400x800", 1400, 800, false);
