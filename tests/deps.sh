@@ -20,6 +20,7 @@ packages=(
     logrotate               # tests/units.sh, make e2e: the shipped logrotate file
     shellcheck              # make lint, tests/units.sh, tests/examples/run.sh
     chromium                # broadcaster/tests/browser.rs: the dashboard in a real browser
+    fonts-dejavu-core       # broadcaster/tests/browser.rs: the page title's status glyphs (⊖ for ERROR) are drawn, not missing
     man-db                  # tests/install.sh: man pages render without warnings
     pkgconf                 # tests/install.sh: PREFIX=/usr takes systemd's directories from pkg-config
     openssl                 # tests/examples/run.sh: the certificate-expiry example
