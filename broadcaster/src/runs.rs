@@ -8,9 +8,12 @@
 //! The thread asks only for checks whose latest status line it has not
 //! yet matched with a run, in batches of [`BATCH`] units, each bounded by
 //! [`TIMEOUT`]. A status line is written while its run is still going (or,
-//! for a failed run's ERROR line, just after it), so a run that has not
-//! ended yet is asked for again, a few times, before the line is given up
-//! on. Without systemd the thread is not started and nothing is known.
+//! for a failed run's ERROR line, just after it): while systemd says the
+//! unit's main process runs, it is asked again every second (for ten
+//! minutes at most), whatever the check's period; a finished run that is
+//! not the line's (a line written by hand) is asked for a few times, then
+//! the line is given up on. Without systemd the thread is not started and
+//! nothing is known.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ssi::service::UNIT_PREFIX;
-use ssi::systemd::{self, RUN_PROPERTIES};
+use ssi::systemd::{self, Unit, RUN_PROPERTIES};
 
 use crate::hub::Hub;
 
@@ -33,6 +36,10 @@ const POLL: Duration = Duration::from_secs(2);
 /// for again (by default), and how many times.
 pub const RETRY: Duration = Duration::from_secs(3);
 const TRIES: u32 = 5;
+/// How long, while a run is under way, before it is asked for again, and
+/// how many times (a run is waited for 10 minutes at most).
+const WAIT: Duration = Duration::from_secs(1);
+const WAITS: u32 = 600;
 /// After a failed `systemctl show`, how long before the next.
 const BACKOFF: Duration = Duration::from_secs(60);
 /// How long after its run's main process exited a status line can still
@@ -53,8 +60,10 @@ struct Known {
     /// The status line (its time stamp) this is the answer for, once
     /// matched or given up on.
     settled: Option<String>,
-    /// Tries for the current line, and when the next may be.
+    /// Tries for the current line, waits for a run under way, and when
+    /// the next may be.
     tries: u32,
+    waits: u32,
     next: Instant,
 }
 
@@ -148,24 +157,34 @@ impl Runs {
         let now = Instant::now();
         let mut known = self.lock();
         for ((id, line), unit) in batch.iter().zip(&units) {
-            let run = state.take(unit).and_then(|u| u.last_run());
+            let unit = state.take(unit);
+            let run = unit.as_ref().and_then(|u| u.last_run());
             let k = known.entry(id.clone()).or_insert(Known {
                 run: None,
                 settled: None,
                 tries: 0,
+                waits: 0,
                 next: now,
             });
             if run.is_some() {
                 k.run = run;
             }
-            if k.settled != *line {
-                k.tries += 1;
-            }
-            if ended_for(run, line.as_deref()) || k.tries >= TRIES {
+            if ended_for(run, line.as_deref()) {
                 k.settled = line.clone();
-                k.tries = 0;
+                (k.tries, k.waits) = (0, 0);
+            } else if unit.as_ref().is_some_and(running) && k.waits < WAITS {
+                // A run under way (the line's, or already the next one):
+                // asked for again soon, whatever the check's period.
+                k.waits += 1;
+                k.next = now + self.retry.min(WAIT);
             } else {
-                k.next = now + self.retry;
+                k.tries += 1;
+                if k.tries >= TRIES {
+                    k.settled = line.clone();
+                    (k.tries, k.waits) = (0, 0);
+                } else {
+                    k.next = now + self.retry;
+                }
             }
         }
         drop(known);
@@ -180,9 +199,22 @@ impl Runs {
     fn next_retry(&self, now: Instant) -> Duration {
         self.lock()
             .values()
-            .filter(|k| k.tries > 0)
+            .filter(|k| k.tries > 0 || k.waits > 0)
             .map(|k| k.next.saturating_duration_since(now))
             .fold(POLL, Duration::min)
+    }
+}
+
+/// Whether `unit` is running its main process: started after its last
+/// exit, or never exited.
+fn running(unit: &Unit) -> bool {
+    match (
+        unit.timestamp("ExecMainStartTimestamp"),
+        unit.timestamp("ExecMainExitTimestamp"),
+    ) {
+        (Some(start), Some(exit)) => start > exit,
+        (Some(_), None) => true,
+        _ => false,
     }
 }
 

@@ -250,6 +250,38 @@ fn last_run_duration_from_systemd() {
     assert_eq!(v["entries"][3]["message"], "fourth");
 }
 
+/// A run whose line comes early and which goes on is waited for, however
+/// long it takes: more than the few tries a finished run gets.
+#[test]
+fn a_run_under_way_is_waited_for() {
+    let (fx, server) = setup_systemd(&[("SSI_BROADCASTER_RUNS_RETRY_MS", "100")]);
+    poll(&server, "/api/services/a/history", |v| {
+        durations(v) == [None, Some(2500), None]
+    });
+    // The next run starts at 12:00:00, writes its line at once, goes on.
+    fx.unit_state(
+        "ssi_a.service",
+        "LoadState=loaded\nExecMainStartTimestamp=@1795176000\nExecMainExitTimestamp=@1795168802\n",
+    );
+    let before = fx.systemctl_calls().len();
+    fx.append("a", "2026-11-20 12:00:00, OK, early\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fx.systemctl_calls().len() < before + 8 {
+        assert!(Instant::now() < deadline, "not asked again while it runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // It ends after 3 s (the monotonic clock says 3.02 s).
+    fx.unit_state(
+        "ssi_a.service",
+        "LoadState=loaded\nExecMainStartTimestamp=@1795176000\nExecMainExitTimestamp=@1795176003\n\
+ExecMainStartTimestampMonotonic=7000000000\nExecMainExitTimestampMonotonic=7003020000\n",
+    );
+    let v = poll(&server, "/api/services/a/history", |v| {
+        durations(v).last() == Some(&Some(3020))
+    });
+    assert_eq!(v["entries"][3]["message"], "early");
+}
+
 #[test]
 fn hanging_systemctl_is_killed_and_answers_do_not_wait() {
     let fx_pid = tempfile::tempdir().unwrap();

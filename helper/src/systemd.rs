@@ -18,6 +18,8 @@ pub const PROPERTIES: &[&str] = &[
     "ExecMainStatus",
     "ExecMainStartTimestamp",
     "ExecMainExitTimestamp",
+    "ExecMainStartTimestampMonotonic",
+    "ExecMainExitTimestampMonotonic",
 ];
 
 /// Asks systemd about `units` in one `systemctl show` call. `Err` says

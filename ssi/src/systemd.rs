@@ -15,7 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use crate::timestamp::{epoch_usec, parse_date, parse_time};
@@ -27,8 +27,15 @@ pub const SYSTEMCTL_ENV: &str = "SSI_SYSTEMCTL";
 pub const ASSUME_SYSTEMD_ENV: &str = "SSI_ASSUME_SYSTEMD";
 
 /// The properties of a service unit that date its last run: when its main
-/// process started and when it exited.
-pub const RUN_PROPERTIES: &[&str] = &["ExecMainStartTimestamp", "ExecMainExitTimestamp"];
+/// process started and when it exited, on the wall clock (which
+/// `--timestamp=unix` gives to the second only) and on the monotonic one
+/// (raw microseconds, which time the run exactly).
+pub const RUN_PROPERTIES: &[&str] = &[
+    "ExecMainStartTimestamp",
+    "ExecMainExitTimestamp",
+    "ExecMainStartTimestampMonotonic",
+    "ExecMainExitTimestampMonotonic",
+];
 
 /// Whether systemd is the running init system, as `sd_booted()` decides
 /// it, unless [`ASSUME_SYSTEMD_ENV`] says otherwise.
@@ -96,7 +103,24 @@ impl Unit {
     pub fn last_run(&self) -> Option<(Timestamp, Timestamp)> {
         let start = self.timestamp("ExecMainStartTimestamp")?;
         let exit = self.timestamp("ExecMainExitTimestamp")?;
-        (exit >= start).then_some((start, exit))
+        if exit < start {
+            return None;
+        }
+        // The wall clock says when; the monotonic clock says how long, to
+        // the microsecond (the wall clock's seconds would make a 0.3 s run
+        // take 0 or 1 s).
+        let usec = |key| self.get(key).and_then(|v| v.parse::<u64>().ok());
+        let took = match (
+            usec("ExecMainStartTimestampMonotonic"),
+            usec("ExecMainExitTimestampMonotonic"),
+        ) {
+            (Some(from), Some(to)) if from > 0 && to >= from => i64::try_from(to - from)
+                .ok()
+                .map(SignedDuration::from_micros),
+            _ => None,
+        };
+        let exit = took.and_then(|d| start.checked_add(d).ok()).unwrap_or(exit);
+        Some((start, exit))
     }
 }
 
@@ -437,5 +461,28 @@ Id=c.service\nExecMainStartTimestamp=@200\nExecMainExitTimestamp=\n",
         );
         assert_eq!(s.unit("b.service").unwrap().last_run(), None);
         assert_eq!(s.unit("c.service").unwrap().last_run(), None);
+    }
+
+    /// systemd 252's `--timestamp=unix` gives whole seconds: a run of
+    /// 0.31 s that crossed a second would take 1 s. The monotonic
+    /// timestamps (raw microseconds) time it exactly.
+    #[test]
+    fn last_run_is_timed_by_the_monotonic_clock() {
+        let s = parse_show(
+            "Id=a.service\nExecMainStartTimestamp=@100\nExecMainExitTimestamp=@101\n\
+ExecMainStartTimestampMonotonic=5000900000\nExecMainExitTimestampMonotonic=5001210000\n\n\
+Id=b.service\nExecMainStartTimestamp=@100\nExecMainExitTimestamp=@101\n\
+ExecMainStartTimestampMonotonic=0\nExecMainExitTimestampMonotonic=5001210000\n",
+        );
+        let ts = |us| Timestamp::from_microsecond(us).unwrap();
+        assert_eq!(
+            s.unit("a.service").unwrap().last_run(),
+            Some((ts(100_000_000), ts(100_310_000)))
+        );
+        // No monotonic start: the wall clock's seconds.
+        assert_eq!(
+            s.unit("b.service").unwrap().last_run(),
+            Some((ts(100_000_000), ts(101_000_000)))
+        );
     }
 }
