@@ -213,6 +213,20 @@ pub fn show(
     Ok(parse_show(&String::from_utf8_lossy(&stdout)))
 }
 
+/// One read from a pipe that poll said is ready, into `into`; whether
+/// the pipe is still open.
+fn read_some(pipe: &mut impl Read, buf: &mut [u8], into: &mut Vec<u8>) -> io::Result<bool> {
+    match pipe.read(buf) {
+        Ok(0) => Ok(false),
+        Ok(n) => {
+            into.extend_from_slice(&buf[..n]);
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 enum Collect {
     TimedOut,
     Io(io::Error),
@@ -267,20 +281,12 @@ fn collect_within(
         drop(fds);
         let mut ready = ready.into_iter();
         if out_open && ready.next() == Some(true) {
-            match out.read(&mut buf) {
-                Ok(0) => out_open = false,
-                Ok(n) => stdout.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(give_up(&mut child, Collect::Io(e))),
-            }
+            out_open = read_some(&mut out, &mut buf, &mut stdout)
+                .map_err(|e| give_up(&mut child, Collect::Io(e)))?;
         }
         if err_open && ready.next() == Some(true) {
-            match err.read(&mut buf) {
-                Ok(0) => err_open = false,
-                Ok(n) => stderr.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(give_up(&mut child, Collect::Io(e))),
-            }
+            err_open = read_some(&mut err, &mut buf, &mut stderr)
+                .map_err(|e| give_up(&mut child, Collect::Io(e)))?;
         }
     }
     // Both pipes closed: it has exited, or is about to.
