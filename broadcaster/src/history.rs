@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use serde::Serialize;
 use ssi::calendar::{CalendarSpec, LocalZone};
-use ssi::history::{read_history, Availability, Entry, History, Query};
+use ssi::history::{attach_run, read_history, Availability, Entry, Query};
 use ssi::status::rfc3339;
 
 use crate::hub::Hub;
@@ -140,7 +140,7 @@ impl Source {
             Ok(n) => n,
             Err(e) => return Answer::error(400, e),
         };
-        let Some(info) = hub.services().into_iter().find(|s| s.id == id) else {
+        let Some(info) = hub.service(id) else {
             return Answer::error(404, format!("no service {id:?}"));
         };
         let mut h = self.read(&info, limit, Timestamp::now());
@@ -232,12 +232,7 @@ impl ServiceHistory {
     /// one, its duration on the status line it wrote.
     fn attach_last_run(&mut self, run: Option<(Timestamp, Timestamp)>) {
         if let Some((start, exit)) = run {
-            let mut h = History {
-                entries: std::mem::take(&mut self.entries),
-                availability: self.availability,
-            };
-            h.attach_run(start, exit);
-            self.entries = h.entries;
+            attach_run(&mut self.entries, start, exit);
         }
     }
 }

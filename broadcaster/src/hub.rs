@@ -138,8 +138,13 @@ impl Hub {
         inner.services.values().cloned().collect()
     }
 
-    /// Every known service's id with the time stamp (RFC 3339) of its
-    /// latest status, `None` before its first.
+    /// The known service `id`.
+    pub fn service(&self, id: &str) -> Option<ServiceInfo> {
+        self.lock().services.get(id).cloned()
+    }
+
+    /// Every known service's id, sorted, with the time stamp (RFC 3339)
+    /// of its latest status, `None` before its first.
     pub fn latest_times(&self) -> Vec<(String, Option<String>)> {
         let inner = self.lock();
         inner

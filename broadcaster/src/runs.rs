@@ -19,9 +19,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
+use ssi::history::RUN_SLACK;
 use ssi::service::UNIT_PREFIX;
-use ssi::systemd::{self, Unit, RUN_PROPERTIES};
+use ssi::systemd::{self, RUN_PROPERTIES};
 
 use crate::hub::Hub;
 
@@ -42,9 +43,6 @@ const WAIT: Duration = Duration::from_secs(1);
 const WAITS: u32 = 600;
 /// After a failed `systemctl show`, how long before the next.
 const BACKOFF: Duration = Duration::from_secs(60);
-/// How long after its run's main process exited a status line can still
-/// be that run's (the post-run step that reports a failed run).
-const SLACK: SignedDuration = SignedDuration::from_secs(5);
 
 /// The last runs known, by service id.
 pub struct Runs {
@@ -135,7 +133,8 @@ impl Runs {
         let now = Instant::now();
         let due: Vec<(String, Option<String>)> = {
             let mut known = self.lock();
-            known.retain(|id, _| latest.iter().any(|(l, _)| l == id));
+            // `latest` is sorted by id.
+            known.retain(|id, _| latest.binary_search_by(|(l, _)| l.as_str().cmp(id)).is_ok());
             latest
                 .into_iter()
                 .filter(|(id, line)| {
@@ -172,7 +171,7 @@ impl Runs {
             if ended_for(run, line.as_deref()) {
                 k.settled = line.clone();
                 (k.tries, k.waits) = (0, 0);
-            } else if unit.as_ref().is_some_and(running) && k.waits < WAITS {
+            } else if unit.as_ref().is_some_and(|u| u.run_under_way()) && k.waits < WAITS {
                 // A run under way (the line's, or already the next one):
                 // asked for again soon, whatever the check's period.
                 k.waits += 1;
@@ -205,19 +204,6 @@ impl Runs {
     }
 }
 
-/// Whether `unit` is running its main process: started after its last
-/// exit, or never exited.
-fn running(unit: &Unit) -> bool {
-    match (
-        unit.timestamp("ExecMainStartTimestamp"),
-        unit.timestamp("ExecMainExitTimestamp"),
-    ) {
-        (Some(start), Some(exit)) => start > exit,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
 /// Whether `run` is over and is the run of (or after) the status line
 /// given at `line` (RFC 3339), or there is no line to match.
 fn ended_for(run: Option<(Timestamp, Timestamp)>, line: Option<&str>) -> bool {
@@ -227,7 +213,8 @@ fn ended_for(run: Option<(Timestamp, Timestamp)>, line: Option<&str>) -> bool {
     let (Some((_, exit)), Ok(at)) = (run, line.parse::<Timestamp>()) else {
         return false;
     };
-    exit.saturating_add(SLACK).is_ok_and(|until| until >= at)
+    exit.saturating_add(RUN_SLACK)
+        .is_ok_and(|until| until >= at)
 }
 
 #[cfg(test)]

@@ -626,9 +626,14 @@ mod tests {
     #[test]
     fn fifo_is_refused_without_blocking() {
         let mut rig = Rig::new(&["svc", "pipe"]);
-        let c = std::ffi::CString::new(rig.path("pipe").to_str().unwrap()).unwrap();
-        // SAFETY: creating a FIFO at a path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            rig.path("pipe"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         rig.append("svc", b"OK, fine\n");
         rig.tailer.scan(true);
         rig.tailer

@@ -344,8 +344,9 @@ fn failing_or_missing_systemctl_gives_no_durations() {
         assert_eq!(code, 200, "{resp}");
         assert_eq!(durations(&body(&resp)), [None, None, None]);
     }
-    std::thread::sleep(Duration::from_millis(100));
-    // Said once, and not asked again at once.
+    // Said once, and not asked again before its back-off (a minute), though
+    // the statuses are looked at every 2 s.
+    std::thread::sleep(Duration::from_millis(2600));
     let said: Vec<_> = server
         .stderr_lines()
         .into_iter()

@@ -232,9 +232,14 @@ fn non_status_lines_are_ignored() {
 fn fifo_and_symlinked_logs_are_not_followed() {
     let (fx, _server, mut c) = setup(&["svc", "fifo", "link"]);
     // A FIFO named like a log must not block the tailer.
-    let fifo = std::ffi::CString::new(fx.log("fifo").to_str().unwrap()).unwrap();
-    // SAFETY: creating a FIFO at a path we own.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        fx.log("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
     // A symlink pointing out of the log directory is not followed.
     let outside = fx.tmp.path().join("outside.txt");
     std::fs::write(&outside, line("ERROR", "secret")).unwrap();
@@ -351,9 +356,14 @@ fn fifo_logs_at_start_and_later_are_refused() {
         fx.script(&format!("{id}.sh"), &format!("Service {id}"));
     }
     let mkfifo = |id: &str| {
-        let c = std::ffi::CString::new(fx.log(id).to_str().unwrap()).unwrap();
-        // SAFETY: creating a FIFO at a path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            fx.log(id),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
     };
     mkfifo("pipe");
     fx.append("svc", line("OK", "at start"));

@@ -23,7 +23,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
-use crate::logfile::{open_regular, scan_lines_backwards};
+use crate::logfile::{modified, open_regular, scan_lines_backwards};
 use crate::status::{rfc3339, Status, StatusLineRef};
 
 /// How many bytes from the end of a log a history read looks at, at most:
@@ -41,7 +41,7 @@ pub const AVAILABILITY_MAX_LINES: u32 = 20_160;
 /// How long after its run's main process exited a status line can still
 /// be that run's: the post-run step that reports a failed run writes after
 /// the exit.
-const RUN_SLACK: SignedDuration = SignedDuration::from_secs(5);
+pub const RUN_SLACK: SignedDuration = SignedDuration::from_secs(5);
 
 /// One status line of a history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,20 +133,24 @@ impl History {
     /// are) and a few seconds after `exit`. Nothing changes when no entry
     /// fits or `exit` is before `start`.
     pub fn attach_run(&mut self, start: Timestamp, exit: Timestamp) {
-        let took = exit.duration_since(start);
-        if took.is_negative() {
-            return;
-        }
-        let from = Timestamp::from_second(start.as_second()).unwrap_or(start);
-        let until = exit.saturating_add(RUN_SLACK).unwrap_or(exit);
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .rev()
-            .find(|e| e.timestamp >= from && e.timestamp <= until)
-        {
-            e.duration = Some(took);
-        }
+        attach_run(&mut self.entries, start, exit);
+    }
+}
+
+/// [`History::attach_run`] on `entries` (oldest first) alone.
+pub fn attach_run(entries: &mut [Entry], start: Timestamp, exit: Timestamp) {
+    let took = exit.duration_since(start);
+    if took.is_negative() {
+        return;
+    }
+    let from = Timestamp::from_second(start.as_second()).unwrap_or(start);
+    let until = exit.saturating_add(RUN_SLACK).unwrap_or(exit);
+    if let Some(e) = entries
+        .iter_mut()
+        .rev()
+        .find(|e| e.timestamp >= from && e.timestamp <= until)
+    {
+        e.duration = Some(took);
     }
 }
 
@@ -177,11 +181,7 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let mtime = modified(&meta);
     let limit = q.limit.min(MAX_LIMIT);
     let mut entries_done = limit == 0;
     // `None` while counting; then whether the count was complete.
@@ -434,9 +434,14 @@ mod tests {
     fn a_fifo_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.log");
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: creating a FIFO at a path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         let err = read_history(&path, &TimeZone::UTC, &q(5, "2026-11-26T11:00:00Z")).unwrap_err();
         assert_eq!(err.to_string(), "not a regular file but a FIFO");
     }

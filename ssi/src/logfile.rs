@@ -54,11 +54,7 @@ pub fn read_last_status(path: &Path, tz: &TimeZone) -> io::Result<Option<LastSta
 /// file by the caller, who may have opened it with flags of its own).
 pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastStatus>> {
     let meta = file.metadata()?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let mtime = modified(&meta);
     let mut found = None;
     scan_lines_backwards(
         file,
@@ -96,6 +92,16 @@ pub fn read_last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
     }
     lines.reverse();
     Ok(lines)
+}
+
+/// When the log `meta` describes was last written: the time of its lines
+/// that carry none of their own (the epoch when the file system cannot
+/// say).
+pub fn modified(meta: &std::fs::Metadata) -> Timestamp {
+    meta.modified()
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// Opens `path` for reading without blocking on a FIFO (or a device) put
@@ -216,9 +222,14 @@ mod tests {
     fn a_fifo_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.log");
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: creating a FIFO at a path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         // Without a writer, a blocking open would never return.
         let err = read_last_status(&path, &TimeZone::UTC).unwrap_err();
         assert_eq!(err.to_string(), "not a regular file but a FIFO");

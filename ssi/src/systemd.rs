@@ -96,6 +96,20 @@ impl Unit {
         }
     }
 
+    /// Whether a service's main process is running now: it started after
+    /// its last exit, or never exited ([`Unit::last_run`] is then the run
+    /// before, or none).
+    pub fn run_under_way(&self) -> bool {
+        match (
+            self.timestamp("ExecMainStartTimestamp"),
+            self.timestamp("ExecMainExitTimestamp"),
+        ) {
+            (Some(start), Some(exit)) => start > exit,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
     /// A service's last finished run: when its main process started and
     /// when it exited ([`RUN_PROPERTIES`]). `None` when either is unset,
     /// or the exit is older than the start (a run is under way, and the
@@ -467,6 +481,10 @@ Id=c.service\nExecMainStartTimestamp=@200\nExecMainExitTimestamp=\n",
         );
         assert_eq!(s.unit("b.service").unwrap().last_run(), None);
         assert_eq!(s.unit("c.service").unwrap().last_run(), None);
+        // b started after its last exit, c never exited: both under way.
+        assert!(!s.unit("a.service").unwrap().run_under_way());
+        assert!(s.unit("b.service").unwrap().run_under_way());
+        assert!(s.unit("c.service").unwrap().run_under_way());
     }
 
     /// systemd 252's `--timestamp=unix` gives whole seconds: a run of

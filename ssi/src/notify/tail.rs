@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 pub use crate::logfile::forward::Mark;
 use crate::logfile::forward::Reader;
-use crate::logfile::open_regular;
+use crate::logfile::{modified, open_regular};
 
 /// At most this much of what a log gained is read in one look; a log that
 /// grew more (a runaway script) is read from its last complete lines.
@@ -38,11 +38,7 @@ pub fn read_new(path: &Path, since: &Mark) -> io::Result<Option<NewLines>> {
     };
     let meta = file.metadata()?;
     let len = meta.len();
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let mtime = modified(&meta);
     let mut reader = Reader::new(since.clone());
     reader.resume(&file, &meta)?;
     if len.saturating_sub(reader.mark().offset) > MAX_NEW {
