@@ -310,9 +310,38 @@ pub fn rfc3339(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// A message as it leaves this machine (to a collector, to a notification
+/// hook): NUL and the other C0 control characters except tab, and DEL,
+/// become U+FFFD. No byte a check prints may make its status undeliverable
+/// (a NUL cannot be an environment variable or a PostgreSQL string) or
+/// smuggle a line break into a header; the replacement shows that something
+/// was there. Borrowed when there is nothing to replace, the common case.
+pub fn clean_message(message: &str) -> Cow<'_, str> {
+    let bad = |c: char| (c.is_ascii_control() && c != '\t') || c == '\u{7f}';
+    if !message.contains(bad) {
+        return Cow::Borrowed(message);
+    }
+    Cow::Owned(
+        message
+            .chars()
+            .map(|c| if bad(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_message_replaces_controls_but_tab() {
+        assert!(matches!(clean_message("disk\tok"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean_message("a\0b\nc\x1b[31m\x7f"),
+            "a\u{fffd}b\u{fffd}c\u{fffd}[31m\u{fffd}"
+        );
+        assert_eq!(clean_message("naïve ✓"), "naïve ✓");
+    }
 
     fn parse(s: &str) -> Option<(Option<String>, Status, String)> {
         StatusLine::parse(s).map(|l| (l.time.map(|t| t.to_string()), l.status, l.message))
