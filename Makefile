@@ -275,6 +275,7 @@ bench:
 	$(CARGO) bench --locked -p ssi --bench calendar
 	$(CARGO) bench --locked -p ssi --bench metrics
 	$(CARGO) bench --locked -p ssi-status --bench status
+	$(CARGO) bench --locked -p ssi-status --bench notify
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
 	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape
