@@ -431,4 +431,41 @@ mod tests {
         );
         assert_eq!(disk.confirmed, Some(Status::Failure));
     }
+
+    /// A version 1 state owed its deliveries in its outbox, attempts
+    /// counted there: loaded once, they are owed in `notify.owed/`, their
+    /// attempts kept, and a second load does not owe them again.
+    #[test]
+    fn a_version_1_outbox_moves_to_the_owed_directory_once() {
+        use crate::notify::owed::{Claimed, Owed};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        let mut old = serde_json::to_value(State::default()).unwrap();
+        old["version"] = 1.into();
+        old["next"] = 8.into();
+        let mut d = serde_json::to_value(Delivery {
+            hook: "email".into(),
+            key: "disk@1:42".into(),
+            event: event(),
+            attempts: 0,
+        })
+        .unwrap();
+        d["attempts"] = 2.into();
+        old["outbox"] = serde_json::json!({ "7-email": d });
+        fs::write(store.path(), old.to_string()).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.warning.is_none() && !loaded.fresh, "{loaded:?}");
+        assert_eq!(loaded.state.version, VERSION);
+        assert_eq!(loaded.state.outbox["7-email"].event, event());
+        let owed = Owed::open(tmp.path()).unwrap();
+        let Claimed::Mine(claim) = owed.claim("7-email").unwrap() else {
+            panic!("not owed");
+        };
+        assert_eq!(claim.attempts(), 2);
+        claim.settle().unwrap();
+        // Saved as version 2 at once: read again, nothing is owed again.
+        let again = store.load().unwrap();
+        assert_eq!(again.state.version, VERSION);
+        assert!(owed.keys().unwrap().is_empty());
+    }
 }
