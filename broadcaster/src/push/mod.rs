@@ -206,10 +206,7 @@ pub fn start(opts: &PushOpts, hub: &Arc<Hub>, timing: &Timing) -> Result<Pushers
     if opts.urls.is_empty() {
         return Ok(pushers);
     }
-    let key = match Key::locate(opts.key_file.as_deref()) {
-        Some(f) => Some(Key::read(&f)?),
-        None => None,
-    };
+    let key = Key::configured(opts.key_file.as_deref())?;
     let targets = opts
         .urls
         .iter()
