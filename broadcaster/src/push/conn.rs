@@ -78,7 +78,7 @@ const LOOKUP_STACK: usize = 128 * 1024;
 /// answers holds up nothing: the sender waits for it at most what is left
 /// of the handshake's deadline, and the next attempt waits for the same
 /// lookup rather than starting another.
-pub struct Lookup {
+struct Lookup {
     host: String,
     port: u16,
     answer: mpsc::Receiver<io::Result<Vec<SocketAddr>>>,

@@ -315,19 +315,21 @@ impl Pushers {
     }
 }
 
-/// The main thread's loop with `--no-listen`: waits for signals as the
-/// accept loop does without a listener (TERM and INT stop, HUP rescans,
-/// USR1 reports), then closes every collector connection.
+/// The main thread's loop with `--no-listen`: waits for `signals` to be
+/// readable and lets `act` handle them as the accept loop does without a
+/// listener (TERM and INT stop, HUP rescans, USR1 reports; `act` says
+/// whether to stop), then closes every collector connection. `act` comes
+/// from the caller so that this sink does not reach up into the server.
 pub fn wait_for_signals(
     signals: &nix::sys::signalfd::SignalFd,
     hub: &Hub,
     pushers: &Pushers,
-    rescan: &crate::watch::RescanRequest,
+    mut act: impl FnMut() -> bool,
 ) {
     loop {
         let mut fds = [PollFd::new(signals, PollFlags::IN)];
         let _ = rustix::event::poll(&mut fds, None);
-        if crate::server::read_signals(signals).act(rescan, || pushers.report()) {
+        if act() {
             break;
         }
     }
