@@ -720,7 +720,7 @@ fn close_frame_without_tcp_close_neither_spins_nor_sticks() {
     eprintln!(
         "sender CPU while the collector held TCP open after its close: {cpu:.2} s in {wall:.2} s"
     );
-    assert!(cpu < 0.15 * wall, "{cpu:.2} s of CPU in {wall:.2} s");
+    assert!(cpu < 0.05 * wall, "{cpu:.2} s of CPU in {wall:.2} s");
     let lost = agent.line(
         "connection lost: closed by the collector",
         Duration::from_secs(5),
@@ -890,8 +890,14 @@ fn agent_with_resolver(
 #[test]
 fn a_silent_resolver_is_bounded_by_the_handshake_deadline() {
     let fx = Fixture::new();
-    // A name server that reads queries and never answers.
-    let sink = std::net::UdpSocket::bind("127.83.0.1:53").unwrap();
+    // A name server that reads queries and never answers, on an address
+    // of its own (other test runs may have one too).
+    let ns = format!(
+        "127.83.{}.{}",
+        std::process::id() % 250 + 1,
+        std::process::id() / 250 % 250 + 1
+    );
+    let sink = std::net::UdpSocket::bind((ns.as_str(), 53)).unwrap();
     let queries = Arc::new(AtomicUsize::new(0));
     let q = queries.clone();
     std::thread::spawn(move || {
@@ -903,7 +909,7 @@ fn a_silent_resolver_is_bounded_by_the_handshake_deadline() {
     let mut env = FAST.to_vec();
     env.push(("SSI_BROADCASTER_PUSH_HANDSHAKE_MS", "400"));
     let url = "ws://collector.ssi-test.example:9/ws/agent/";
-    let agent = agent_with_resolver(&fx, "127.83.0.1", &["--no-listen", "--push", url], &env);
+    let agent = agent_with_resolver(&fx, &ns, &["--no-listen", "--push", url], &env);
     let t = Instant::now();
     let want = "push ws://collector.ssi-test.example:9/ws/agent/: cannot resolve collector.ssi-test.example: \
                 no answer from the name resolver within 0.4 s; retrying";
