@@ -27,7 +27,8 @@ packages=(
     curl                    # tests/examples/run.sh: the HTTP examples
     procps                  # make e2e: pgrep
     python3                 # make e2e: the WebSocket client
-    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
+    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare (broadcaster/tests/push.rs: a resolver that never answers)
+    mount                   # broadcaster/tests/push.rs: mount --bind a resolv.conf in a private mount namespace
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
 )
