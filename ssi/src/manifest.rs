@@ -475,7 +475,10 @@ mod tests {
         let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
         let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
         assert_eq!(t("# output: nagios").fields.output, Some(Output::Nagios));
-        assert_eq!(t("# Output: NAGIOS # plugin").fields.output, Some(Output::Nagios));
+        assert_eq!(
+            t("# Output: NAGIOS # plugin").fields.output,
+            Some(Output::Nagios)
+        );
         assert_eq!(t("# output: status").fields.output, Some(Output::Status));
         assert_eq!(t("# output: nagios").errors, Vec::<Error>::new());
         assert_eq!(t("# run-on-apply: no").fields.run_on_apply, Some(false));
