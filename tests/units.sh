@@ -268,7 +268,8 @@ list-units --all --plain --no-legend --no-pager ssi_*.timer ssi_*.service
 stop -- ssi_gone.timer ssi_gone.service
 list-units --all --plain --no-legend --no-pager --state=failed ssi_*.timer ssi_*.service
 reset-failed -- ssi_gone.service
-show --property=Id --property=LoadState --property=SourcePath --property=Environment -- ssi_*.service"
+list-units --all --plain --no-legend --no-pager ssi_*.service
+show --property=Id --property=LoadState --property=SourcePath --property=Environment -- ssi_running.service"
 if run_apply && [[ $(cat "$apply/calls") == "$expected" ]] &&
     grep -qx 'ssi-apply: started ssi_new.timer ssi_failed.timer' "$apply/out" &&
     grep -qx 'ssi-apply: stopped ssi_gone.timer ssi_gone.service (script removed or refused)' "$apply/out"; then
@@ -343,7 +344,9 @@ SourcePath=$apply/scripts/gone.sh
 LoadState=not-found
 Environment=
 SHOW
-printf '%s\n' 'ssi_a.timer loaded active waiting Timer for A' 'ssi_q.timer loaded active waiting Timer for Q' >"$apply/units"
+printf '%s\n' 'ssi_a.timer loaded active waiting Timer for A' 'ssi_q.timer loaded active waiting Timer for Q' \
+    'ssi_a.service loaded inactive dead Check A' 'ssi_q.service loaded inactive dead Check Q' \
+    'ssi_gone.service not-found inactive dead ssi_gone.service' >"$apply/units"
 rm -rf "$apply/state"
 started() { grep '^start --no-block' "$apply/calls"; }
 
@@ -356,7 +359,7 @@ else
 fi
 
 name="ssi-apply does not run an unchanged script again (by hand, after a reboot: the record is in the state directory)"
-if run_apply && [[ -z $(started) ]] && grep -q '^show ' "$apply/calls"; then
+if run_apply && [[ -z $(started) ]] && grep -qx 'show --property=Id --property=LoadState --property=SourcePath --property=Environment -- ssi_a.service ssi_q.service' "$apply/calls"; then
     pass
 else
     fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
