@@ -20,6 +20,8 @@ pub struct Config {
     pub scripts_dir: PathBuf,
     /// The log directory (absolute).
     pub log_dir: PathBuf,
+    /// Where `ssi-run` is (absolute, checked by [`units::usable_libexecdir`]).
+    pub libexecdir: String,
 }
 
 /// What a run did, for tests and the debug log.
@@ -88,7 +90,7 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
         let timer = format!("{stem}.timer");
         write_file(
             &cfg.output.join(format!("{stem}.service")),
-            &units::service_unit(&valid, &path, &cfg.log_dir),
+            &units::service_unit(&valid, &path, &cfg.log_dir, &cfg.libexecdir),
         )?;
         write_file(&cfg.output.join(&timer), &units::timer_unit(&valid, &path))?;
         if !wants_made {

@@ -7,7 +7,8 @@
 //! header   = *( blank / comment )               up to the first other line
 //! comment  = *space "#" *any EOL
 //! key line = *space "#" *space key *space ":" *space value *space EOL
-//! key      = "name" / "description" / "version" / "schedule" / "timeout"   (any case)
+//! key      = "name" / "description" / "version" / "schedule" / "timeout"
+//!          / "notify-after" / "output" / "run-on-apply"            (any case)
 //! EOL      = [ CR ] LF
 //! ```
 //!
@@ -37,6 +38,28 @@ pub const MAX_TIMEOUT_SECS: u32 = 86_400;
 /// The largest `# notify-after:` (runs a new status must hold).
 pub const MAX_NOTIFY_AFTER: u32 = 100;
 
+/// `# output:`, what a check's standard output and exit status mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// `status` (the default): the script prints status lines itself.
+    #[default]
+    Status,
+    /// `nagios`: a Monitoring Plugins-style check; its exit status and
+    /// first line become the status line (see ssi-script(5)).
+    Nagios,
+}
+
+impl Output {
+    /// The value as written in a manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Output::Status => "status",
+            Output::Nagios => "nagios",
+        }
+    }
+}
+
 /// The manifest's values as far as they could be read; a value is `None`
 /// when its key is missing or its value is unusable (not UTF-8, or for
 /// `timeout`, not a valid span).
@@ -57,6 +80,13 @@ pub struct Fields {
     /// notifier's default applies). Older tools ignore the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_after: Option<u32>,
+    /// `# output:`; `None` when absent (status lines, as always).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Output>,
+    /// `# run-on-apply:`, whether a new or changed script runs once as soon
+    /// as it is applied; `None` when absent (it does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_on_apply: Option<bool>,
 }
 
 /// A read manifest: its values, where the schedule was, and every problem.
@@ -154,16 +184,20 @@ enum Key {
     Schedule,
     Timeout,
     NotifyAfter,
+    Output,
+    RunOnApply,
 }
 
 impl Key {
-    const ALL: [Key; 6] = [
+    const ALL: [Key; 8] = [
         Key::Name,
         Key::Description,
         Key::Version,
         Key::Schedule,
         Key::Timeout,
         Key::NotifyAfter,
+        Key::Output,
+        Key::RunOnApply,
     ];
 
     fn as_str(self) -> &'static str {
@@ -174,6 +208,8 @@ impl Key {
             Key::Schedule => "schedule",
             Key::Timeout => "timeout",
             Key::NotifyAfter => "notify-after",
+            Key::Output => "output",
+            Key::RunOnApply => "run-on-apply",
         }
     }
 
@@ -246,7 +282,7 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
-                Key::NotifyAfter => {}
+                Key::NotifyAfter | Key::Output | Key::RunOnApply => {}
                 _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
@@ -266,7 +302,9 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         return;
     };
     let value = match key {
-        Key::Schedule | Key::Timeout | Key::NotifyAfter => strip_trailing_comment(value),
+        Key::Schedule | Key::Timeout | Key::NotifyAfter | Key::Output | Key::RunOnApply => {
+            strip_trailing_comment(value)
+        }
         _ => value,
     };
     let mut fail = |expected: String| {
@@ -331,6 +369,24 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
                 "expected a whole number of runs from 1 to {MAX_NOTIFY_AFTER}"
             )),
         },
+        Key::Output => {
+            if value.eq_ignore_ascii_case("nagios") {
+                parsed.fields.output = Some(Output::Nagios);
+            } else if value.eq_ignore_ascii_case("status") {
+                parsed.fields.output = Some(Output::Status);
+            } else {
+                fail("expected \"status\" (the default) or \"nagios\"".to_owned());
+            }
+        }
+        Key::RunOnApply => {
+            if value.eq_ignore_ascii_case("yes") {
+                parsed.fields.run_on_apply = Some(true);
+            } else if value.eq_ignore_ascii_case("no") {
+                parsed.fields.run_on_apply = Some(false);
+            } else {
+                fail("expected \"yes\" (the default) or \"no\"".to_owned());
+            }
+        }
     }
 }
 
@@ -407,9 +463,50 @@ mod tests {
                 schedule: Some("*:0/1".into()),
                 timeout: Some(DEFAULT_TIMEOUT_SECS),
                 notify_after: None,
+                output: None,
+                run_on_apply: None,
             }
         );
         assert_eq!(p.schedule_line, 5);
+    }
+
+    #[test]
+    fn output_and_run_on_apply_rules() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
+        assert_eq!(t("# output: nagios").fields.output, Some(Output::Nagios));
+        assert_eq!(
+            t("# Output: NAGIOS # plugin").fields.output,
+            Some(Output::Nagios)
+        );
+        assert_eq!(t("# output: status").fields.output, Some(Output::Status));
+        assert_eq!(t("# output: nagios").errors, Vec::<Error>::new());
+        assert_eq!(t("# run-on-apply: no").fields.run_on_apply, Some(false));
+        assert_eq!(t("# Run-On-Apply: YES").fields.run_on_apply, Some(true));
+        assert_eq!(parse(GOOD.as_bytes()).fields.output, None);
+        assert_eq!(parse(GOOD.as_bytes()).fields.run_on_apply, None);
+        for bad in ["nagio", "json", ""] {
+            assert_eq!(
+                e(&format!("# output: {bad}")),
+                vec![format!(
+                    "line 6: output {bad:?}: expected \"status\" (the default) or \"nagios\""
+                )],
+                "{bad}"
+            );
+        }
+        for bad in ["false", "0", "never", ""] {
+            assert_eq!(
+                e(&format!("# run-on-apply: {bad}")),
+                vec![format!(
+                    "line 6: run-on-apply {bad:?}: expected \"yes\" (the default) or \"no\""
+                )],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            e("# output: nagios\n# output: status"),
+            vec!["line 7: output given twice (first on line 6), expected it once"]
+        );
     }
 
     #[test]

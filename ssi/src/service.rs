@@ -23,7 +23,7 @@ pub use self::id::{is_id, is_ignored_name, IdError, ServiceId, MAX_ID_LEN, UNIT_
 pub use self::problem::Problem;
 use self::trust::{enforce_owner, insecure, insecure_ancestors};
 use crate::calendar::CalendarSpec;
-use crate::manifest::{self, Fields};
+use crate::manifest::{self, Fields, Output};
 
 /// One candidate script and everything known about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,10 @@ pub struct Valid {
     pub schedule: CalendarSpec,
     /// Run time limit in seconds.
     pub timeout: u32,
+    /// `output:`, what its output and exit status mean.
+    pub output: Output,
+    /// `run-on-apply:`, whether it runs once as soon as it is applied.
+    pub run_on_apply: bool,
 }
 
 /// A valid script, borrowed: what unit files are written from.
@@ -88,6 +92,10 @@ pub struct ValidScript<'a> {
     pub schedule: &'a CalendarSpec,
     /// Run time limit in seconds.
     pub timeout: u32,
+    /// `output:`, what its output and exit status mean.
+    pub output: Output,
+    /// `run-on-apply:`, whether it runs once as soon as it is applied.
+    pub run_on_apply: bool,
 }
 
 impl Script {
@@ -110,6 +118,8 @@ impl Script {
             schedule_text: &v.schedule_text,
             schedule: &v.schedule,
             timeout: v.timeout,
+            output: v.output,
+            run_on_apply: v.run_on_apply,
         })
     }
 
@@ -179,6 +189,8 @@ impl Script {
             schedule_text: m.schedule.clone().ok_or("schedule")?,
             schedule: schedule.clone().ok_or("schedule")?,
             timeout: m.timeout.ok_or("timeout")?,
+            output: m.output.unwrap_or_default(),
+            run_on_apply: m.run_on_apply.unwrap_or(true),
         })
     }
 }
