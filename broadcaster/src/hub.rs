@@ -39,7 +39,7 @@ pub struct Hub {
     /// they leave is worth giving back.
     heap_dirty: AtomicBool,
     /// What `GET /metrics` shows (a lock of its own).
-    pub metrics: crate::metrics::Registry,
+    pub metrics: crate::sink::metrics::Registry,
 }
 
 struct Inner {
@@ -122,7 +122,7 @@ impl Hub {
             queue_bytes,
             shutdown: AtomicBool::new(false),
             heap_dirty: AtomicBool::new(false),
-            metrics: crate::metrics::Registry::default(),
+            metrics: crate::sink::metrics::Registry::default(),
         }
     }
 

@@ -8,13 +8,13 @@
 /// say how bad it is, which the journal records as the line's priority.
 macro_rules! log {
     (error: $($arg:tt)*) => {
-        $crate::log::line($crate::log::Level::Error, format_args!($($arg)*))
+        $crate::journal::line($crate::journal::Level::Error, format_args!($($arg)*))
     };
     (warning: $($arg:tt)*) => {
-        $crate::log::line($crate::log::Level::Warning, format_args!($($arg)*))
+        $crate::journal::line($crate::journal::Level::Warning, format_args!($($arg)*))
     };
     ($($arg:tt)*) => {
-        $crate::log::line($crate::log::Level::Info, format_args!($($arg)*))
+        $crate::journal::line($crate::journal::Level::Info, format_args!($($arg)*))
     };
 }
 
@@ -28,29 +28,24 @@ macro_rules! eprintln {
     };
 }
 
-mod client;
 mod heap;
-mod history;
 mod http;
 mod hub;
-mod log;
+mod journal;
 mod messages;
-mod metrics;
 mod opts;
-mod pending;
-mod push;
-mod routes;
-mod runs;
-mod server;
-mod tail;
-mod watch;
+mod sink;
+mod source;
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{accept as server, history, websocket as client};
 use opts::{Command, Opts, UsageError};
+use sink::{push, runs};
+use source::watch;
 
 fn main() -> ExitCode {
     match opts::parse(std::env::args_os().skip(1)) {

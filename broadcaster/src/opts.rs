@@ -71,7 +71,7 @@ pub struct Opts {
     /// Intervals and limits (tests shorten them).
     pub tuning: Tuning,
     /// Remote collectors to report to.
-    pub push: crate::push::PushOpts,
+    pub push: crate::sink::push::PushOpts,
     /// Open no listening socket (`--no-listen`).
     pub no_listen: bool,
 }
@@ -123,8 +123,8 @@ impl Default for Tuning {
             max_pending_per_source: 16,
             ignore_events: false,
             inotify_failures: 0,
-            systemctl_timeout: crate::runs::TIMEOUT,
-            runs_retry: crate::runs::RETRY,
+            systemctl_timeout: crate::sink::runs::TIMEOUT,
+            runs_retry: crate::sink::runs::RETRY,
         }
     }
 }
@@ -189,7 +189,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut max_clients = DEFAULT_MAX_CLIENTS;
     let mut log_dir = dirs.logs;
     let mut scripts_dir = dirs.scripts;
-    let mut push = crate::push::PushOpts::default();
+    let mut push = crate::sink::push::PushOpts::default();
     let mut no_listen = false;
 
     let mut parser = lexopt::Parser::from_args(args);
@@ -225,7 +225,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("scripts-dir") => scripts_dir = dir_value(&mut parser, "--scripts-dir")?,
             Long("push") => {
                 let v = string_value(&mut parser, "--push")?;
-                crate::push::check_url(&v).map_err(UsageError)?;
+                crate::sink::push::check_url(&v).map_err(UsageError)?;
                 push.urls.push(v);
             }
             Long("push-ca") => push.ca = Some(dir_value(&mut parser, "--push-ca")?),

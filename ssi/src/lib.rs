@@ -12,7 +12,6 @@ pub mod late;
 pub mod logfile;
 pub mod manifest;
 pub mod metrics;
-pub mod notify;
 pub mod service;
 pub mod status;
 pub mod systemd;

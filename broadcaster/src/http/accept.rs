@@ -14,10 +14,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
 
-use crate::client::{self, Context};
-use crate::log;
-use crate::routes;
-use crate::watch::RescanRequest;
+use crate::http::routes;
+use crate::http::websocket::{self as client, Context};
+use crate::journal as log;
+use crate::source::watch::RescanRequest;
 
 /// Stack size of a connection thread: they only shuffle bytes, and a
 /// thousand clients must fit in a few MiB.

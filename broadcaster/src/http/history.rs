@@ -11,7 +11,7 @@
 //! Each check's last run carries `duration_ms` where systemd knows it,
 //! matched onto the line the run wrote exactly as `ssi-status history`
 //! does ([`ssi::history::History::attach_run`]). The runs come from
-//! [`crate::runs`], kept current in the background: an answer never waits
+//! [`crate::sink::runs`], kept current in the background: an answer never waits
 //! for systemd, and without it, entries simply carry no duration.
 //!
 //! Histories are read on request from the end of each log with the bounded
@@ -32,7 +32,7 @@ use ssi::status::rfc3339;
 
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
-use crate::runs::Runs;
+use crate::sink::runs::Runs;
 
 /// Lines per check when the request does not say.
 pub const DEFAULT_LIMIT: usize = 50;

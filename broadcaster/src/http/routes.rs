@@ -5,9 +5,9 @@
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::client::{self, Context};
+use crate::http::websocket::{self as client, Context};
 use crate::http::{self, ReadError, Request, LINGER};
-use crate::pending::Slot;
+use crate::http::pending::Slot;
 
 /// Serves one accepted connection to the end. `slot` counts it among the
 /// pending request heads until its head is read.
@@ -68,7 +68,7 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request) {
             let host = req.header("host").unwrap_or("localhost");
             http::respond_dashboard(&mut stream, host, head_only)
         }
-        "/metrics" => crate::metrics::respond(
+        "/metrics" => crate::sink::metrics::respond(
             &mut stream,
             &ctx.hub.metrics,
             ctx.clients() as u64,

@@ -26,8 +26,8 @@ use tungstenite::{Bytes, Message, WebSocket};
 use crate::http::{self, Access, Request, LINGER};
 use crate::hub::{Client, Fetch, Hub};
 use crate::opts::Tuning;
-use crate::pending::Pending;
-use crate::server::Threads;
+use crate::http::pending::Pending;
+use crate::http::accept::Threads;
 
 /// Incoming frames and messages larger than this close the connection.
 pub const MAX_INCOMING: usize = 4 * 1024;
@@ -55,7 +55,7 @@ pub struct Context {
     /// Connections still sending their request head.
     pub pending: Arc<Pending>,
     /// The history endpoints.
-    pub history: crate::history::Source,
+    pub history: crate::http::history::Source,
     /// WebSocket clients currently connected (or being upgraded).
     active: AtomicUsize,
     /// Connection threads alive.
@@ -69,7 +69,7 @@ impl Context {
         access: Access,
         max_clients: usize,
         tuning: Tuning,
-        history: crate::history::Source,
+        history: crate::http::history::Source,
     ) -> Context {
         let pending = Arc::new(Pending::new(
             tuning.max_pending,

@@ -15,7 +15,7 @@ use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
-use crate::tail::{log_id, Seen, Tailer};
+use crate::source::tail::{log_id, Seen, Tailer};
 
 /// How long after a burst the heap is trimmed (clients free their queues
 /// as they catch up).
