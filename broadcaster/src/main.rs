@@ -28,12 +28,15 @@ macro_rules! eprintln {
     };
 }
 
+mod daemon;
 mod heap;
 mod http;
 mod hub;
 mod journal;
 mod messages;
 mod opts;
+mod poll;
+mod signals;
 mod sink;
 mod source;
 
@@ -42,10 +45,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{accept as server, history, websocket as client};
+use http::context::Context;
 use opts::{Command, Opts, UsageError};
 use sink::{push, runs};
-use source::watch;
 
 fn main() -> ExitCode {
     match opts::parse(std::env::args_os().skip(1)) {
@@ -76,9 +78,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The data flow wired in its order: the process (daemon), the signals,
+/// the source (watch → tail) into the hub, the sinks (push, runs), then
+/// the port until a signal stops it.
 fn run(mut o: Opts) -> Result<(), String> {
     heap::one_arena();
-    raise_nofile_limit();
+    daemon::raise_nofile_limit();
 
     // Event paths are compared with these, so make them absolute once.
     for dir in [&mut o.log_dir, &mut o.scripts_dir] {
@@ -87,9 +92,9 @@ fn run(mut o: Opts) -> Result<(), String> {
         }
     }
     // Before any thread is started: they inherit the blocked signals.
-    let signals = server::signals().map_err(|e| format!("cannot set up signals: {e}"))?;
+    let signals = signals::signals().map_err(|e| format!("cannot set up signals: {e}"))?;
     let hub = Arc::new(hub::Hub::new(o.tuning.queue_len, o.tuning.queue_bytes));
-    let watch = watch::Watch::start(
+    let watch = source::watch::Watch::start(
         o.log_dir.clone(),
         o.scripts_dir.clone(),
         hub.clone(),
@@ -104,15 +109,15 @@ fn run(mut o: Opts) -> Result<(), String> {
         .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
     let pushers = push::start(&o.push, &hub, &push::Timing::from_env())?;
     if o.no_listen {
-        server::notify_ready();
-        push::wait_for_signals(&signals, &hub, &pushers, || {
-            server::read_signals(&signals).act(&rescan, || pushers.report())
-        });
+        daemon::ready();
+        signals::wait_until_stop(&signals, &rescan, || pushers.report());
+        hub.shutdown();
+        pushers.stop(Duration::from_millis(800));
         return Ok(());
     }
 
     let (listener, activated) =
-        server::listener(o.listen).map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
+        daemon::listener(o.listen).map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
@@ -121,12 +126,12 @@ fn run(mut o: Opts) -> Result<(), String> {
     let runs = runs::Runs::new(o.tuning.systemctl_timeout, o.tuning.runs_retry);
     runs.start(Arc::clone(&hub))
         .map_err(|e| format!("cannot start the run durations thread: {e}"))?;
-    let ctx = Arc::new(client::Context::new(
+    let ctx = Arc::new(Context::new(
         hub,
         access,
         o.max_clients,
         o.tuning.clone(),
-        history::Source::new(o.log_dir.clone(), runs),
+        http::history::Source::new(o.log_dir.clone(), runs),
     ));
 
     if !local.ip().is_loopback() {
@@ -141,33 +146,8 @@ fn run(mut o: Opts) -> Result<(), String> {
         ""
     };
     log!("listening on ws://{local}/{how}");
-    server::notify_ready();
-    let served = server::serve(listener, ctx, signals, rescan);
+    daemon::ready();
+    let served = http::accept::serve(listener, ctx, signals, rescan);
     pushers.stop(Duration::from_millis(800));
     served.map_err(|e| format!("accept loop failed: {e}"))
-}
-
-/// Raises the soft descriptor limit to the hard one, as systemd advises for
-/// programs that do not use select(2): the soft limit of 1024 only protects
-/// select() users, and every client costs a descriptor or two. Log files do
-/// not scale with it (only recently changed ones are held open). Failure
-/// (a sandbox refusing setrlimit) leaves the limit as it was.
-fn raise_nofile_limit() {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let lim = getrlimit(Resource::Nofile);
-    // `None` is no limit (infinity).
-    let below = match (lim.current, lim.maximum) {
-        (Some(soft), Some(hard)) => soft < hard,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    if below {
-        let _ = setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: lim.maximum,
-                maximum: lim.maximum,
-            },
-        );
-    }
 }

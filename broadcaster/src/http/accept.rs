@@ -1,168 +1,28 @@
-//! The process around the connections: the listening socket (bound or
-//! passed by systemd), readiness notification, signals, and the accept
-//! loop that gives every connection its own small thread, within limits.
+//! The accept loop: every connection gets its own small thread, within
+//! limits, and a connection that cannot be served is told so at once (503);
+//! the loop also takes the signals ([`crate::signals`]) and, on TERM,
+//! closes every peer.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::net::UnixDatagram;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signalfd::SignalFd;
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
+use rustix::io::{fcntl_dupfd_cloexec, Errno};
 
+use crate::http::context::Context;
 use crate::http::routes;
-use crate::http::websocket::{self as client, Context};
 use crate::journal as log;
+use crate::poll::timespec;
+use crate::signals::read_signals;
 use crate::source::watch::RescanRequest;
 
 /// Stack size of a connection thread: they only shuffle bytes, and a
 /// thousand clients must fit in a few MiB.
 const CONN_STACK: usize = 64 * 1024;
-
-/// The listening socket: from systemd (`LISTEN_FDS`) or bound here.
-pub fn listener(addr: SocketAddr) -> io::Result<(TcpListener, bool)> {
-    if let Some(l) = activated_listener()? {
-        return Ok((l, true));
-    }
-    TcpListener::bind(addr).map(|l| (l, false))
-}
-
-/// The first socket passed by systemd socket activation, if any
-/// (`sd_listen_fds(3)`: fds from 3, only when `LISTEN_PID` is us).
-fn activated_listener() -> io::Result<Option<TcpListener>> {
-    let pid_ok = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        .is_some_and(|p| p == std::process::id());
-    let fds = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse::<i32>().ok())
-        .unwrap_or(0);
-    // Children must not inherit the activation.
-    std::env::remove_var("LISTEN_PID");
-    std::env::remove_var("LISTEN_FDS");
-    std::env::remove_var("LISTEN_FDNAMES");
-    if !pid_ok || fds < 1 {
-        return Ok(None);
-    }
-    // SAFETY: systemd passed fd 3 to this process (LISTEN_PID matched);
-    // nothing else in the process owns it. (The sd-notify crate would only
-    // parse the variables and hand back the same raw number.)
-    let owned = unsafe { OwnedFd::from_raw_fd(3) };
-    fcntl_setfd(&owned, FdFlags::CLOEXEC)?;
-    let listener = TcpListener::from(owned);
-    // Fails unless it really is a socket with an address.
-    listener.local_addr().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("socket passed by systemd (fd 3) is not a TCP listener: {e}"),
-        )
-    })?;
-    Ok(Some(listener))
-}
-
-/// Tells systemd we are ready, when started as `Type=notify`.
-///
-/// Written here rather than with the `sd-notify` crate: that crate (0.5)
-/// does not reach an abstract socket (`NOTIFY_SOCKET=@…`, which service
-/// managers may pass), needs a newer Rust than this workspace promises,
-/// and this takes no `unsafe` either.
-pub fn notify_ready() {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let Ok(sock) = UnixDatagram::unbound() else {
-        return;
-    };
-    let bytes = path.as_encoded_bytes();
-    let result = if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        std::os::unix::net::SocketAddr::from_abstract_name(name)
-            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
-    } else {
-        sock.send_to(b"READY=1", &path)
-    };
-    if let Err(e) = result {
-        log!(warning: "ssi-broadcaster: cannot notify systemd: {e}");
-    }
-}
-
-/// Signals the accept loop acts on: stop (TERM, INT), rescan (HUP), report
-/// (USR1).
-const HANDLED: [Signal; 4] = [
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGHUP,
-    Signal::SIGUSR1,
-];
-/// Signals that would end the process by default and mean nothing here:
-/// taken and dropped.
-const IGNORED: [Signal; 2] = [Signal::SIGUSR2, Signal::SIGQUIT];
-
-/// The signals, as a descriptor the accept loop polls with the listener.
-///
-/// The signals are blocked in the calling thread, hence in every thread
-/// started after this (call it before starting any): they are never
-/// delivered to a handler, so no thread ever sees `EINTR` from them, and
-/// only the accept loop takes them, by reading this signalfd. (signal-hook
-/// installs handlers and cannot keep signals away from the other threads;
-/// rustix leaves signal masks to the C library; nix wraps both
-/// `pthread_sigmask` and `signalfd` safely.)
-pub fn signals() -> io::Result<SignalFd> {
-    let set: SigSet = HANDLED.into_iter().chain(IGNORED).collect();
-    set.thread_block()?;
-    Ok(SignalFd::with_flags(
-        &set,
-        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
-    )?)
-}
-
-/// What the signals asked for since the last look.
-#[derive(Default)]
-pub(crate) struct Requests {
-    pub stop: bool,
-    pub rescan: bool,
-    pub report: bool,
-}
-
-impl Requests {
-    /// Does what HUP and USR1 asked for (rescan; a report, each of
-    /// `report`'s lines logged) and says whether TERM or INT asked to stop.
-    /// The accept loop and the listener-less `--no-listen` loop both act
-    /// on signals through this.
-    pub(crate) fn act(&self, rescan: &RescanRequest, report: impl FnOnce() -> Vec<String>) -> bool {
-        if self.rescan {
-            log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
-            rescan.send();
-        }
-        if self.report {
-            for line in report() {
-                log!("ssi-broadcaster: {line}");
-            }
-        }
-        self.stop
-    }
-}
-
-/// Reads every pending signal off `signals` (never blocks).
-pub(crate) fn read_signals(signals: &SignalFd) -> Requests {
-    let mut r = Requests::default();
-    let is = |info: &libc::signalfd_siginfo, sig: Signal| info.ssi_signo == sig as u32;
-    while let Ok(Some(info)) = signals.read_signal() {
-        if is(&info, Signal::SIGHUP) {
-            r.rescan = true;
-        } else if is(&info, Signal::SIGUSR1) {
-            r.report = true;
-        } else if is(&info, Signal::SIGTERM) || is(&info, Signal::SIGINT) {
-            r.stop = true;
-        }
-    }
-    r
-}
 
 /// One descriptor held in reserve: when `accept` fails for lack of
 /// descriptors, giving it back lets one more connection in, to be told so
@@ -261,7 +121,7 @@ fn wait(
         PollFd::new(listener, PollFlags::IN),
     ];
     let nfds = if paused_until.is_some() { 1 } else { 2 };
-    let timeout = paused_until.map(|t| client::timespec(t.saturating_duration_since(now)));
+    let timeout = paused_until.map(|t| timespec(t.saturating_duration_since(now)));
     match poll(&mut fds[..nfds], timeout.as_ref()) {
         // The handled signals are blocked, so only a stop and continue
         // (SIGSTOP, SIGCONT) can interrupt: look again.
@@ -352,57 +212,5 @@ fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
         });
     if let Err(e) = spawned {
         log!(error: "ssi-broadcaster: cannot start a connection thread: {e}");
-    }
-}
-
-/// The connection threads alive, counted so the accept loop can bound
-/// them and a shutdown can wait for them.
-#[derive(Default)]
-pub struct Threads {
-    count: Mutex<usize>,
-    done: Condvar,
-}
-
-impl Threads {
-    fn lock(&self) -> MutexGuard<'_, usize> {
-        // A count is never left half-updated: a poisoned lock is usable.
-        self.count.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Counts a connection thread; the guard uncounts it when dropped.
-    fn started(self: &Arc<Threads>) -> ThreadGuard {
-        *self.lock() += 1;
-        ThreadGuard(self.clone())
-    }
-
-    /// Number of connection threads alive.
-    pub fn count(&self) -> usize {
-        *self.lock()
-    }
-
-    /// Waits until every connection thread has finished, or `timeout`.
-    fn wait_for_all(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        let mut n = self.lock();
-        while *n > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            n = match self.done.wait_timeout(n, left) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
-    }
-}
-
-/// Keeps a connection thread counted while alive.
-struct ThreadGuard(Arc<Threads>);
-
-impl Drop for ThreadGuard {
-    fn drop(&mut self) {
-        *self.0.lock() -= 1;
-        self.0.done.notify_all();
     }
 }

@@ -1,11 +1,14 @@
-//! Step 4 of the data flow, where a line leaves: the port. [`accept`] takes
-//! connections, [`pending`] bounds those still sending their request,
-//! [`request`] reads and answers plain HTTP, [`routes`] picks the answer,
-//! [`websocket`] serves one WebSocket peer, [`history`] the history
-//! endpoints.
+//! Step 4 of the data flow, where a line leaves: the port. [`accept`]
+//! takes connections, [`context`] is what their threads share, [`pending`]
+//! bounds those still sending their request, [`request`] reads and answers
+//! plain HTTP, [`routes`] picks the answer, [`websocket`] serves one
+//! WebSocket peer, [`history`] the history endpoints, [`metrics`] the
+//! metrics page.
 
 pub mod accept;
+pub mod context;
 pub mod history;
+pub mod metrics;
 pub mod pending;
 pub mod request;
 pub mod routes;

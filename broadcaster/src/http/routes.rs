@@ -5,9 +5,11 @@
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::http::websocket::{self as client, Context};
-use crate::http::{self, ReadError, Request, LINGER};
+use crate::http::context::Context;
+use crate::http::metrics;
 use crate::http::pending::Slot;
+use crate::http::websocket;
+use crate::http::{self, ReadError, Request, LINGER};
 
 /// Serves one accepted connection to the end. `slot` counts it among the
 /// pending request heads until its head is read.
@@ -63,12 +65,12 @@ fn admit(ctx: &Context, stream: &mut TcpStream, req: &Request) -> bool {
 fn route(ctx: &Context, mut stream: TcpStream, req: Request) {
     let head_only = req.method == "HEAD";
     let result = match req.path.as_str() {
-        "/" if req.is_upgrade() && !head_only => return client::upgrade(ctx, stream, req),
+        "/" if req.is_upgrade() && !head_only => return websocket::upgrade(ctx, stream, req),
         "/" => {
             let host = req.header("host").unwrap_or("localhost");
             http::respond_dashboard(&mut stream, host, head_only)
         }
-        "/metrics" => crate::sink::metrics::respond(
+        "/metrics" => metrics::respond(
             &mut stream,
             &ctx.hub.metrics,
             ctx.clients() as u64,

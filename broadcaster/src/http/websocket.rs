@@ -1,6 +1,6 @@
-//! A WebSocket client, on its connection's own small thread (after
+//! One WebSocket peer, on its connection's own small thread (after
 //! `routes` has read and checked its request): the handshake, the snapshot
-//! and the live stream; and what all connection threads share (`Context`).
+//! and the live stream.
 //!
 //! The socket is nonblocking and the thread sleeps in `poll` on it and on
 //! its hub eventfd, so an idle client costs no CPU. Data frames are encoded
@@ -12,10 +12,9 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -23,11 +22,10 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
-use crate::http::{self, Access, Request, LINGER};
+use crate::http::context::Context;
+use crate::http::{self, Request, LINGER};
 use crate::hub::{Client, Fetch, Hub};
-use crate::opts::Tuning;
-use crate::http::pending::Pending;
-use crate::http::accept::Threads;
+use crate::poll::timespec;
 
 /// Incoming frames and messages larger than this close the connection.
 pub const MAX_INCOMING: usize = 4 * 1024;
@@ -41,75 +39,6 @@ const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
 const BATCH: usize = 32;
 /// The close reason of a client that fell behind.
 const TOO_SLOW: &str = "too slow: missed messages, reconnect";
-
-/// What every connection thread shares.
-pub struct Context {
-    /// The fan-out.
-    pub hub: Arc<Hub>,
-    /// Host/Origin rules.
-    pub access: Access,
-    /// Maximum number of WebSocket clients.
-    pub max_clients: usize,
-    /// Timings and limits.
-    pub tuning: Tuning,
-    /// Connections still sending their request head.
-    pub pending: Arc<Pending>,
-    /// The history endpoints.
-    pub history: crate::http::history::Source,
-    /// WebSocket clients currently connected (or being upgraded).
-    active: AtomicUsize,
-    /// Connection threads alive.
-    pub threads: Arc<Threads>,
-}
-
-impl Context {
-    /// A context for a server with these rules.
-    pub fn new(
-        hub: Arc<Hub>,
-        access: Access,
-        max_clients: usize,
-        tuning: Tuning,
-        history: crate::http::history::Source,
-    ) -> Context {
-        let pending = Arc::new(Pending::new(
-            tuning.max_pending,
-            tuning.max_pending_per_source,
-        ));
-        Context {
-            hub,
-            access,
-            max_clients,
-            tuning,
-            pending,
-            history,
-            active: AtomicUsize::new(0),
-            threads: Arc::default(),
-        }
-    }
-
-    /// WebSocket clients connected now (or being upgraded).
-    pub fn clients(&self) -> usize {
-        self.active.load(Ordering::SeqCst)
-    }
-
-    /// A one-line account of the connections and the queue (SIGUSR1).
-    pub fn report(&self) -> String {
-        let (frames, bytes) = self.hub.queue_size();
-        format!(
-            "{} WebSocket clients (at most {}), {} connections sending their request \
-             (at most {}, {} per source), {} threads; queue: {frames} messages, {bytes} bytes \
-             (at most {} messages, {} bytes).",
-            self.active.load(Ordering::SeqCst),
-            self.max_clients,
-            self.pending.len(),
-            self.tuning.max_pending,
-            self.tuning.max_pending_per_source,
-            self.threads.count(),
-            self.tuning.queue_len,
-            self.tuning.queue_bytes,
-        )
-    }
-}
 
 /// Completes a WebSocket handshake and streams until the client leaves.
 pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
@@ -228,15 +157,6 @@ enum Wrote {
     All,
     /// The socket is full.
     Blocked,
-}
-
-/// `d` for poll(2), at most a day (longer than any timer here).
-pub fn timespec(d: Duration) -> Timespec {
-    let d = d.min(Duration::from_secs(86_400));
-    Timespec {
-        tv_sec: d.as_secs() as i64,
-        tv_nsec: d.subsec_nanos().into(),
-    }
 }
 
 /// The connection is over: its thread returns.

@@ -1,5 +1,5 @@
-//! `GET /metrics`: the checks as Prometheus metrics, rendered by the
-//! library's one renderer ([`ssi::metrics`]) from what the broadcaster
+//! The metrics registry, a sink of the hub: what `GET /metrics`
+//! ([`crate::http::metrics`]) shows, rendered by the library's one renderer ([`ssi::metrics`]) from what the broadcaster
 //! holds in memory. A scrape reads no file: the watcher hands over each
 //! discovery ([`Registry::set_scripts`]) and the hub each status line
 //! ([`Registry::record`]). The registry has a lock of its own, held only
@@ -13,19 +13,16 @@
 //! not per scrape.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
-use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::metrics::{Broadcaster, Check, CheckInfo, Snapshot};
 use ssi::service::Discovery;
 use ssi::status::Status;
 
-use crate::http::{self, Request};
 use crate::messages::StatusUpdate;
 
 /// One script with an id, as the metrics need it.
@@ -182,26 +179,6 @@ impl Registry {
             broadcaster: Some(Broadcaster { clients }),
         }
     }
-}
-
-/// Answers `GET /metrics` in the format the `Accept` header prefers.
-pub fn respond(
-    stream: &mut TcpStream,
-    registry: &Registry,
-    clients: u64,
-    req: &Request,
-    head_only: bool,
-) -> io::Result<()> {
-    let format = Format::negotiate(req.header("accept"));
-    let body = render(&registry.snapshot(clients, Timestamp::now()), format);
-    http::respond(
-        stream,
-        200,
-        format.content_type(),
-        "Vary: Accept\r\n",
-        body.as_bytes(),
-        head_only,
-    )
 }
 
 #[cfg(test)]

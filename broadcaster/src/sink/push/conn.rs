@@ -18,7 +18,8 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Bytes, Connector, HandshakeError, Message, Utf8Bytes, WebSocket};
 
-use super::{jitter, timespec, tls, Shared, Timing};
+use super::{jitter, tls, Shared, Timing};
+use crate::poll::timespec;
 
 type Ws = WebSocket<MaybeTlsStream<Timed>>;
 

@@ -26,6 +26,7 @@ use rustix::event::{PollFd, PollFlags};
 use tungstenite::Bytes;
 
 use crate::hub::{Fetch, Hub};
+use crate::poll::timespec;
 use outbox::{Bounds, Outbox};
 use target::{Key, Target};
 
@@ -183,13 +184,6 @@ impl Shared {
     }
 }
 
-fn timespec(d: Duration) -> rustix::event::Timespec {
-    rustix::event::Timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as i64,
-        tv_nsec: d.subsec_nanos().into(),
-    }
-}
-
 /// The running collectors.
 pub struct Pushers {
     collectors: Vec<Arc<Shared>>,
@@ -313,28 +307,6 @@ impl Pushers {
             })
             .collect()
     }
-}
-
-/// The main thread's loop with `--no-listen`: waits for `signals` to be
-/// readable and lets `act` handle them as the accept loop does without a
-/// listener (TERM and INT stop, HUP rescans, USR1 reports; `act` says
-/// whether to stop), then closes every collector connection. `act` comes
-/// from the caller so that this sink does not reach up into the server.
-pub fn wait_for_signals(
-    signals: &nix::sys::signalfd::SignalFd,
-    hub: &Hub,
-    pushers: &Pushers,
-    mut act: impl FnMut() -> bool,
-) {
-    loop {
-        let mut fds = [PollFd::new(signals, PollFlags::IN)];
-        let _ = rustix::event::poll(&mut fds, None);
-        if act() {
-            break;
-        }
-    }
-    hub.shutdown();
-    pushers.stop(Duration::from_millis(800));
 }
 
 /// The JSON text of a frame encoded by the hub (a final, unmasked text frame).

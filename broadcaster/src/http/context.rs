@@ -1,0 +1,136 @@
+//! What every connection thread shares: the [`Context`] of the port
+//! (hub, access rules, limits, the pending heads, the history endpoints,
+//! the count of WebSocket peers) and the count of connection [`Threads`].
+//! It sits below the accept loop, the routes and the WebSocket peer, which
+//! all use it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::http::history::Source;
+use crate::http::pending::Pending;
+use crate::http::request::Access;
+use crate::hub::Hub;
+use crate::opts::Tuning;
+
+/// What every connection thread shares.
+pub struct Context {
+    /// The fan-out.
+    pub hub: Arc<Hub>,
+    /// Host/Origin rules.
+    pub access: Access,
+    /// Maximum number of WebSocket clients.
+    pub max_clients: usize,
+    /// Timings and limits.
+    pub tuning: Tuning,
+    /// Connections still sending their request head.
+    pub pending: Arc<Pending>,
+    /// The history endpoints.
+    pub history: Source,
+    /// WebSocket clients currently connected (or being upgraded).
+    pub(crate) active: AtomicUsize,
+    /// Connection threads alive.
+    pub threads: Arc<Threads>,
+}
+
+impl Context {
+    /// A context for a server with these rules.
+    pub fn new(
+        hub: Arc<Hub>,
+        access: Access,
+        max_clients: usize,
+        tuning: Tuning,
+        history: Source,
+    ) -> Context {
+        let pending = Arc::new(Pending::new(
+            tuning.max_pending,
+            tuning.max_pending_per_source,
+        ));
+        Context {
+            hub,
+            access,
+            max_clients,
+            tuning,
+            pending,
+            history,
+            active: AtomicUsize::new(0),
+            threads: Arc::default(),
+        }
+    }
+
+    /// WebSocket clients connected now (or being upgraded).
+    pub fn clients(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// A one-line account of the connections and the queue (SIGUSR1).
+    pub fn report(&self) -> String {
+        let (frames, bytes) = self.hub.queue_size();
+        format!(
+            "{} WebSocket clients (at most {}), {} connections sending their request \
+             (at most {}, {} per source), {} threads; queue: {frames} messages, {bytes} bytes \
+             (at most {} messages, {} bytes).",
+            self.active.load(Ordering::SeqCst),
+            self.max_clients,
+            self.pending.len(),
+            self.tuning.max_pending,
+            self.tuning.max_pending_per_source,
+            self.threads.count(),
+            self.tuning.queue_len,
+            self.tuning.queue_bytes,
+        )
+    }
+}
+
+/// The connection threads alive, counted so the accept loop can bound
+/// them and a shutdown can wait for them.
+#[derive(Default)]
+pub struct Threads {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+impl Threads {
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        // A count is never left half-updated: a poisoned lock is usable.
+        self.count.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a connection thread; the guard uncounts it when dropped.
+    pub fn started(self: &Arc<Threads>) -> ThreadGuard {
+        *self.lock() += 1;
+        ThreadGuard(self.clone())
+    }
+
+    /// Number of connection threads alive.
+    pub fn count(&self) -> usize {
+        *self.lock()
+    }
+
+    /// Waits until every connection thread has finished, or `timeout`.
+    pub fn wait_for_all(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut n = self.lock();
+        while *n > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            n = match self.done.wait_timeout(n, left) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Keeps a connection thread counted while alive.
+pub struct ThreadGuard(Arc<Threads>);
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        *self.0.lock() -= 1;
+        self.0.done.notify_all();
+    }
+}
