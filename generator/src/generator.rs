@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ssi::service::{self, Discovery};
 
-use crate::log::Logger;
+use crate::kmsg::Logger;
 use crate::units;
 
 /// What one generator run is given.

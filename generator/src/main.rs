@@ -2,7 +2,7 @@
 //! check scripts into `ssi_<id>.service` + `ssi_<id>.timer`.
 
 mod generator;
-mod log;
+mod kmsg;
 mod units;
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use ssi::dirs::Dirs;
 
 use crate::generator::Config;
-use crate::log::Logger;
+use crate::kmsg::Logger;
 
 const USAGE: &str = "\
 Usage: ssi-generator NORMAL-DIR [EARLY-DIR LATE-DIR]

@@ -94,14 +94,8 @@ struct NotifyDirs {
 impl NotifyDirs {
     fn places(&self) -> notify::Places {
         notify::Places {
-            hooks: self
-                .hooks_dir
-                .clone()
-                .unwrap_or_else(ssi::notify::hooks_dir),
-            state: self
-                .state_dir
-                .clone()
-                .unwrap_or_else(ssi::notify::state_dir),
+            hooks: self.hooks_dir.clone().unwrap_or_else(notify::hooks_dir),
+            state: self.state_dir.clone().unwrap_or_else(notify::state_dir),
         }
     }
 }

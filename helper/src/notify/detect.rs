@@ -13,7 +13,7 @@
 //! script refused now that was not refused last time (valid then, new, or
 //! no state yet) is `invalid`, once; a refused one that passes again is
 //! `valid`, once. Validity is never judged here: only the
-//! [`Verdict`](crate::service::Verdict) of [`crate::service`] counts.
+//! [`Verdict`](ssi::service::Verdict) of [`ssi::service`] counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -23,9 +23,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, Kind};
-use super::tail::{read_new, Mark};
-use crate::service::Script;
-use crate::status::{rfc3339, Status, StatusLine};
+use ssi::logfile::forward::{read_new, Mark};
+use ssi::service::Script;
+use ssi::status::{rfc3339, Status, StatusLine};
 
 /// What the notifier remembers of one check.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +222,7 @@ pub fn scan(
 
 /// The events of scripts turning invalid or valid again, each with its
 /// unique key (script path, kind and when), from every script of the
-/// scripts directory as [`crate::service::discover`] judged it (collisions
+/// scripts directory as [`ssi::service::discover`] judged it (collisions
 /// included). `invalid` holds the paths refused last time and becomes those
 /// refused now. A refused script not in it is told (`invalid`, its problems
 /// as the message, as `ssi-status check` gives them), even on a first start
@@ -481,7 +481,7 @@ mod tests {
 #[cfg(test)]
 mod validity_tests {
     use super::*;
-    use crate::service::discover;
+    use ssi::service::discover;
     use std::fs;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
@@ -523,7 +523,7 @@ mod validity_tests {
         let mut invalid = BTreeSet::new();
         assert_eq!(pass(dir, &mut invalid), vec![], "a new valid script");
         put(dir, "disk.bash", &GOOD.replace("hourly", "*:0/5x"));
-        let script = crate::service::check_file(&dir.join("disk.bash"));
+        let script = ssi::service::check_file(&dir.join("disk.bash"));
         let events = pass(dir, &mut invalid);
         assert_eq!(events, vec![ev("invalid", "disk", &script.reason())]);
         assert!(events[0].2.contains("*:0/5x"), "{events:?}");

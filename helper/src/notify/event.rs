@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::status::clean_message;
+use ssi::status::clean_message;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,11 +105,6 @@ impl Event {
         // Only strings: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
     }
-}
-
-/// This machine's host name, as `SSI_HOST` gives it.
-pub fn host_name() -> String {
-    crate::host::name()
 }
 
 #[cfg(test)]

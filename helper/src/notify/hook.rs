@@ -42,7 +42,7 @@ fn cap(value: &str) -> &str {
 /// (could not start, exit status, signal, time limit).
 ///
 /// Every value the hook is handed (its environment and its stdin) is
-/// cleaned by [`crate::status::clean_message`], the rule messages leaving the machine
+/// cleaned by [`ssi::status::clean_message`], the rule messages leaving the machine
 /// follow, so that no byte a check prints (a NUL from `/proc/PID/cmdline`)
 /// makes an event undeliverable. Its stdin is written under the same time
 /// limit as the run: a hook that never reads it, with an event larger than

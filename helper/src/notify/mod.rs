@@ -2,22 +2,24 @@
 //! becomes an [`event::Event`], delivered once to each hook executable of
 //! the hooks directory.
 //!
-//! [`tail`] reads what a log gained since the last look, [`detect`] turns
-//! status lines and lateness into events (with flap control), [`state`]
+//! [`detect`] turns what a log gained since the last look
+//! ([`ssi::logfile::forward::read_new`]) and lateness into events (with flap control), [`state`]
 //! keeps both and the deliveries owed across restarts and reboots,
 //! [`owed`] which are still owed and who is delivering one (claimed before
 //! it runs, so that it runs once), and [`hook`] runs one hook with one
-//! event. `ssi-status notify` and its
-//! units put them together.
+//! event. [`pass`] puts them together for `ssi-status notify` and its
+//! units.
 
 pub mod detect;
 pub mod event;
 pub mod hook;
 pub mod owed;
+pub mod pass;
 pub mod state;
-pub mod tail;
 
 use std::path::PathBuf;
+
+pub use pass::{deliver, notify, test, Places, Retry};
 
 /// Where an administrator drops notification hooks.
 pub const DEFAULT_HOOKS_DIR: &str = "/etc/service-status-indicator/notify.d";
@@ -30,17 +32,10 @@ pub const STATE_DIR_ENV: &str = "SSI_STATE_DIR";
 
 /// The hooks directory from [`HOOKS_DIR_ENV`], or the default.
 pub fn hooks_dir() -> PathBuf {
-    env_path(HOOKS_DIR_ENV, DEFAULT_HOOKS_DIR)
+    ssi::dirs::env_path(HOOKS_DIR_ENV, DEFAULT_HOOKS_DIR)
 }
 
 /// The state directory from [`STATE_DIR_ENV`], or the default.
 pub fn state_dir() -> PathBuf {
-    env_path(STATE_DIR_ENV, DEFAULT_STATE_DIR)
-}
-
-fn env_path(var: &str, default: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(default),
-    }
+    ssi::dirs::env_path(STATE_DIR_ENV, DEFAULT_STATE_DIR)
 }

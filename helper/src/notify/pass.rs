@@ -8,7 +8,7 @@
 //! to each trusted hook (the event in the state file's outbox, a file per
 //! delivery in `notify.owed/`), saves it, and only then starts one
 //! `ssi-notify-hook@<delivery>.service` per delivery owed. Whoever delivers
-//! claims the delivery first ([`ssi::notify::owed`]), so two passes at once
+//! claims the delivery first ([`crate::notify::owed`]), so two passes at once
 //! never run it twice, and removes its file when the hook succeeded or its
 //! attempts ran out; the next pass drops it from the outbox. A restart or a
 //! reboot re-sends nothing delivered and loses nothing owed.
@@ -19,11 +19,11 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use ssi::notify::detect::{self, Input};
-use ssi::notify::event::{host_name, Event, Kind};
-use ssi::notify::hook;
-use ssi::notify::owed::{Claimed, Owed};
-use ssi::notify::state::{Delivery, Loaded, Store};
+use crate::notify::detect::{self, Input};
+use crate::notify::event::{Event, Kind};
+use crate::notify::hook;
+use crate::notify::owed::{Claimed, Owed};
+use crate::notify::state::{Delivery, Loaded, Store};
 use ssi::service::{discover_executables, Executable};
 use ssi::status::rfc3339;
 
@@ -125,7 +125,7 @@ pub fn notify(
         .filter(|e| !e.script.is_valid())
         .filter_map(|e| e.script.id.as_ref().map(ToString::to_string))
         .collect();
-    let host = host_name();
+    let host = ssi::host::name();
     let store = locked(places)?;
     let Loaded {
         mut state, fresh, ..
@@ -211,7 +211,7 @@ pub fn notify(
                 eprintln!("ssi-status: {}", f.message);
             }
             // What was delivered is made durable at least every second
-            // (see ssi::notify::owed), not once per delivery.
+            // (see crate::notify::owed), not once per delivery.
             if synced.elapsed() >= Duration::from_secs(1) {
                 owed.sync().map_err(|e| fail(Exit::Failure, e))?;
                 synced = Instant::now();
@@ -383,7 +383,7 @@ pub fn test(
         status,
         message,
         timestamp: rfc3339(ctx.now),
-        host: host_name(),
+        host: ssi::host::name(),
     };
     let found =
         discover_executables(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;

@@ -267,8 +267,8 @@ impl Store {
 mod tests {
     use super::*;
     use crate::notify::event::Kind;
-    use crate::notify::tail::Mark;
-    use crate::status::Status;
+    use ssi::logfile::forward::Mark;
+    use ssi::status::Status;
 
     fn event() -> Event {
         Event {
