@@ -523,3 +523,262 @@ fn duplicate_host_or_origin_is_refused() {
     ));
     assert_eq!(code, 400, "{resp}");
 }
+
+// Issue 21, item 11: work after the request head, bounded per source.
+
+/// The binary the flood tests drive: this build's, or the one named by
+/// `SSI_FLOOD_BIN` (to measure a release build, before and after).
+fn flood_bin() -> String {
+    std::env::var("SSI_FLOOD_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
+
+/// Starts `flood_bin()` on a free loopback port with `fx`'s directories;
+/// returns it and its port once `/healthz` answers.
+fn start_flood_target(fx: &Fixture) -> (std::process::Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(flood_bin())
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--log-dir")
+        .arg(&fx.logs)
+        .arg("--scripts-dir")
+        .arg(&fx.scripts)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while healthz(port, Duration::from_secs(1)) != 200 {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} never answered on port {port}", flood_bin());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+/// `conns` connections from 127.0.0.2, each sending `request` and then
+/// `trickle` (if any) one byte every `every`, never reading; one that is
+/// closed (refused, answered or evicted) is opened again at once. Runs
+/// until `stop`; returns how many connections it opened.
+fn flood(
+    port: u16,
+    conns: usize,
+    request: String,
+    trickle: bool,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut opened = 0;
+        let mut socks: Vec<Option<TcpStream>> = (0..conns).map(|_| None).collect();
+        while !stop.load(Ordering::SeqCst) {
+            for c in socks.iter_mut() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Some(s) = c {
+                    // Closed by the server: end of file, or a reset.
+                    // (A half-close is not the end of a trickle: the
+                    // server may still be reading.)
+                    let gone = if trickle {
+                        s.write(b"x").is_err()
+                    } else {
+                        drained(s)
+                    };
+                    if gone {
+                        *c = None;
+                    }
+                }
+                if c.is_none() {
+                    let Ok(mut s) = connect_from([127, 0, 0, 2], port) else {
+                        continue;
+                    };
+                    opened += 1;
+                    if s.write_all(request.as_bytes()).is_ok() && s.set_nonblocking(true).is_ok() {
+                        *c = Some(s);
+                    }
+                }
+            }
+            std::thread::sleep(every);
+        }
+        opened
+    })
+}
+
+/// Reads everything `s` (nonblocking) has; says whether it has ended.
+fn drained(mut s: &TcpStream) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// One round of probes from 127.0.0.1: `/healthz`, the dashboard and a new
+/// WebSocket client (up to its `agent.ready`), each given 2 s. Returns the
+/// codes (0: no answer; the WebSocket's 101 when its snapshot came) and the
+/// latencies of `/healthz` and of the WebSocket.
+fn probe(port: u16) -> ([u16; 3], Duration, Duration) {
+    let t = Duration::from_secs(2);
+    let started = Instant::now();
+    let health = healthz(port, t);
+    let health_took = started.elapsed();
+    let dashboard = TcpStream::connect(("127.0.0.1", port))
+        .map(|s| {
+            let req = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+            ask(s, &req, t).0
+        })
+        .unwrap_or(0);
+    let started = Instant::now();
+    let ws = TcpStream::connect(("127.0.0.1", port))
+        .ok()
+        .and_then(|s| {
+            s.set_read_timeout(Some(t)).ok()?;
+            let url = format!("ws://127.0.0.1:{port}/");
+            let (mut ws, _) = tungstenite::client::client(url, s).ok()?;
+            let first = ws.read().ok()?;
+            first.to_text().ok()?.contains("agent.ready").then_some(101)
+        })
+        .unwrap_or(0);
+    ([health, dashboard, ws], health_took, started.elapsed())
+}
+
+/// The number of threads of process `pid`.
+fn proc_threads(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Probes `rounds` times while a flood runs; returns the failed rounds and
+/// prints the latencies.
+fn probe_during_flood(port: u16, pid: i32, what: &str, rounds: usize) -> Vec<(usize, [u16; 3])> {
+    let mut failed = Vec::new();
+    let (mut health, mut ws, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        threads.push(proc_threads(pid));
+        let (codes, h, w) = probe(port);
+        if codes != [200, 200, 101] {
+            failed.push((round, codes));
+        }
+        health.push(h);
+        ws.push(w);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    health.sort();
+    ws.sort();
+    eprintln!(
+        "{what}: {}/{rounds} probe rounds failed {failed:?}; /healthz median {:?} max {:?}; \
+         WebSocket to agent.ready median {:?} max {:?}; server threads {threads:?}",
+        failed.len(),
+        health[rounds / 2],
+        health[rounds - 1],
+        ws[rounds / 2],
+        ws[rounds - 1],
+    );
+    failed
+}
+
+/// 400 connections from one address asking for every check's history at
+/// once, again as soon as each is answered: `/healthz`, the dashboard and a
+/// new WebSocket client from another address are still served within 2 s,
+/// and so is a history request from that other address (the flood holds
+/// only its share of the history queue).
+#[test]
+fn history_flood_from_one_source_does_not_lock_out_others() {
+    let fx = Fixture::new();
+    let ids = fx.checks(60, |i| {
+        format!("# name: Check {i}\n# description: d\n# version: 1\n# schedule: *:0/5\n")
+    });
+    let lines: String = (0..200)
+        .map(|i| format!("2026-11-26 10:{:02}:{:02}, OK, line {i}\n", i / 60, i % 60))
+        .collect();
+    for id in &ids {
+        fx.append(id, &lines);
+    }
+    let (mut child, port) = start_flood_target(&fx);
+    let pid = child.id() as i32;
+    let _server = scopeguard(&mut child);
+    let stop = Arc::new(AtomicBool::new(false));
+    let request = format!("GET /api/history HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let attacker = flood(
+        port,
+        400,
+        request,
+        false,
+        Duration::from_millis(20),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    let failed = probe_during_flood(port, pid, "/api/history flood from one source", 8);
+    // An honest history request from elsewhere gets its turn.
+    let started = Instant::now();
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let req = format!("GET /api/history?limit=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let (code, body) = ask(s, &req, Duration::from_secs(10));
+    let took = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let opened = attacker.join().unwrap();
+    eprintln!("history from another source during the flood: {code} in {took:?}; the flood opened {opened} connections");
+    assert!(
+        failed.is_empty(),
+        "probes failed under the flood: {failed:?}"
+    );
+    assert_eq!(code, 200, "history from another source: {body}");
+    assert!(body.contains("\"check_0059\""), "{body}");
+    assert!(took < Duration::from_secs(5), "history took {took:?}");
+}
+
+/// 400 connections from one address that send a complete request and then
+/// a byte every 0.3 s, which used to keep the lingering close reading
+/// forever: `/healthz`, the dashboard and new WebSocket clients from
+/// another address are still served within 2 s.
+#[test]
+fn trickle_after_request_from_one_source_does_not_lock_out_others() {
+    let fx = Fixture::new();
+    fx.script("a.sh", "Service A");
+    let (mut child, port) = start_flood_target(&fx);
+    let pid = child.id() as i32;
+    let _server = scopeguard(&mut child);
+    let stop = Arc::new(AtomicBool::new(false));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let attacker = flood(
+        port,
+        400,
+        request,
+        true,
+        Duration::from_millis(300),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let failed = probe_during_flood(
+        port,
+        pid,
+        "request then a byte every 0.3 s, from one source",
+        8,
+    );
+    stop.store(true, Ordering::SeqCst);
+    let opened = attacker.join().unwrap();
+    eprintln!("the trickle opened {opened} connections");
+    assert!(
+        failed.is_empty(),
+        "probes failed under the flood: {failed:?}"
+    );
+}
