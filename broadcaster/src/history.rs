@@ -18,11 +18,17 @@
 //! backwards reader, not kept: an idle broadcaster holds no history at all,
 //! and a request holds at most `limit` lines of at most
 //! `ssi::history::MAX_MESSAGE` bytes per check. Requests for every check
-//! take turns (one at a time), so a burst of dashboards cannot multiply
-//! that.
+//! take turns (one at a time, in order of arrival), so a burst of
+//! dashboards cannot multiply that; and the queue is bounded, in all and
+//! per source, with a bounded wait: a flood of them from one address gets
+//! 503 (`Retry-After`) rather than a thread each waiting, and leaves room
+//! for everyone else's.
 
+use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -32,6 +38,7 @@ use ssi::status::rfc3339;
 
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
+use crate::pending;
 use crate::runs::Runs;
 
 /// Lines per check when the request does not say.
@@ -42,20 +49,26 @@ pub const MAX_LIMIT: usize = 500;
 pub const MAX_LIMIT_ALL: usize = 50;
 /// Checks at which reading the logs is split over two threads.
 const PARALLEL_FROM: usize = 64;
+/// Requests for every check waiting or being built, at most.
+pub const QUEUE: usize = 16;
+/// Of these, from one source (`pending::Source`), at most.
+pub const QUEUE_PER_SOURCE: usize = 4;
+/// The longest a request for every check waits for its turn.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(10);
 /// Where histories come from.
 pub struct Source {
     log_dir: PathBuf,
     local: LocalZone,
     host: String,
-    /// Held while a request for every check is built.
-    all: Mutex<()>,
+    /// Requests for every check, taking turns.
+    turns: Turns,
     /// Each check's last run, as systemd last told it.
     runs: Arc<Runs>,
 }
 
 /// An HTTP answer: status code and JSON (or a plain-text error).
 pub struct Answer {
-    /// 200, 400 or 404.
+    /// 200, 400, 404, or 503 when the queue is full.
     pub code: u16,
     /// The body.
     pub body: Vec<u8>,
@@ -112,16 +125,16 @@ impl Source {
             log_dir,
             local: LocalZone::from_env(),
             host: host_name(),
-            all: Mutex::new(()),
+            turns: Turns::default(),
             runs,
         }
     }
 
-    /// The answer to `path` (without its query) and `query`, when `path`
-    /// is a history endpoint; `None` for any other path.
-    pub fn answer(&self, hub: &Hub, path: &str, query: &str) -> Option<Answer> {
+    /// The answer to `path` (without its query) and `query` from `peer`,
+    /// when `path` is a history endpoint; `None` for any other path.
+    pub fn answer(&self, hub: &Hub, path: &str, query: &str, peer: IpAddr) -> Option<Answer> {
         if path == "/api/history" {
-            return Some(self.all(hub, query));
+            return Some(self.all(hub, query, peer));
         }
         let id = path
             .strip_prefix("/api/services/")?
@@ -148,12 +161,15 @@ impl Source {
         json(&h)
     }
 
-    fn all(&self, hub: &Hub, query: &str) -> Answer {
+    fn all(&self, hub: &Hub, query: &str, peer: IpAddr) -> Answer {
         let limit = match limit(query, MAX_LIMIT_ALL) {
             Ok(n) => n,
             Err(e) => return Answer::error(400, e),
         };
-        let _turn = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = match self.turns.take(pending::Source::of(peer), QUEUE_WAIT) {
+            Ok(t) => t,
+            Err(why) => return Answer::error(503, format!("{why}, try again later")),
+        };
         let services = hub.services();
         let mut all = self.histories(&services, limit, Timestamp::now());
         for h in &mut all.services {
@@ -224,6 +240,73 @@ impl Source {
             schedule_normalized: spec.map(|s| s.normalized()),
             error,
         }
+    }
+}
+
+/// Requests for every check in order of arrival: the first is built, the
+/// others wait. Bounded by [`QUEUE`] and [`QUEUE_PER_SOURCE`].
+#[derive(Default)]
+struct Turns {
+    /// Ids and sources of the requests waiting, the one being built first.
+    queue: Mutex<(VecDeque<(u64, pending::Source)>, u64)>,
+    /// Notified whenever a request leaves the queue.
+    moved: Condvar,
+}
+
+/// A request's place in [`Turns`]; dropping it leaves the queue.
+struct Turn<'a> {
+    turns: &'a Turns,
+    id: u64,
+}
+
+impl Turns {
+    fn lock(&self) -> MutexGuard<'_, (VecDeque<(u64, pending::Source)>, u64)> {
+        // Every update is one push or retain: still consistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits, at most `wait`, until it is `source`'s request's turn; or
+    /// says why it may not wait (the queue is full, the wait too long).
+    fn take(&self, source: pending::Source, wait: Duration) -> Result<Turn<'_>, String> {
+        let deadline = Instant::now() + wait;
+        let mut q = self.lock();
+        if q.0.len() >= QUEUE {
+            return Err(format!("{QUEUE} history requests queued"));
+        }
+        if q.0.iter().filter(|(_, s)| *s == source).count() >= QUEUE_PER_SOURCE {
+            return Err(format!(
+                "{QUEUE_PER_SOURCE} history requests from this address queued"
+            ));
+        }
+        let id = q.1;
+        q.1 += 1;
+        q.0.push_back((id, source));
+        // From here on, the Turn takes the request out of the queue.
+        let turn = Turn { turns: self, id };
+        loop {
+            if q.0.front().is_some_and(|(first, _)| *first == id) {
+                return Ok(turn);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(q);
+                return Err(format!(
+                    "no turn for the history within {} s",
+                    wait.as_secs()
+                ));
+            }
+            q = match self.moved.wait_timeout(q, left) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turns.lock().0.retain(|(id, _)| *id != self.id);
+        self.turns.moved.notify_all();
     }
 }
 

@@ -1,10 +1,15 @@
-//! Connections that have not finished their HTTP request head: how many
-//! there are, from where, and who gives way when there are too many.
+//! Connections that hold a thread without being WebSocket clients: how
+//! many there are, from where, and who gives way when there are too many.
+//! Two sets are kept this way: connections still sending their request
+//! head, and connections past it being answered over plain HTTP (or
+//! refused an upgrade), up to the end of their lingering close.
 //!
 //! Sending a request head one byte at a time costs an attacker nothing and
-//! holds a thread and a descriptor here until the head deadline. These are
-//! counted apart from WebSocket clients, so they can never take the places
-//! of established clients, and bounded twice: in total, and per source (an
+//! holds a thread and a descriptor here until the head deadline; so does a
+//! complete request followed by a trickle that keeps the close lingering,
+//! or a flood of requests that wait for the history. These are counted
+//! apart from WebSocket clients, so they can never take the places of
+//! established clients, and bounded twice: in total, and per source (an
 //! IPv4 address, or an IPv6 /64). When the total is reached, a newcomer
 //! whose source holds fewer than the biggest holder takes the place of that
 //! holder's oldest connection: one source, or a few, cannot lock out the
@@ -14,12 +19,14 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The place a connection is counted under.
+/// The place a connection is counted under: an IPv4 address (IPv4-mapped
+/// IPv6 ones unmapped), or an IPv6 /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Source(IpAddr);
+pub struct Source(IpAddr);
 
 impl Source {
-    fn of(ip: IpAddr) -> Source {
+    /// The source `ip` counts under.
+    pub fn of(ip: IpAddr) -> Source {
         match ip {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => Source(IpAddr::V4(v4)),
@@ -47,7 +54,7 @@ struct Inner {
     next_id: u64,
 }
 
-/// The connections still in their request head.
+/// A set of connections bounded in total and per source.
 pub struct Pending {
     max_total: usize,
     max_per_source: usize,
@@ -125,7 +132,7 @@ impl Pending {
         })
     }
 
-    /// How many connections are in their request head.
+    /// How many connections hold a place.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
