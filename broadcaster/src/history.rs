@@ -290,10 +290,7 @@ impl Turns {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 drop(q);
-                return Err(format!(
-                    "no turn for the history within {} s",
-                    wait.as_secs()
-                ));
+                return Err(format!("no turn for the history within {wait:?}"));
             }
             q = match self.moved.wait_timeout(q, left) {
                 Ok((g, _)) => g,
@@ -373,6 +370,71 @@ mod tests {
         assert!(limit("limit", MAX_LIMIT).is_err());
         assert_eq!(limit("limit=0", MAX_LIMIT_ALL), Ok(0));
         assert!(limit("limit=51", MAX_LIMIT_ALL).is_err());
+    }
+
+    /// In order of arrival, at most `QUEUE_PER_SOURCE` from one source,
+    /// and no longer than the wait.
+    #[test]
+    fn turns_are_bounded_and_in_order() {
+        let turns = Turns::default();
+        let a = pending::Source::of("192.0.2.1".parse().unwrap());
+        let b = pending::Source::of("192.0.2.2".parse().unwrap());
+        let first = turns.take(a, QUEUE_WAIT).unwrap();
+        // Behind the first, a wait that ends.
+        let err = turns.take(b, Duration::from_millis(50)).err().unwrap();
+        assert_eq!(err, "no turn for the history within 50ms");
+        assert_eq!(
+            turns.lock().0.len(),
+            1,
+            "a request given up leaves the queue"
+        );
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..QUEUE_PER_SOURCE - 1)
+                .map(|i| {
+                    let (turns, order) = (&turns, &order);
+                    let w = scope.spawn(move || {
+                        let _t = turns.take(a, QUEUE_WAIT).unwrap();
+                        order.lock().unwrap().push(i);
+                    });
+                    // Queued before the next one starts.
+                    while turns.lock().0.len() < i + 2 {
+                        std::thread::yield_now();
+                    }
+                    w
+                })
+                .collect();
+            assert_eq!(
+                turns.take(a, QUEUE_WAIT).err().unwrap(),
+                format!("{QUEUE_PER_SOURCE} history requests from this address queued")
+            );
+            drop(first);
+            for w in waiters {
+                w.join().unwrap();
+            }
+        });
+        assert_eq!(
+            *order.lock().unwrap(),
+            (0..QUEUE_PER_SOURCE - 1).collect::<Vec<_>>()
+        );
+        assert!(turns.lock().0.is_empty());
+        // In all: QUEUE from QUEUE sources, then no more.
+        let held: Vec<_> = (0..QUEUE)
+            .map(|i| {
+                let src = pending::Source::of(format!("198.51.100.{i}").parse().unwrap());
+                let mut q = turns.lock();
+                let id = q.1;
+                q.1 += 1;
+                q.0.push_back((id, src));
+                Turn { turns: &turns, id }
+            })
+            .collect();
+        assert_eq!(
+            turns.take(b, QUEUE_WAIT).err().unwrap(),
+            format!("{QUEUE} history requests queued")
+        );
+        drop(held);
+        assert!(turns.take(b, QUEUE_WAIT).is_ok());
     }
 
     #[test]

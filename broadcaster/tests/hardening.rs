@@ -566,12 +566,13 @@ fn start_flood_target(fx: &Fixture) -> (std::process::Child, u16) {
     (child, port)
 }
 
-/// `conns` connections from 127.0.0.2, each sending `request` and then
+/// `conns` connections from `sources` addresses (127.0.0.2, …), each sending `request` and then
 /// `trickle` (if any) one byte every `every`, never reading; one that is
 /// closed (refused, answered or evicted) is opened again at once. Runs
 /// until `stop`; returns how many connections it opened.
 fn flood(
     port: u16,
+    sources: usize,
     conns: usize,
     request: String,
     trickle: bool,
@@ -582,7 +583,7 @@ fn flood(
         let mut opened = 0;
         let mut socks: Vec<Option<TcpStream>> = (0..conns).map(|_| None).collect();
         while !stop.load(Ordering::SeqCst) {
-            for c in socks.iter_mut() {
+            for (i, c) in socks.iter_mut().enumerate() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
@@ -600,7 +601,8 @@ fn flood(
                     }
                 }
                 if c.is_none() {
-                    let Ok(mut s) = connect_from([127, 0, 0, 2], port) else {
+                    let src = [127, 0, 0, 2 + (i % sources) as u8];
+                    let Ok(mut s) = connect_from(src, port) else {
                         continue;
                     };
                     opened += 1;
@@ -720,6 +722,7 @@ fn history_flood_from_one_source_does_not_lock_out_others() {
     let request = format!("GET /api/history HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     let attacker = flood(
         port,
+        1,
         400,
         request,
         false,
@@ -752,6 +755,18 @@ fn history_flood_from_one_source_does_not_lock_out_others() {
 /// another address are still served within 2 s.
 #[test]
 fn trickle_after_request_from_one_source_does_not_lock_out_others() {
+    trickle_after_request(1);
+}
+
+/// The same from 100 addresses, four each: the total of connections being
+/// answered is reached without any source reaching its own limit, and
+/// newcomers take the oldest places of the biggest holders.
+#[test]
+fn trickle_after_request_from_many_sources_does_not_lock_out_others() {
+    trickle_after_request(100);
+}
+
+fn trickle_after_request(sources: usize) {
     let fx = Fixture::new();
     fx.script("a.sh", "Service A");
     let (mut child, port) = start_flood_target(&fx);
@@ -759,21 +774,11 @@ fn trickle_after_request_from_one_source_does_not_lock_out_others() {
     let _server = scopeguard(&mut child);
     let stop = Arc::new(AtomicBool::new(false));
     let request = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    let attacker = flood(
-        port,
-        400,
-        request,
-        true,
-        Duration::from_millis(300),
-        stop.clone(),
-    );
+    let every = Duration::from_millis(300);
+    let attacker = flood(port, sources, 400, request, true, every, stop.clone());
     std::thread::sleep(Duration::from_millis(2500));
-    let failed = probe_during_flood(
-        port,
-        pid,
-        "request then a byte every 0.3 s, from one source",
-        8,
-    );
+    let what = format!("request then a byte every 0.3 s, from {sources} sources");
+    let failed = probe_during_flood(port, pid, &what, 8);
     stop.store(true, Ordering::SeqCst);
     let opened = attacker.join().unwrap();
     eprintln!("the trickle opened {opened} connections");
@@ -781,4 +786,93 @@ fn trickle_after_request_from_one_source_does_not_lock_out_others() {
         failed.is_empty(),
         "probes failed under the flood: {failed:?}"
     );
+}
+
+/// A peer that, after its answer, sends a byte every 0.1 s no longer keeps
+/// the lingering close reading: the connection is closed within about its
+/// 0.5 s deadline, where each byte used to restart a 0.5 s wait.
+#[test]
+fn lingering_close_has_a_total_deadline() {
+    let fx = Fixture::new();
+    let server = Server::start(&fx);
+    let port = server.port;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut answer = Vec::new();
+    // The answer, then end of file (the server's half-close).
+    s.read_to_end(&mut answer).unwrap();
+    assert!(answer.ends_with(b"\r\n\r\nok\n"), "{answer:?}");
+    let started = Instant::now();
+    let closed = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if s.write(b"x").is_err() {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(4) {
+            break None;
+        }
+    };
+    eprintln!("a byte every 0.1 s after the answer: closed after {closed:?}");
+    let closed = closed.expect("still lingering after 4 s");
+    assert!(
+        closed < Duration::from_millis(1500),
+        "closed after {closed:?}"
+    );
+}
+
+/// Requests for every check's history queue with a bound per source: of
+/// twelve sent at once from one address, some are told 503 with
+/// `Retry-After` at once (the queue holds four per source), the others are
+/// answered, and the next one, alone, is answered too.
+#[test]
+fn history_queue_is_bounded_per_source() {
+    let fx = Fixture::new();
+    let ids = fx.checks(150, |i| {
+        format!("# name: Check {i}\n# description: d\n# version: 1\n# schedule: *:0/5\n")
+    });
+    let lines: String = (0..200)
+        .map(|i| format!("2026-11-26 10:{:02}:{:02}, OK, line {i}\n", i / 60, i % 60))
+        .collect();
+    for id in &ids {
+        fx.append(id, &lines);
+    }
+    let server = Server::start(&fx);
+    let port = server.port;
+    let request = format!("GET /api/history HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let started = Instant::now();
+    assert_eq!(server.get("/api/history").0, 200);
+    eprintln!("one /api/history for 150 checks: {:?}", started.elapsed());
+    let socks: Vec<TcpStream> = (0..12)
+        .map(|_| connect_from([127, 0, 0, 2], port).unwrap())
+        .collect();
+    for mut s in &socks {
+        s.write_all(request.as_bytes()).unwrap();
+    }
+    let answers: Vec<(u16, String)> = socks
+        .into_iter()
+        .map(|s| ask(s, "", Duration::from_secs(15)))
+        .collect();
+    let codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    eprintln!("twelve at once from one address: {codes:?}");
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|a| a.0 == 503)
+        .map(|a| &a.1)
+        .collect();
+    assert!(!refused.is_empty(), "none refused: {codes:?}");
+    assert!(codes.iter().all(|&c| c == 200 || c == 503), "{codes:?}");
+    assert!(
+        codes.iter().filter(|&&c| c == 200).count() >= 4,
+        "{codes:?}"
+    );
+    for r in refused {
+        assert!(r.contains("Retry-After: 5\r\n"), "{r}");
+        assert!(
+            r.contains("4 history requests from this address queued, try again later"),
+            "{r}"
+        );
+    }
+    assert_eq!(server.get("/api/history").0, 200);
 }
