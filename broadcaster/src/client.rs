@@ -43,9 +43,13 @@ const BATCH: usize = 32;
 const TOO_SLOW: &str = "too slow: missed messages, reconnect";
 
 /// Connections past their request head being answered over plain HTTP
-/// (or refused an upgrade), up to the end of their lingering close, at
-/// most; as many per source as may be sending their head.
+/// (or refused an upgrade), at most; as many per source as may be sending
+/// their head.
 pub const MAX_ANSWERING: usize = 64;
+
+/// Answered connections in their lingering close, at most; beyond, the
+/// oldest is cut short.
+pub const MAX_LINGERING: usize = 64;
 
 /// What every connection thread shares.
 pub struct Context {
@@ -61,6 +65,8 @@ pub struct Context {
     pub pending: Arc<Pending>,
     /// Connections past their head that are not WebSocket clients.
     pub answering: Arc<Pending>,
+    /// Answered connections draining their input before they close.
+    pub lingering: Arc<Pending>,
     /// The history endpoints.
     pub history: crate::history::Source,
     /// WebSocket clients currently connected (or being upgraded).
@@ -83,6 +89,7 @@ impl Context {
             tuning.max_pending_per_source,
         ));
         let answering = Arc::new(Pending::new(MAX_ANSWERING, tuning.max_pending_per_source));
+        let lingering = Arc::new(Pending::new(MAX_LINGERING, MAX_LINGERING));
         Context {
             hub,
             access,
@@ -90,6 +97,7 @@ impl Context {
             tuning,
             pending,
             answering,
+            lingering,
             history,
             active: AtomicUsize::new(0),
             threads: Arc::default(),
@@ -107,7 +115,7 @@ impl Context {
         format!(
             "{} WebSocket clients (at most {}), {} connections sending their request \
              (at most {}, {} per source), {} being answered (at most {MAX_ANSWERING}), \
-             {} threads; queue: {frames} messages, {bytes} bytes \
+             {} closing (at most {MAX_LINGERING}), {} threads; queue: {frames} messages, {bytes} bytes \
              (at most {} messages, {} bytes).",
             self.active.load(Ordering::SeqCst),
             self.max_clients,
@@ -115,6 +123,7 @@ impl Context {
             self.tuning.max_pending,
             self.tuning.max_pending_per_source,
             self.answering.len(),
+            self.lingering.len(),
             self.threads.count(),
             self.tuning.queue_len,
             self.tuning.queue_bytes,

@@ -1,8 +1,9 @@
 //! Connections that hold a thread without being WebSocket clients: how
 //! many there are, from where, and who gives way when there are too many.
-//! Two sets are kept this way: connections still sending their request
-//! head, and connections past it being answered over plain HTTP (or
-//! refused an upgrade), up to the end of their lingering close.
+//! Three sets are kept this way: connections still sending their request
+//! head, connections past it being answered over plain HTTP (or refused an
+//! upgrade), and answered ones in their lingering close (where the oldest
+//! simply gives way).
 //!
 //! Sending a request head one byte at a time costs an attacker nothing and
 //! holds a thread and a descriptor here until the head deadline; so does a
@@ -132,6 +133,27 @@ impl Pending {
         })
     }
 
+    /// Counts a new connection from `peer` whose socket is `fd`, always:
+    /// when all places are taken, the oldest connection (from any source)
+    /// is shut down to make room. For connections whose stay is only a
+    /// courtesy, such as a lingering close after the answer is out.
+    pub fn admit_oldest_out(self: &Arc<Pending>, peer: IpAddr, fd: RawFd) -> Slot {
+        let source = Source::of(peer);
+        let mut inner = self.lock();
+        if inner.entries.len() >= self.max_total {
+            let victim = inner.entries.remove(0);
+            // SAFETY: as in `admit`.
+            unsafe { libc::shutdown(victim.fd, libc::SHUT_RDWR) };
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.entries.push(Entry { id, source, fd });
+        Slot {
+            pending: self.clone(),
+            id,
+        }
+    }
+
     /// How many connections hold a place.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
@@ -207,5 +229,27 @@ mod tests {
         slots.clear();
         assert_eq!(p.len(), 0);
         assert!(p.admit(a, fd(8)).is_some());
+    }
+
+    #[test]
+    fn oldest_out_always_admits() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socks: Vec<TcpStream> = (0..4)
+            .map(|_| TcpStream::connect(l.local_addr().unwrap()).unwrap())
+            .collect();
+        let is_shut = |i: usize| {
+            use std::io::Read;
+            socks[i].set_nonblocking(true).unwrap();
+            matches!((&socks[i]).read(&mut [0u8; 1]), Ok(0))
+        };
+        let p = Arc::new(Pending::new(2, 1));
+        let a = ip("192.0.2.1");
+        // The per-source bound does not apply; the total does.
+        let _s: Vec<Slot> = (0..4)
+            .map(|i| p.admit_oldest_out(a, socks[i].as_raw_fd()))
+            .collect();
+        assert_eq!(p.len(), 2);
+        assert!(is_shut(0) && is_shut(1));
+        assert!(!is_shut(2) && !is_shut(3));
     }
 }

@@ -124,6 +124,16 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request, peer: IpAddr, place
         },
     };
     if result.is_ok() {
-        http::linger_close(&mut stream, LINGER);
+        linger(ctx, stream, peer, place);
     }
+}
+
+/// The lingering close of an answered connection, which gives its place
+/// among those being answered for one among the lingering: there, when all
+/// are taken, the oldest is cut short (its answer is out; the linger only
+/// spares it a reset), so lingering never keeps anyone out.
+fn linger(ctx: &Context, mut stream: TcpStream, peer: IpAddr, place: Slot) {
+    drop(place);
+    let _lingering = ctx.lingering.admit_oldest_out(peer, stream.as_raw_fd());
+    http::linger_close(&mut stream, LINGER);
 }

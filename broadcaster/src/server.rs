@@ -14,7 +14,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
 
-use crate::client::{self, Context, MAX_ANSWERING};
+use crate::client::{self, Context, MAX_ANSWERING, MAX_LINGERING};
 use crate::http;
 use crate::log;
 use crate::routes;
@@ -298,8 +298,8 @@ fn accept_all(
     }
 }
 
-/// Threads beyond the WebSocket clients, the pending request heads and
-/// the connections being answered: ones on their way between two of
+/// Threads beyond the WebSocket clients, the pending request heads, the
+/// connections being answered and the lingering ones: ones on their way between two of
 /// these, or being refused, and ones that lost their place to another
 /// source but still wait for their turn at the history.
 const EXTRA_THREADS: usize = 64;
@@ -307,7 +307,7 @@ const EXTRA_THREADS: usize = 64;
 /// The most connection threads there may be. Each kind of connection is
 /// bounded on its own, so this is reached only if something is wrong.
 fn max_threads(ctx: &Context) -> usize {
-    ctx.max_clients + ctx.tuning.max_pending + MAX_ANSWERING + EXTRA_THREADS
+    ctx.max_clients + ctx.tuning.max_pending + MAX_ANSWERING + MAX_LINGERING + EXTRA_THREADS
 }
 
 /// Gives an accepted connection its thread, or refuses it at once when the
