@@ -299,9 +299,9 @@ fn accept_all(
 }
 
 /// Threads beyond the WebSocket clients, the pending request heads, the
-/// connections being answered and the lingering ones: ones on their way between two of
-/// these, or being refused, and ones that lost their place to another
-/// source but still wait for their turn at the history.
+/// connections being answered and the lingering ones: ones on their way
+/// between two of these, or being refused, and ones that lost their place
+/// to another source but still wait for their turn at the history.
 const EXTRA_THREADS: usize = 64;
 
 /// The most connection threads there may be. Each kind of connection is
