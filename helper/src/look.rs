@@ -51,6 +51,23 @@ pub fn terminal_width() -> Option<usize> {
     (ws.ws_col > 0).then_some(usize::from(ws.ws_col))
 }
 
+/// The terminal's height in lines when standard output is one (`LINES`
+/// first, then the tty's size).
+pub fn terminal_height() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(l) = std::env::var("LINES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+    {
+        return Some(l);
+    }
+    let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdout()).ok()?;
+    (ws.ws_row > 0).then_some(usize::from(ws.ws_row))
+}
+
 /// The ANSI SGR code for a status, by severity.
 pub fn status_sgr(s: Status) -> &'static str {
     match s {
