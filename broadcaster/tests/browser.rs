@@ -677,8 +677,12 @@ fn dashboard_refused_scripts_not_run_yet_and_statuses_apart() {
     );
     let problems = b.eval(&format!("{bad}.querySelector('td.msg').textContent"));
     let problems = problems.as_str().unwrap();
-    assert!(problems.starts_with("line 5: schedule \"every day\""), "{problems}");
-    let filters = b.eval("[...document.querySelectorAll('#filters button')].map(b => b.textContent)");
+    assert!(
+        problems.starts_with("line 5: schedule \"every day\""),
+        "{problems}"
+    );
+    let filters =
+        b.eval("[...document.querySelectorAll('#filters button')].map(b => b.textContent)");
     let filters: Vec<&str> = filters
         .as_array()
         .unwrap()
@@ -693,7 +697,10 @@ fn dashboard_refused_scripts_not_run_yet_and_statuses_apart() {
         summary.as_str().unwrap().starts_with("1 invalid, "),
         "{summary}"
     );
-    assert!(summary.as_str().unwrap().ends_with("1 not run yet"), "{summary}");
+    assert!(
+        summary.as_str().unwrap().ends_with("1 not run yet"),
+        "{summary}"
+    );
     // Its detail: the file, every problem, the misspelled key's warning.
     b.eval(&format!("{bad}.click()"));
     b.wait_for("document.getElementById('detail').open", json!(true));

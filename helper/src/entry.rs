@@ -86,12 +86,13 @@ impl Entry {
         self.script.is_valid() && self.last.is_none() && self.log_error.is_none()
     }
 
-    /// When the script runs next: the timer's next elapse when systemd
-    /// said, else the schedule's next elapse after `now` (what systemd
-    /// would compute for the timer).
+    /// When the script runs next: with systemd, the timer's next elapse
+    /// (none for a timer that is not active or not loaded: it will not
+    /// fire); without, the schedule's next elapse after `now`, what systemd
+    /// computes for the timer.
     pub fn next_run(&self, now: Timestamp) -> Option<Timestamp> {
-        if let Some(t) = self.units.as_ref().and_then(UnitsState::next_run) {
-            return Some(t);
+        if let Some(units) = &self.units {
+            return units.next_run();
         }
         if !self.script.is_valid() {
             return None;

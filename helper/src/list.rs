@@ -261,7 +261,7 @@ fn classify(e: &Entry, now: Timestamp) -> (&'static str, Nagios) {
         return ("late", Nagios::Warning);
     }
     match e.last.as_ref().map(|l| l.line.status) {
-        None => ("without status", Nagios::Unknown),
+        None => ("not run yet", Nagios::Unknown),
         Some(Status::Ok) => ("ok", Nagios::Ok),
         Some(Status::Update) => ("update", Nagios::Ok),
         Some(Status::Warning) => ("warning", Nagios::Warning),
@@ -276,7 +276,7 @@ const WORDS: [&str; 9] = [
     "error",
     "failure",
     "invalid",
-    "without status",
+    "not run yet",
     "unknown",
     "late",
     "warning",

@@ -180,7 +180,7 @@ struct ListArgs {
     /// With --prometheus: replace FILE atomically instead of printing
     #[arg(long, requires = "prometheus", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Do not cut long messages to the terminal's width
+    /// Print every column and whole messages, however wide the terminal
     #[arg(short = 'l', long)]
     full: bool,
     /// Redraw the table whenever a script or a log changes, until Ctrl-C

@@ -76,13 +76,14 @@ fn path_with_fake(dir: &Path) -> String {
 }
 
 /// The fields every list/check/show object has, and their JSON types.
-const LIST_FIELDS: [(&str, &str); 25] = [
+const LIST_FIELDS: [(&str, &str); 27] = [
     ("id", "string?"),
     ("unit", "string?"),
     ("path", "string"),
     ("valid", "bool"),
     ("errors", "array"),
     ("problems", "array"),
+    ("warnings", "array"),
     ("name", "string?"),
     ("description", "string?"),
     ("version", "string?"),
@@ -95,6 +96,7 @@ const LIST_FIELDS: [(&str, &str); 25] = [
     ("log", "string?"),
     ("log_error", "string?"),
     ("late", "bool"),
+    ("not_run_yet", "bool"),
     ("next_run", "string?"),
     ("last_trigger", "string?"),
     ("timer_active", "bool?"),
