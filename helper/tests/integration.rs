@@ -196,9 +196,13 @@ fn list_json_statuses_and_shape() {
     assert_eq!(d["message"], "/ at 91%");
     assert_eq!(d["late"], false);
     assert_eq!(d["log"], dir.join("logs/disk_usage.log").to_str().unwrap());
-    // Without systemd the systemd fields are null.
+    // Without systemd the next run is the schedule's (*:0/5; issue 23
+    // wants a script's next run in every view), the systemd fields are null.
+    let next = d["next_run"].as_str().expect("next_run from the schedule");
+    assert!(next.ends_with(":00Z"), "{next}");
+    let minute: u32 = next[14..16].parse().unwrap();
+    assert_eq!(minute % 5, 0, "{next}");
     for k in [
-        "next_run",
         "last_trigger",
         "timer_active",
         "timer_state",
