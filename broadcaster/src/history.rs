@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! GET /api/services/<id>/history?limit=N   one check, N in 1..=500 (default 50)
-//! GET /api/history?limit=N                 every check, N in 0..=50 (default 50)
+//! GET /api/history?limit=N                 every check, N in 0..=50 (default 50),
+//!                                          and the refused scripts with their problems
 //! ```
 //!
 //! Each check's last run carries `duration_ms` where systemd knows it,
@@ -39,6 +40,7 @@ use ssi::status::rfc3339;
 use crate::hub::Hub;
 use crate::messages::ServiceInfo;
 use crate::pending;
+use crate::refused::RefusedScript;
 use crate::runs::Runs;
 
 /// Lines per check when the request does not say.
@@ -115,6 +117,9 @@ struct AllHistories {
     now: String,
     /// Sorted by id.
     services: Vec<ServiceHistory>,
+    /// Scripts refused (they do not run), with why: the dashboard shows
+    /// them beside the checks.
+    invalid: Vec<RefusedScript>,
 }
 
 impl Source {
@@ -175,6 +180,7 @@ impl Source {
         for h in &mut all.services {
             h.attach_last_run(self.runs.last_run(&h.id));
         }
+        all.invalid = hub.refused.list();
         json(&all)
     }
 
@@ -201,6 +207,7 @@ impl Source {
             host: self.host.clone(),
             now: rfc3339(now),
             services: histories,
+            invalid: Vec::new(),
         }
     }
 

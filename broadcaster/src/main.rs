@@ -39,6 +39,7 @@ mod metrics;
 mod opts;
 mod pending;
 mod push;
+mod refused;
 mod routes;
 mod runs;
 mod server;
