@@ -40,6 +40,8 @@ pub struct Hub {
     heap_dirty: AtomicBool,
     /// What `GET /metrics` shows (a lock of its own).
     pub metrics: crate::sink::metrics::Registry,
+    /// The refused scripts, for the dashboard (a lock of its own).
+    pub refused: crate::refused::Refused,
 }
 
 struct Inner {
@@ -123,6 +125,7 @@ impl Hub {
             shutdown: AtomicBool::new(false),
             heap_dirty: AtomicBool::new(false),
             metrics: crate::sink::metrics::Registry::default(),
+            refused: crate::refused::Refused::default(),
         }
     }
 

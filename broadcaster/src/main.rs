@@ -36,6 +36,7 @@ mod journal;
 mod messages;
 mod opts;
 mod poll;
+mod refused;
 mod signals;
 mod sink;
 mod source;

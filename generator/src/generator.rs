@@ -75,6 +75,10 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
     let mut wants_made = false;
     let mut summary = Summary::default();
     for script in &discovery.scripts {
+        // A misspelled key is read as a comment: say so, valid or not.
+        for w in &script.warnings {
+            log.warning(&format!("{}: {w}.", script.path.display()));
+        }
         let Some(valid) = script.valid() else {
             log.warning(&format!(
                 "{}: {}, ignoring.",

@@ -39,6 +39,9 @@ pub struct Script {
     pub schedule: Option<CalendarSpec>,
     /// Valid or not, and why not: the one record of validity.
     pub verdict: Verdict,
+    /// Manifest comments that look like misspelled keys (they do not
+    /// affect validity).
+    pub warnings: Vec<manifest::Warning>,
 }
 
 /// Whether a script passed every rule.
@@ -172,6 +175,7 @@ impl Script {
             manifest,
             schedule,
             verdict,
+            warnings: Vec::new(),
         }
     }
 
@@ -353,13 +357,15 @@ fn judge_placed(
             problems.push(Problem::InsecureSymlinkTarget(why));
         }
     }
-    Script::settle(
+    let mut script = Script::settle(
         path.to_owned(),
         found.id,
         found.manifest,
         found.schedule,
         problems,
-    )
+    );
+    script.warnings = found.warnings;
+    script
 }
 
 /// What judging one file found, before the verdict.
@@ -368,6 +374,7 @@ struct Found {
     manifest: Fields,
     schedule: Option<CalendarSpec>,
     problems: Vec<Problem>,
+    warnings: Vec<manifest::Warning>,
 }
 
 /// Judges one file, given what `fs::metadata` (symlinks followed) said of it.
@@ -377,6 +384,7 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Fo
         manifest: Fields::default(),
         schedule: None,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let problems = &mut found.problems;
     match path.file_name().map(ServiceId::from_file_name) {
@@ -435,6 +443,7 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Fo
                 }
             }
             found.manifest = parsed.fields;
+            found.warnings = parsed.warnings;
         }
         Err(e) => problems.push(Problem::Unreadable(e.to_string())),
     }

@@ -3,8 +3,8 @@
 //! the loop also takes the signals ([`crate::signals`]) and, on TERM,
 //! closes every peer.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
+use std::io;
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,8 @@ use nix::sys::signalfd::SignalFd;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
 
-use crate::http::context::Context;
+use crate::http;
+use crate::http::context::{Context, MAX_ANSWERING, MAX_LINGERING};
 use crate::http::routes;
 use crate::journal as log;
 use crate::poll::timespec;
@@ -51,28 +52,6 @@ impl Spare {
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// At most one accept warning per this long.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
-
-/// Answers 503 and closes, from the accept loop itself: never blocks.
-/// Whatever the client already sent is read first, so that the close is a
-/// FIN and not a reset that could destroy the answer in flight.
-fn refuse(stream: TcpStream, why: &str) {
-    let _ = stream.set_nonblocking(true);
-    let mut buf = [0u8; 2048];
-    for _ in 0..8 {
-        match (&stream).read(&mut buf) {
-            Ok(n) if n > 0 => {}
-            _ => break,
-        }
-    }
-    let body = format!("{why}, try again later\n");
-    let resp = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = (&stream).write(resp.as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-}
 
 /// Accepts connections until SIGTERM or SIGINT, then closes every client
 /// (close frame 1001) and returns within about a second. SIGHUP makes the
@@ -165,7 +144,7 @@ fn accept_all(
                 if out_of_fds && spare.release() {
                     let got = listener
                         .accept()
-                        .map(|(s, _)| refuse(s, "too many open files"));
+                        .map(|(s, _)| http::refuse(s, "too many open files"));
                     spare.reserve(signals);
                     // If even that failed, or the spare is gone, rest.
                     if got.is_ok() && spare.0.is_some() {
@@ -179,25 +158,27 @@ fn accept_all(
     }
 }
 
-/// Threads beyond the WebSocket clients and the pending request heads:
-/// connections past their head, answering plain HTTP or being refused.
+/// Threads beyond the WebSocket clients, the pending request heads, the
+/// connections being answered and the lingering ones: ones on their way
+/// between two of these, or being refused, and ones that lost their place
+/// to another source but still wait for their turn at the history.
 const EXTRA_THREADS: usize = 64;
 
-/// The most connection threads there may be: every client, every pending
-/// head, and some answering plain HTTP.
+/// The most connection threads there may be. Each kind of connection is
+/// bounded on its own, so this is reached only if something is wrong.
 fn max_threads(ctx: &Context) -> usize {
-    ctx.max_clients + ctx.tuning.max_pending + EXTRA_THREADS
+    ctx.max_clients + ctx.tuning.max_pending + MAX_ANSWERING + MAX_LINGERING + EXTRA_THREADS
 }
 
 /// Gives an accepted connection its thread, or refuses it at once when the
 /// pending-head limits (or the thread limit) say so.
 fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
     if ctx.threads.count() >= max_threads(ctx) {
-        refuse(stream, "too many connections");
+        http::refuse(stream, "too many connections");
         return;
     }
     let Some(slot) = ctx.pending.admit(peer, stream.as_raw_fd()) else {
-        refuse(stream, "too many connections still sending their request");
+        http::refuse(stream, "too many connections still sending their request");
         return;
     };
     let _ = stream.set_nonblocking(false);
@@ -208,7 +189,7 @@ fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
         .stack_size(CONN_STACK)
         .spawn(move || {
             let _guard = guard;
-            routes::handle(&c, stream, slot);
+            routes::handle(&c, stream, slot, peer);
         });
     if let Err(e) = spawned {
         log!(error: "ssi-broadcaster: cannot start a connection thread: {e}");

@@ -14,6 +14,15 @@ use crate::http::request::Access;
 use crate::hub::Hub;
 use crate::opts::Tuning;
 
+/// Connections past their request head being answered over plain HTTP
+/// (or refused an upgrade), at most; as many per source as may be sending
+/// their head.
+pub const MAX_ANSWERING: usize = 64;
+
+/// Answered connections in their lingering close, at most; beyond, the
+/// oldest is cut short.
+pub const MAX_LINGERING: usize = 64;
+
 /// What every connection thread shares.
 pub struct Context {
     /// The fan-out.
@@ -26,6 +35,10 @@ pub struct Context {
     pub tuning: Tuning,
     /// Connections still sending their request head.
     pub pending: Arc<Pending>,
+    /// Connections past their head that are not WebSocket clients.
+    pub answering: Arc<Pending>,
+    /// Answered connections draining their input before they close.
+    pub lingering: Arc<Pending>,
     /// The history endpoints.
     pub history: Source,
     /// WebSocket clients currently connected (or being upgraded).
@@ -47,12 +60,16 @@ impl Context {
             tuning.max_pending,
             tuning.max_pending_per_source,
         ));
+        let answering = Arc::new(Pending::new(MAX_ANSWERING, tuning.max_pending_per_source));
+        let lingering = Arc::new(Pending::new(MAX_LINGERING, MAX_LINGERING));
         Context {
             hub,
             access,
             max_clients,
             tuning,
             pending,
+            answering,
+            lingering,
             history,
             active: AtomicUsize::new(0),
             threads: Arc::default(),
@@ -69,13 +86,16 @@ impl Context {
         let (frames, bytes) = self.hub.queue_size();
         format!(
             "{} WebSocket clients (at most {}), {} connections sending their request \
-             (at most {}, {} per source), {} threads; queue: {frames} messages, {bytes} bytes \
+             (at most {}, {} per source), {} being answered (at most {MAX_ANSWERING}), \
+             {} closing (at most {MAX_LINGERING}), {} threads; queue: {frames} messages, {bytes} bytes \
              (at most {} messages, {} bytes).",
             self.active.load(Ordering::SeqCst),
             self.max_clients,
             self.pending.len(),
             self.tuning.max_pending,
             self.tuning.max_pending_per_source,
+            self.answering.len(),
+            self.lingering.len(),
             self.threads.count(),
             self.tuning.queue_len,
             self.tuning.queue_bytes,

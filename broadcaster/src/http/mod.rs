@@ -14,7 +14,5 @@ pub mod request;
 pub mod routes;
 pub mod websocket;
 
-pub use request::{
-    linger_close, read_request, respond, respond_dashboard, respond_text, Access, ReadError,
-    Request, LINGER,
-};
+// The plain-HTTP reading and answering every other part of the port uses.
+pub use request::*;

@@ -23,6 +23,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
 use crate::http::context::Context;
+use crate::http::pending::Slot;
 use crate::http::{self, Request, LINGER};
 use crate::hub::{Client, Fetch, Hub};
 use crate::poll::timespec;
@@ -41,7 +42,10 @@ const BATCH: usize = 32;
 const TOO_SLOW: &str = "too slow: missed messages, reconnect";
 
 /// Completes a WebSocket handshake and streams until the client leaves.
-pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+/// `place` counts the connection among those being answered until it is
+/// counted as a client (the last parameter, so that on every early return
+/// it is given back before the socket closes).
+pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Slot) {
     // RFC 6455 4.1: the handshake is HTTP/1.1 or later.
     if req.version < 1 {
         let _ = http::respond_text(&mut stream, 400, "", "WebSocket needs HTTP/1.1\n");
@@ -76,6 +80,7 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
         return;
     }
     let _active = ActiveGuard(&ctx.active);
+    drop(place);
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"
