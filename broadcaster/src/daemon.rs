@@ -74,7 +74,7 @@ pub fn ready() {
         sock.send_to(b"READY=1", &path)
     };
     if let Err(e) = result {
-        log!(warning: "ssi-broadcaster: cannot notify systemd: {e}");
+        log::warn!("ssi-broadcaster: cannot notify systemd: {e}");
     }
 }
 

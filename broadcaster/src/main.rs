@@ -3,36 +3,10 @@
 //! port. Blocking I/O and threads: one watcher thread, one small thread per
 //! connection.
 
-/// Writes a line to standard error; never fails, never panics (see `log`).
-/// `log!("…")` is information; `log!(warning: "…")` and `log!(error: "…")`
-/// say how bad it is, which the journal records as the line's priority.
-macro_rules! log {
-    (error: $($arg:tt)*) => {
-        $crate::journal::line($crate::journal::Level::Error, format_args!($($arg)*))
-    };
-    (warning: $($arg:tt)*) => {
-        $crate::journal::line($crate::journal::Level::Warning, format_args!($($arg)*))
-    };
-    ($($arg:tt)*) => {
-        $crate::journal::line($crate::journal::Level::Info, format_args!($($arg)*))
-    };
-}
-
-/// `eprintln!` is shadowed by `log!` in every module of this crate: the
-/// standard one panics when stderr is a closed pipe, which aborts a release
-/// build. Prefer `log!`; this only catches a stray `eprintln!`.
-#[allow(unused_macros)]
-macro_rules! eprintln {
-    ($($arg:tt)*) => {
-        log!($($arg)*)
-    };
-}
-
 mod daemon;
 mod heap;
 mod http;
 mod hub;
-mod journal;
 mod messages;
 mod opts;
 mod poll;
@@ -49,8 +23,15 @@ use std::time::Duration;
 use http::context::Context;
 use opts::{Command, Opts, UsageError};
 use sink::{push, runs};
+use ssi::journal::Journal;
+
+/// Every message goes to standard error through the `log` facade, with the
+/// journal's priority when standard error is the journal; the messages name
+/// the program themselves where a reader needs it.
+static LOG: Journal = Journal::new("");
 
 fn main() -> ExitCode {
+    ssi::journal::init(&LOG, log::LevelFilter::Info);
     match opts::parse(std::env::args_os().skip(1)) {
         Ok(Command::Help) => {
             // A closed stdout (`| head -1`) is not worth a panic.
@@ -68,12 +49,12 @@ fn main() -> ExitCode {
         Ok(Command::Run(o)) => match run(*o) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                log!(error: "ssi-broadcaster: {e}");
+                log::error!("ssi-broadcaster: {e}");
                 ExitCode::FAILURE
             }
         },
         Err(UsageError(e)) => {
-            log!(error: "ssi-broadcaster: {e}");
+            log::error!("ssi-broadcaster: {e}");
             ExitCode::from(2)
         }
     }
@@ -136,8 +117,8 @@ fn run(mut o: Opts) -> Result<(), String> {
     ));
 
     if !local.ip().is_loopback() {
-        log!(
-            warning: "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
+        log::warn!(
+            "ssi-broadcaster: warning: listening on {local}, reachable from other machines; \
              statuses are readable by anyone who can connect."
         );
     }
@@ -146,7 +127,7 @@ fn run(mut o: Opts) -> Result<(), String> {
     } else {
         ""
     };
-    log!("listening on ws://{local}/{how}");
+    log::info!("listening on ws://{local}/{how}");
     daemon::ready();
     let served = http::accept::serve(listener, ctx, signals, rescan);
     pushers.stop(Duration::from_millis(800));

@@ -56,12 +56,12 @@ impl Requests {
     /// on signals through this.
     pub fn act(&self, rescan: &RescanRequest, report: impl FnOnce() -> Vec<String>) -> bool {
         if self.rescan {
-            log!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
+            log::info!("ssi-broadcaster: SIGHUP: rescanning scripts and logs.");
             rescan.send();
         }
         if self.report {
             for line in report() {
-                log!("ssi-broadcaster: {line}");
+                log::info!("ssi-broadcaster: {line}");
             }
         }
         self.stop

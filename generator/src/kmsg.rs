@@ -1,14 +1,18 @@
-//! Logging in systemd's manner for a generator: when run by systemd, to
-//! `/dev/kmsg` with a priority prefix (journald reads it back), or straight
-//! to the journal where there is no kernel log (in a container); to stderr
-//! otherwise. Filtered by `SYSTEMD_LOG_LEVEL`, routed by `SYSTEMD_LOG_TARGET`.
+//! The `log` facade's backend for a generator, in systemd's manner: when
+//! run by systemd, to `/dev/kmsg` with a priority prefix (journald reads it
+//! back), or straight to the journal where there is no kernel log (in a
+//! container); to stderr otherwise. Filtered by `SYSTEMD_LOG_LEVEL`, routed
+//! by `SYSTEMD_LOG_TARGET`. The generator calls `log::error!`,
+//! `log::warn!` and `log::debug!`; [`init`] installs this.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use log::{LevelFilter, Log, Metadata, Record};
 
 /// journald's native protocol socket.
 const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
@@ -39,6 +43,27 @@ impl Level {
             "7" | "debug" => Level::Debug,
             _ => return None,
         })
+    }
+
+    /// The journal priority of a `log` level.
+    fn of(level: log::Level) -> Level {
+        match level {
+            log::Level::Error => Level::Err,
+            log::Level::Warn => Level::Warning,
+            log::Level::Info => Level::Info,
+            log::Level::Debug | log::Level::Trace => Level::Debug,
+        }
+    }
+
+    /// The most verbose `log` level shown at this priority (nothing is
+    /// logged at notice, so notice shows what warning shows).
+    fn filter(self) -> LevelFilter {
+        match self {
+            Level::Err => LevelFilter::Error,
+            Level::Warning | Level::Notice => LevelFilter::Warn,
+            Level::Info => LevelFilter::Info,
+            Level::Debug => LevelFilter::Debug,
+        }
     }
 }
 
@@ -102,8 +127,8 @@ impl Logger {
         }
     }
 
-    /// Logs `msg` at `level`.
-    pub fn log(&self, level: Level, msg: &str) {
+    /// Writes `msg` at `level`, unless the level is filtered out.
+    fn write(&self, level: Level, msg: &str) {
         if level > self.max {
             return;
         }
@@ -123,20 +148,27 @@ impl Logger {
             }
         }
     }
+}
 
-    /// An error.
-    pub fn error(&self, msg: &str) {
-        self.log(Level::Err, msg);
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        Level::of(metadata.level()) <= self.max
     }
 
-    /// A warning: a script that was skipped.
-    pub fn warning(&self, msg: &str) {
-        self.log(Level::Warning, msg);
+    fn log(&self, record: &Record<'_>) {
+        self.write(Level::of(record.level()), &record.args().to_string());
     }
 
-    /// Every decision, for `SYSTEMD_LOG_LEVEL=debug`.
-    pub fn debug(&self, msg: &str) {
-        self.log(Level::Debug, msg);
+    fn flush(&self) {}
+}
+
+/// Makes the logger configured from the environment ([`Logger::from_env`])
+/// the program's `log` backend.
+pub fn init(program: &str) {
+    static LOGGER: OnceLock<Logger> = OnceLock::new();
+    let logger = LOGGER.get_or_init(|| Logger::from_env(program));
+    if log::set_logger(logger).is_ok() {
+        log::set_max_level(logger.max.filter());
     }
 }
 
@@ -198,8 +230,16 @@ mod tests {
             max: Level::Info,
             target: Target::Journal(client),
         };
-        log.debug("not shown at info");
-        log.warning("/x.sh: bad, ignoring.");
+        let record = |level, msg| {
+            log.log(
+                &Record::builder()
+                    .level(level)
+                    .args(format_args!("{msg}"))
+                    .build(),
+            )
+        };
+        record(log::Level::Debug, "not shown at info");
+        record(log::Level::Warn, "/x.sh: bad, ignoring.");
         let mut buf = [0u8; 256];
         let n = server.recv(&mut buf).unwrap();
         assert_eq!(

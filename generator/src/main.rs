@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use ssi::dirs::Dirs;
 
 use crate::generator::Config;
-use crate::kmsg::Logger;
 
 const USAGE: &str = "\
 Usage: ssi-generator NORMAL-DIR [EARLY-DIR LATE-DIR]
@@ -72,10 +71,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log = Logger::from_env("ssi-generator");
+    kmsg::init("ssi-generator");
     // Check scripts live on the real root file system, not in the initrd.
     if std::env::var("SYSTEMD_IN_INITRD").is_ok_and(|v| v == "1") {
-        log.debug("running in the initrd, nothing to do.");
+        log::debug!("running in the initrd, nothing to do.");
         return ExitCode::SUCCESS;
     }
     let dirs = Dirs::from_env();
@@ -85,10 +84,10 @@ fn main() -> ExitCode {
     match log_dir.to_str() {
         Some(p) if !p.chars().any(char::is_control) => {}
         _ => {
-            log.error(&format!(
+            log::error!(
                 "log directory {:?} (SSI_LOG_DIR): expected a UTF-8 path without control characters.",
                 log_dir.display()
-            ));
+            );
             return ExitCode::FAILURE;
         }
     }
@@ -97,9 +96,9 @@ fn main() -> ExitCode {
     let libexecdir =
         std::env::var("SSI_LIBEXECDIR").unwrap_or_else(|_| units::LIBEXECDIR.to_owned());
     if !units::usable_libexecdir(&libexecdir) {
-        log.error(&format!(
+        log::error!(
             "runner directory {libexecdir:?} (SSI_LIBEXECDIR): expected an absolute path without control characters, quotes or backslashes."
-        ));
+        );
         return ExitCode::FAILURE;
     }
     let cfg = Config {
@@ -108,16 +107,17 @@ fn main() -> ExitCode {
         log_dir,
         libexecdir,
     };
-    match generator::run(&cfg, &log) {
+    match generator::run(&cfg) {
         Ok(summary) => {
-            log.debug(&format!(
+            log::debug!(
                 "generated units for {} script(s), skipped {}.",
-                summary.generated, summary.skipped
-            ));
+                summary.generated,
+                summary.skipped
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            log.error(&e.to_string());
+            log::error!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -266,7 +266,12 @@ struct Ctx {
     color: bool,
 }
 
+/// Messages go to standard error through the `log` facade, each line
+/// `ssi-status: …`, with the journal's priority under systemd.
+static LOG: ssi::journal::Journal = ssi::journal::Journal::new("ssi-status: ");
+
 fn main() -> ExitCode {
+    ssi::journal::init(&LOG, log::LevelFilter::Info);
     let opts = Opts::parse();
     let mut dirs = Dirs::from_env();
     if let Some(d) = opts.global.scripts_dir.clone() {
@@ -279,7 +284,7 @@ fn main() -> ExitCode {
     let now = match now_from_env(&local) {
         Ok(now) => now,
         Err(e) => {
-            eprintln!("ssi-status: {e}");
+            log::error!("{e}");
             return Exit::Usage.into();
         }
     };
@@ -313,12 +318,12 @@ fn main() -> ExitCode {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => {
-            eprintln!("ssi-status: cannot write output: {e}");
+            log::error!("cannot write output: {e}");
             return Exit::Failure.into();
         }
     }
     if let Some(m) = message {
-        eprintln!("ssi-status: {m}");
+        log::error!("{m}");
     }
     code.into()
 }
@@ -360,7 +365,7 @@ fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
     });
     match state {
         Some(Ok(state)) => entry::attach(&mut entries, state),
-        Some(Err(why)) => eprintln!("ssi-status: {why}; timer state unavailable"),
+        Some(Err(why)) => log::warn!("{why}; timer state unavailable"),
         None => {}
     }
     Ok(entries)
@@ -375,7 +380,7 @@ fn ask_systemd(entries: &mut [Entry]) {
     let names = entry::unit_names(entries.iter().filter_map(|e| e.script.id.as_ref()));
     match systemd::show(&names) {
         Ok(state) => entry::attach(entries, state),
-        Err(why) => eprintln!("ssi-status: {why}; timer state unavailable"),
+        Err(why) => log::warn!("{why}; timer state unavailable"),
     }
 }
 

@@ -1,54 +1,97 @@
-//! Messages on standard error that can never take the process down, with
-//! their priority when standard error is the journal.
+//! The `log` facade's backend for programs whose standard error is their
+//! log: `ssi-broadcaster`, `ssi-status` and `ssi-run` call `log::error!`,
+//! `log::warn!`, `log::info!` and this writes each record as one line on
+//! standard error, with its priority prefix (sd-daemon(3): `<3>` error,
+//! `<4>` warning, `<6>` info, `<7>` debug) when standard error is the
+//! journal. (`ssi-generator` logs to the kernel log instead, with its own
+//! backend.)
 //!
-//! `eprintln!` panics when stderr is gone (a closed pipe, a full disk
-//! behind a redirect), and release builds abort on panic: a warning about
-//! one bad log must not end the service. Lost messages are the lesser harm.
+//! It never fails and never panics: `eprintln!` panics when stderr is gone
+//! (a closed pipe, a full disk behind a redirect), and release builds abort
+//! on panic; a warning about one bad log must not end the service. Lost
+//! messages are the lesser harm.
 //!
-//! Written here rather than with a logging crate: one line per message,
-//! the sd-daemon(3) prefix, and nothing else is needed.
+//! Written here rather than with a logging backend crate (`systemd-journal-logger`
+//! writes to the journal's socket, not to a redirectable stderr; `env_logger`
+//! adds time stamps and colours the journal already has): one line per
+//! record and the prefix is all that is needed.
 
-use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-/// How bad a message is; the journal files it under this priority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Something failed: the program, or one connection, cannot go on.
-    Error,
-    /// Something is wrong and worked around (a log ignored, a rescan
-    /// instead of events); an administrator should look.
-    Warning,
-    /// What happens as it should (listening, a reload, a report).
-    Info,
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+/// The backend: every record at or above the level set by [`init`], as
+/// `<priority>{program}{message}`.
+pub struct Journal {
+    /// Put before every message (`"ssi-status: "`), or `""` when the
+    /// messages name the program themselves.
+    program: &'static str,
+    /// Whether standard error is the journal (decided once).
+    journal: OnceLock<bool>,
 }
 
-impl Level {
-    /// The sd-daemon(3) prefix: `<3>` error, `<4>` warning, `<6>` info.
-    fn prefix(self) -> &'static str {
-        match self {
-            Level::Error => "<3>",
-            Level::Warning => "<4>",
-            Level::Info => "<6>",
+impl Journal {
+    /// A backend whose lines start with `program` (after the priority).
+    pub const fn new(program: &'static str) -> Journal {
+        Journal {
+            program,
+            journal: OnceLock::new(),
         }
+    }
+
+    fn is_journal(&self) -> bool {
+        *self.journal.get_or_init(|| {
+            let stream = std::env::var("JOURNAL_STREAM").ok();
+            let stderr = rustix::fs::fstat(io::stderr())
+                .ok()
+                .map(|st| (st.st_dev, st.st_ino));
+            is_journal(stream.as_deref(), stderr)
+        })
     }
 }
 
-/// Writes one line to standard error, ignoring any failure; with its
-/// priority prefix when standard error is the journal.
-pub fn line(level: Level, args: fmt::Arguments<'_>) {
-    static JOURNAL: OnceLock<bool> = OnceLock::new();
-    let journal = *JOURNAL.get_or_init(|| {
-        let stream = std::env::var("JOURNAL_STREAM").ok();
-        let stderr = rustix::fs::fstat(io::stderr())
-            .ok()
-            .map(|st| (st.st_dev, st.st_ino));
-        is_journal(stream.as_deref(), stderr)
-    });
-    let prefix = if journal { level.prefix() } else { "" };
-    let _ = writeln!(io::stderr().lock(), "{prefix}{args}");
+impl Log for Journal {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let prefix = if self.is_journal() {
+            prefix(record.level())
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            io::stderr().lock(),
+            "{prefix}{}{}",
+            self.program,
+            record.args()
+        );
+    }
+
+    fn flush(&self) {}
+}
+
+/// Makes `backend` the program's logger, showing `level` and above. A
+/// second call (a test that runs `main` twice) keeps the first logger.
+pub fn init(backend: &'static Journal, level: LevelFilter) {
+    if log::set_logger(backend).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// The sd-daemon(3) prefix of a level: the journal's priority.
+pub fn prefix(level: Level) -> &'static str {
+    match level {
+        Level::Error => "<3>",
+        Level::Warn => "<4>",
+        Level::Info => "<6>",
+        Level::Debug | Level::Trace => "<7>",
+    }
 }
 
 /// Whether standard error, with this device and inode, is the journal:
@@ -63,39 +106,6 @@ pub fn is_journal(journal_stream: Option<&str>, stderr: Option<(u64, u64)>) -> b
         return false;
     };
     d.parse() == Ok(dev) && i.parse() == Ok(ino)
-}
-
-/// Lets a repeating warning through at most once per `every`, counting
-/// what it held back, so a condition that lasts does not flood the journal.
-pub struct Every {
-    every: Duration,
-    last: Option<Instant>,
-    held_back: u64,
-}
-
-impl Every {
-    /// A limiter letting one message through per `every`.
-    pub fn new(every: Duration) -> Every {
-        Every {
-            every,
-            last: None,
-            held_back: 0,
-        }
-    }
-
-    /// `Some(n)` when a message may be written now, `n` being how many were
-    /// held back since the last one; `None` to stay quiet.
-    pub fn allow(&mut self, now: Instant) -> Option<u64> {
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < self.every)
-        {
-            self.held_back += 1;
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.held_back))
-    }
 }
 
 #[cfg(test)]
@@ -114,19 +124,9 @@ mod tests {
         assert!(!is_journal(Some("64769"), me));
         assert!(!is_journal(Some(""), me));
         assert!(!is_journal(Some("x:y"), me));
-        assert_eq!(Level::Error.prefix(), "<3>");
-        assert_eq!(Level::Warning.prefix(), "<4>");
-        assert_eq!(Level::Info.prefix(), "<6>");
-    }
-
-    #[test]
-    fn every_lets_one_through_per_period_and_counts_the_rest() {
-        let mut e = Every::new(Duration::from_secs(60));
-        let t = Instant::now();
-        assert_eq!(e.allow(t), Some(0));
-        assert_eq!(e.allow(t + Duration::from_secs(1)), None);
-        assert_eq!(e.allow(t + Duration::from_secs(59)), None);
-        assert_eq!(e.allow(t + Duration::from_secs(61)), Some(2));
-        assert_eq!(e.allow(t + Duration::from_secs(62)), None);
+        assert_eq!(prefix(Level::Error), "<3>");
+        assert_eq!(prefix(Level::Warn), "<4>");
+        assert_eq!(prefix(Level::Info), "<6>");
+        assert_eq!(prefix(Level::Debug), "<7>");
     }
 }

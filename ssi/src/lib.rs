@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod dirs;
 pub mod history;
 pub mod host;
+pub mod journal;
 pub mod late;
 pub mod logfile;
 pub mod manifest;

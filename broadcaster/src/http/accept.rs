@@ -16,7 +16,6 @@ use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use crate::http;
 use crate::http::context::{Context, MAX_ANSWERING, MAX_LINGERING};
 use crate::http::routes;
-use crate::journal as log;
 use crate::poll::timespec;
 use crate::signals::read_signals;
 use crate::source::watch::RescanRequest;
@@ -64,7 +63,7 @@ pub fn serve(
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let mut spare = Spare::default();
-    let mut warn = log::Every::new(ACCEPT_WARN_EVERY);
+    let mut warn = Every::new(ACCEPT_WARN_EVERY);
     // While set, the listener is not polled (it would only spin).
     let mut paused_until: Option<Instant> = None;
     loop {
@@ -119,7 +118,7 @@ fn accept_all(
     ctx: &Arc<Context>,
     signals: &SignalFd,
     spare: &mut Spare,
-    warn: &mut log::Every,
+    warn: &mut Every,
 ) -> Option<Instant> {
     loop {
         let (stream, peer) = match listener.accept() {
@@ -139,7 +138,7 @@ fn accept_all(
                     } else {
                         ""
                     };
-                    log!(warning: "ssi-broadcaster: accept: {e}{hint}{more}");
+                    log::warn!("ssi-broadcaster: accept: {e}{hint}{more}");
                 }
                 if out_of_fds && spare.release() {
                     let got = listener
@@ -192,6 +191,55 @@ fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
             routes::handle(&c, stream, slot, peer);
         });
     if let Err(e) = spawned {
-        log!(error: "ssi-broadcaster: cannot start a connection thread: {e}");
+        log::error!("ssi-broadcaster: cannot start a connection thread: {e}");
+    }
+}
+
+/// Lets a repeating warning through at most once per `every`, counting
+/// what it held back, so a condition that lasts does not flood the journal.
+pub struct Every {
+    every: Duration,
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl Every {
+    /// A limiter letting one message through per `every`.
+    pub fn new(every: Duration) -> Every {
+        Every {
+            every,
+            last: None,
+            held_back: 0,
+        }
+    }
+
+    /// `Some(n)` when a message may be written now, `n` being how many were
+    /// held back since the last one; `None` to stay quiet.
+    pub fn allow(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.every)
+        {
+            self.held_back += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held_back))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lets_one_through_per_period_and_counts_the_rest() {
+        let mut e = Every::new(Duration::from_secs(60));
+        let t = Instant::now();
+        assert_eq!(e.allow(t), Some(0));
+        assert_eq!(e.allow(t + Duration::from_secs(1)), None);
+        assert_eq!(e.allow(t + Duration::from_secs(59)), None);
+        assert_eq!(e.allow(t + Duration::from_secs(61)), Some(2));
+        assert_eq!(e.allow(t + Duration::from_secs(62)), None);
     }
 }

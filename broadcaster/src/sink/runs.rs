@@ -108,7 +108,7 @@ impl Runs {
                 }
                 Err(why) => {
                     if last_error.as_deref() != Some(why.as_str()) {
-                        log!(warning: "ssi-broadcaster: {why}; histories go without run durations");
+                        log::warn!("ssi-broadcaster: {why}; histories go without run durations");
                         last_error = Some(why);
                     }
                     BACKOFF

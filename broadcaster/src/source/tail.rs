@@ -342,7 +342,7 @@ impl Tailer {
     /// Reports a problem with a log once (until it changes).
     fn warn(&mut self, name: &str, path: &Path, msg: String) {
         if self.warned.get(name) != Some(&msg) {
-            log!(warning: "ssi-broadcaster: {}: {msg}, ignoring.", path.display());
+            log::warn!("ssi-broadcaster: {}: {msg}, ignoring.", path.display());
             self.warned.insert(name.to_owned(), msg);
         }
     }

@@ -110,8 +110,7 @@ impl Watch {
             let watcher = match new_watcher(&tx, &mut inotify_failures) {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    log!(
-                        warning: "ssi-broadcaster: cannot use inotify ({e}), rescanning every {}s until it can.",
+                    log::warn!("ssi-broadcaster: cannot use inotify ({e}), rescanning every {}s until it can.",
                         DEGRADED_RESCAN.as_secs()
                     );
                     None
@@ -224,7 +223,7 @@ impl Watch {
         }
         let Some(tx) = &self.sender else { return };
         if let Ok(w) = new_watcher(tx, &mut self.inotify_failures) {
-            log!("ssi-broadcaster: inotify works again, following changes as they happen.");
+            log::info!("ssi-broadcaster: inotify works again, following changes as they happen.");
             self.watcher = Some(w);
             self.logs.watched = None;
             self.scripts.watched = None;
@@ -335,8 +334,7 @@ impl Watch {
                     Ok(()) => t.watched = Some((w, id)),
                     Err(e) => {
                         if !self.watch_failed {
-                            log!(
-                                warning: "ssi-broadcaster: {}: cannot watch ({e}), rescanning every {}s until it can.",
+                            log::warn!("ssi-broadcaster: {}: cannot watch ({e}), rescanning every {}s until it can.",
                                 w.display(),
                                 DEGRADED_RESCAN.as_secs()
                             );
@@ -380,7 +378,7 @@ impl Watch {
                 // Keep the last known services rather than flapping them away.
                 let msg = e.to_string();
                 if self.scripts_error.as_ref() != Some(&msg) {
-                    log!(warning: "ssi-broadcaster: {msg}");
+                    log::warn!("ssi-broadcaster: {msg}");
                     self.scripts_error = Some(msg);
                 }
             }

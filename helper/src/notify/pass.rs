@@ -57,7 +57,7 @@ pub struct Places {
 fn load_state(store: &Store) -> Result<Loaded, Failure> {
     let loaded = store.load().map_err(|e| fail(Exit::Failure, e))?;
     if let Some(w) = &loaded.warning {
-        eprintln!("ssi-status: {w}");
+        log::warn!("{w}");
     }
     Ok(loaded)
 }
@@ -78,11 +78,7 @@ fn trusted_hooks(dir: &Path) -> Result<Vec<Executable>, Failure> {
         .into_iter()
         .filter(|h| {
             if !h.is_trusted() {
-                eprintln!(
-                    "ssi-status: {}: {}, ignoring.",
-                    h.path.display(),
-                    h.reason()
-                );
+                log::warn!("{}: {}, ignoring.", h.path.display(), h.reason());
             }
             h.is_trusted()
         })
@@ -155,7 +151,7 @@ pub fn notify(
         &host,
     );
     for w in &scan.warnings {
-        eprintln!("ssi-status: {w}");
+        log::warn!("{w}");
     }
     events.extend(scan.events);
     let hooks = if events.is_empty() {
@@ -173,15 +169,12 @@ pub fn notify(
             what.push_str(&format!(" {from} -> {}", event.status));
         }
         if hooks.is_empty() {
-            eprintln!(
-                "ssi-status: {what}; no hook in {} to tell",
-                places.hooks.display()
-            );
+            log::warn!("{what}; no hook in {} to tell", places.hooks.display());
         }
         for h in &hooks {
             if let Some(d) = state.queue(&file_name(&h.path), key, event.clone()) {
                 owed.add(&d, 0).map_err(|e| fail(Exit::Failure, e))?;
-                eprintln!("ssi-status: {what}; delivery {d}");
+                log::info!("{what}; delivery {d}");
             }
         }
     }
@@ -208,7 +201,7 @@ pub fn notify(
         for (key, delivery) in &due {
             // One hook's failure is reported and the pass goes on.
             if let Err(f) = deliver_claimed(&owed, key, delivery, places, retry) {
-                eprintln!("ssi-status: {}", f.message);
+                log::error!("{}", f.message);
             }
             // What was delivered is made durable at least every second
             // (see crate::notify::owed), not once per delivery.
@@ -328,7 +321,7 @@ fn deliver_claimed(
         match result {
             Ok(()) => {
                 claim.settle().map_err(failed)?;
-                eprintln!("ssi-status: {label}: delivered (attempt {attempt})");
+                log::info!("{label}: delivered (attempt {attempt})");
                 return done();
             }
             Err(why) if attempt >= retry.attempts => {
@@ -339,8 +332,8 @@ fn deliver_claimed(
                 )));
             }
             Err(why) => {
-                eprintln!(
-                    "ssi-status: {label}: attempt {attempt} of {} failed: {why}; next in {pause} s",
+                log::warn!(
+                    "{label}: attempt {attempt} of {} failed: {why}; next in {pause} s",
                     retry.attempts
                 );
                 sleep(Duration::from_secs(pause));

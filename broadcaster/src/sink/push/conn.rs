@@ -161,7 +161,7 @@ pub fn send_loop(shared: &Shared, tls: &Arc<rustls::ClientConfig>, timing: &Timi
                 }
                 failures = 1;
                 let wait = jitter(timing.backoff(failures));
-                log!(
+                log::info!(
                     "ssi-broadcaster: push {shown}: connection lost: {why}; reconnecting in {:.1} s.",
                     wait.as_secs_f64()
                 );
@@ -172,7 +172,7 @@ pub fn send_loop(shared: &Shared, tls: &Arc<rustls::ClientConfig>, timing: &Timi
             Err(why) => {
                 failures = failures.saturating_add(1);
                 let wait = jitter(timing.backoff(failures));
-                log!(
+                log::info!(
                     "ssi-broadcaster: push {shown}: {}; retrying in {:.1} s (attempt {failures} failed).",
                     shared.target.scrub(&why),
                     wait.as_secs_f64()
@@ -336,11 +336,11 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         String::new()
     };
     if history {
-        log!(
+        log::info!(
             "ssi-broadcaster: push {shown}: connected; sending {held} held status lines{dropped}."
         );
     } else {
-        log!(
+        log::info!(
             "ssi-broadcaster: push {shown}: connected; sending the latest status of {} services \
              ({superseded} lines superseded meanwhile are not sent){dropped}.",
             prelude.len().saturating_sub(1)

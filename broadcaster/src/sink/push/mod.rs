@@ -331,14 +331,14 @@ fn feed(hub: &Hub, shared: &Shared, mut client: Arc<crate::hub::Client>) {
             // length gets here: take a fresh snapshot, send it anew.
             hub.unsubscribe(&client);
             let Ok((c, snapshot)) = hub.subscribe() else {
-                log!(
+                log::info!(
                     "ssi-broadcaster: push {}: cannot follow the statuses any more.",
                     shared.target.shown()
                 );
                 break;
             };
             client = c;
-            log!(
+            log::info!(
                 "ssi-broadcaster: push {}: fell behind the status stream; resending the latest statuses.",
                 shared.target.shown()
             );

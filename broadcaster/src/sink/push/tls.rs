@@ -38,7 +38,7 @@ pub fn config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
             })?;
         }
     } else if added == 0 {
-        log!(
+        log::info!(
             "ssi-broadcaster: warning: no trusted certificates in the system store; \
              wss:// collectors will be refused unless --push-ca names their CA."
         );
