@@ -74,7 +74,17 @@ DEMO_ENV := SSI_SCRIPTS_DIR=$(DEMO)/scripts SSI_LOG_DIR=$(DEMO)/log
 DASHBOARD_LISTEN ?= 127.0.0.1:5000
 DASHBOARD_INTERVAL ?= 15
 
-.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh
+# The one version: Cargo.toml's [workspace.package] version, which
+# ssi-status --version, ssi-broadcaster --version and ssi-generator
+# --version print (CARGO_PKG_VERSION) and which `make deb` writes into
+# debian/changelog. A semver pre-release (0.2.0-rc.1) becomes Debian's
+# 0.2.0~rc.1, which sorts before 0.2.0 as it does for cargo.
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
+DEB_VERSION := $(subst -,~,$(VERSION))
+# Where `make deb` puts the package (with its .buildinfo and .changes).
+DEB_OUT ?= $(CARGO_TARGET_DIR)/deb
+
+.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh deb deb-test
 
 all: build
 
@@ -268,6 +278,27 @@ uninstall:
 	fi
 	@echo "Kept: scripts in $(SCRIPTSDIR) and hooks in $(HOOKSDIR) (if any), logs in /var/log/$(NAME),"
 	@echo "the notifier's state in /var/lib/$(NAME), the ssi user."
+
+# The Debian package, built by debhelper from debian/ (debian/rules installs
+# with `make install PREFIX=/usr`): $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_ARCH.deb.
+# The crates are fetched first (the only step that may use the network);
+# debian/changelog is written from $(VERSION), the one version.
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || { \
+	    echo "deb: needs dpkg-buildpackage and debhelper: sudo apt-get install dpkg-dev debhelper" >&2; exit 1; }
+	$(CARGO) fetch --locked
+	@mkdir -p $(DEB_OUT)
+	@date=$$(git log -1 --format=%cD 2>/dev/null || date -R); \
+	{ echo "$(NAME) ($(DEB_VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built from the source tree with make deb; the release notes are in"; \
+	  echo "    the project's history."; echo; \
+	  echo " -- Service Status Indicator maintainers <ssi-maintainers@example.org>  $$date"; \
+	} >debian/changelog
+	DEB_OUT=$(abspath $(DEB_OUT)) dpkg-buildpackage --build=binary --no-sign \
+	    --buildinfo-option=-u$(abspath $(DEB_OUT)) --buildinfo-option=-O$(abspath $(DEB_OUT))/$(NAME)_$(DEB_VERSION).buildinfo \
+	    --changes-option=-u$(abspath $(DEB_OUT)) --changes-option=-O$(abspath $(DEB_OUT))/$(NAME)_$(DEB_VERSION).changes
+	@echo "==> $$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
+	@echo "Install it with: sudo apt-get install ./$$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
 
 bench:
 	$(CARGO) bench --locked -p ssi --bench library
