@@ -57,6 +57,9 @@ EXAMPLES := $(wildcard examples/*.bash)
 # only once copied into $(HOOKSDIR)).
 HOOK_EXAMPLES := examples/notify/email examples/notify/webhook examples/notify/README
 HOOKSDIR := $(SYSCONFDIR)/service-status-indicator/notify.d
+# The Prometheus alert rules (with their promtool test) and scrape config
+# the README's "Many machines" loads, installed as documentation.
+PROMETHEUS_EXAMPLES := examples/prometheus/ssi-alerts.yml examples/prometheus/ssi-alerts.test.yml examples/prometheus/scrape-config.yml
 # The notifier's units: installed, enabled by the administrator
 # (systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path).
 NOTIFY_UNITS := ssi-notify@.path ssi-notify.timer ssi-notify@.service ssi-notify-hook@.service
@@ -172,7 +175,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/notify
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples/prometheus
 	install -m 0755 $(RELEASE)/ssi-status $(RELEASE)/ssi-broadcaster $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(RELEASE)/ssi-generator $(DESTDIR)$(GENERATORDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
@@ -199,6 +202,7 @@ install:
 	install -m 0644 man/ssi-generator.8 man/ssi-broadcaster.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 $(HOOK_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/notify/
+	install -m 0644 $(PROMETHEUS_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/prometheus/
 	@# The hooks directory, like the scripts directory, is the administrator's.
 	@if [ ! -d $(DESTDIR)$(HOOKSDIR) ]; then \
 	    echo "install -d -m 0755 $(DESTDIR)$(HOOKSDIR)"; \
@@ -264,8 +268,9 @@ uninstall:
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES))) \
-	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/notify/,$(notdir $(HOOK_EXAMPLES)))
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/notify/,$(notdir $(HOOK_EXAMPLES))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/prometheus/,$(notdir $(PROMETHEUS_EXAMPLES)))
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples/prometheus $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@# The hooks directory goes only if no hook is left in it.
 	@[ ! -d $(DESTDIR)$(HOOKSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(SYSCONFDIR)/service-status-indicator
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
