@@ -105,7 +105,8 @@ lint: test-deps
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	shellcheck -x tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/lib/tally.sh tests/fresh/run \
 	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply \
-	    examples/notify/email examples/notify/webhook
+	    examples/notify/email examples/notify/webhook tests/deb/run
+	shellcheck -s sh debian/service-status-indicator.postinst debian/service-status-indicator.prerm debian/service-status-indicator.postrm
 
 # Every suite to its end, then one summary with the skipped tests and why
 # (tests/run.sh).
@@ -304,6 +305,14 @@ deb:
 	    --changes-option=-u$(abspath $(DEB_OUT)) --changes-option=-O$(abspath $(DEB_OUT))/$(NAME)_$(DEB_VERSION).changes
 	@echo "==> $$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
 	@echo "Install it with: sudo apt-get install ./$$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
+
+# The package checked: lintian (errors and warnings fail; the overrides and
+# their reasons are in debian/*.lintian-overrides), then its lifecycle
+# under a real systemd: install, upgrade from the previous build, remove,
+# purge (root, systemd-nspawn; a few minutes): tests/deb/run.
+deb-test: test-deps deb
+	lintian --fail-on error,warning $(DEB_OUT)/$(NAME)_$(DEB_VERSION).changes
+	tests/deb/run
 
 bench:
 	$(CARGO) bench --locked -p ssi --bench library

@@ -30,6 +30,9 @@ packages=(
     util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
+    dpkg-dev                # make deb: dpkg-buildpackage
+    debhelper               # make deb: debian/rules (dh, compat 13)
+    lintian                 # make deb-test: the package is lintian clean
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
