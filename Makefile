@@ -244,23 +244,40 @@ install:
 	    echo "Packagers: enable $(WATCHES) (WantedBy=paths.target) on the target system."; \
 	fi
 
-# Removes exactly what `install` added. Check scripts, logs and the ssi user
-# stay (a system user is never deleted: files may still belong to it).
+# Removes exactly what `install` added, and what the programs wrote that
+# would go on acting without them: node_exporter's textfile (or its alerts
+# fire forever), the runtime directory, failed or not-found units. What is
+# the administrator's or history (scripts, hooks and configuration, logs,
+# the notifier's state, "systemctl edit" drop-ins, the ssi user) is kept
+# and listed, with the command that removes it.
+TEXTFILE := /var/lib/prometheus/node-exporter/ssi.prom
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    prom=$$(systemctl show -p ExecStart --value ssi-metrics-textfile.service 2>/dev/null | sed -n 's/.*--output \([^ ;]*\).*/\1/p' | head -n 1); \
 	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service"; \
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service || true; \
-	    echo "==> stopping the metrics textfile: systemctl disable --now $(METRICS_UNITS)"; \
-	    systemctl disable --now $(METRICS_UNITS) || true; \
+	    echo "==> stopping the metrics textfile: systemctl disable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer"; \
+	    systemctl disable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer || true; \
 	    echo "==> stopping the notifier: systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
 	    systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path || true; \
 	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
 	    systemctl disable --now $(WATCHES) || true; \
-	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
-	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' 'ssi-notify@*.service' 'ssi-notify-hook@*.service' || true; \
+	    echo "==> stopping the checks: systemctl stop 'ssi_*.timer', then the services"; \
+	    systemctl stop 'ssi_*.timer' || true; \
+	    : "A run under way finishes (stopping it would leave it failed), bounded."; \
+	    for i in $$(seq 60); do \
+	        systemctl list-units --plain --no-legend --state=activating,deactivating 'ssi_*.service' 'ssi-*.service' | grep -q . || break; \
+	        sleep 0.5; \
+	    done; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.service' 'ssi-notify@*.service' 'ssi-notify-hook@*.service' ssi-metrics-textfile.service || true; \
+	    for f in $(TEXTFILE) $$prom; do \
+	        if [ -f "$$f" ]; then echo "==> removing node_exporter's textfile (its ssi_ series would stay and alert): rm $$f"; rm -f "$$f"; fi; \
+	    done; \
+	    if [ -d /run/$(NAME) ]; then echo "==> rm -r /run/$(NAME)"; rm -rf /run/$(NAME); fi; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
 	    systemctl disable $(WATCHES) || true; \
+	    if [ -f $(TEXTFILE) ]; then echo "==> rm $(TEXTFILE)"; rm -f $(TEXTFILE); fi; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
 	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
@@ -280,10 +297,32 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> removing the generated check units: systemctl daemon-reload"; \
 	    systemctl daemon-reload; \
-	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 'ssi-notify*' 2>/dev/null || true; \
+	    echo "==> forgetting failed units of ours: systemctl reset-failed 'ssi_*' 'ssi-*'"; \
+	    systemctl reset-failed 'ssi_*' 'ssi-*' 2>/dev/null || true; \
 	fi
-	@echo "Kept: scripts in $(SCRIPTSDIR) and hooks in $(HOOKSDIR) (if any), logs in /var/log/$(NAME),"
-	@echo "the notifier's state in /var/lib/$(NAME), the ssi user."
+	@# What is kept, each only if it is there, and the one command that removes it.
+	@kept=; \
+	for p in $(DESTDIR)$(SCRIPTSDIR) $(DESTDIR)$(SYSCONFDIR)/$(NAME) $(DESTDIR)/var/log/$(NAME) $(DESTDIR)/var/lib/$(NAME) \
+	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi_*.d $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi-*.d \
+	    $(DESTDIR)/var/lib/systemd/timers/stamp-ssi_*.timer $(DESTDIR)/var/lib/systemd/timers/stamp-ssi-*.timer; do \
+	    [ -e "$$p" ] || continue; \
+	    case $$p in \
+	    *$(SCRIPTSDIR)) what="your check scripts";; \
+	    *$(SYSCONFDIR)/$(NAME)) what="configuration: notification hooks, push.conf, push.key";; \
+	    */var/log/$(NAME)) what="the checks' logs";; \
+	    */var/lib/$(NAME)) what="the notifier's state (silences, acknowledgements, what was told)";; \
+	    */stamp-*) what="systemd's timer stamp (Persistent=)";; \
+	    *) what="a drop-in of yours (systemctl edit)";; \
+	    esac; \
+	    [ -n "$$kept" ] || echo "Kept:"; \
+	    printf '  %-60s %s\n' "$$p" "$$what"; \
+	    kept="$$kept $$p"; \
+	done; \
+	user=; if [ -z "$(DESTDIR)" ] && getent passwd ssi >/dev/null 2>&1; then user=1; echo "  the ssi user and group (a system user is not deleted: files may belong to it)"; fi; \
+	if [ -n "$$kept$$user" ]; then \
+	    echo "To remove all of it too:"; \
+	    printf '  sudo rm -r%s' "$$kept"; [ -z "$$user" ] || printf ' && sudo userdel ssi'; echo; \
+	fi
 
 # The Debian package, built by debhelper from debian/ (debian/rules installs
 # with `make install PREFIX=/usr`): $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_ARCH.deb.
