@@ -87,7 +87,7 @@ DEB_VERSION := $(subst -,~,$(VERSION))
 # Where `make deb` puts the package (with its .buildinfo and .changes).
 DEB_OUT ?= $(CARGO_TARGET_DIR)/deb
 
-.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh deb deb-test
+.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh deb deb-test deb-piuparts
 
 all: build
 
@@ -352,6 +352,18 @@ deb:
 deb-test: test-deps deb
 	lintian --fail-on error,warning $(DEB_OUT)/$(NAME)_$(DEB_VERSION).changes
 	tests/deb/run
+
+# Debian's install/remove/purge tester on the built package, in a fresh
+# Debian 12 chroot made with debootstrap from the package mirror (root,
+# network, a few minutes; not part of `make test`). Ignored: directories that
+# systemd, pulled in as a dependency and purged with us, leaves from its own
+# tmpfiles.d (piuparts.debian.org ignores them for the same reason).
+PIUPARTS_MIRROR ?= http://deb.debian.org/debian
+deb-piuparts: deb
+	piuparts -d bookworm -m $(PIUPARTS_MIRROR) \
+	    -i /root/.ssh/ -i /var/cache/private/ -i /var/lib/private/ -i /var/log/private/ \
+	    -i /var/lib/systemd/coredump/ -i /var/lib/systemd/pstore/ \
+	    $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 
 bench:
 	$(CARGO) bench --locked -p ssi --bench library

@@ -33,6 +33,7 @@ packages=(
     dpkg-dev                # make deb: dpkg-buildpackage
     debhelper               # make deb: debian/rules (dh, compat 13)
     lintian                 # make deb-test: the package is lintian clean
+    piuparts                # make deb-piuparts: Debian's install/purge tester
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
