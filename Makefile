@@ -302,16 +302,21 @@ uninstall:
 	fi
 	@# What is kept, each only if it is there, and the one command that removes it.
 	@kept=; \
+	stamps=$(DESTDIR)/var/lib/systemd/timers/stamp-ssi_*.timer; \
 	for p in $(DESTDIR)$(SCRIPTSDIR) $(DESTDIR)$(SYSCONFDIR)/$(NAME) $(DESTDIR)/var/log/$(NAME) $(DESTDIR)/var/lib/$(NAME) \
-	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi_*.d $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi-*.d \
-	    $(DESTDIR)/var/lib/systemd/timers/stamp-ssi_*.timer $(DESTDIR)/var/lib/systemd/timers/stamp-ssi-*.timer; do \
-	    [ -e "$$p" ] || continue; \
+	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi_*.d $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi-*.d "$$stamps"; do \
+	    : "The stamps, one per check that ran, are named by their pattern."; \
+	    if [ "$$p" = "$$stamps" ]; then \
+	        n=$$(ls $$stamps 2>/dev/null | wc -l); [ "$$n" -gt 0 ] || continue; \
+	    else \
+	        [ -e "$$p" ] || continue; \
+	    fi; \
 	    case $$p in \
 	    *$(SCRIPTSDIR)) what="your check scripts";; \
 	    *$(SYSCONFDIR)/$(NAME)) what="configuration: notification hooks, push.conf, push.key";; \
 	    */var/log/$(NAME)) what="the checks' logs";; \
 	    */var/lib/$(NAME)) what="the notifier's state (silences, acknowledgements, what was told)";; \
-	    */stamp-*) what="systemd's timer stamp (Persistent=)";; \
+	    */stamp-*) what="systemd's timer stamps of the checks (Persistent=), $$n";; \
 	    *) what="a drop-in of yours (systemctl edit)";; \
 	    esac; \
 	    [ -n "$$kept" ] || echo "Kept:"; \
