@@ -33,6 +33,10 @@ packages=(
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
     monitoring-plugins-basic    # generator/tests/run.rs, make e2e: check_dummy, check_tcp run as 'output: nagios' checks
     monitoring-plugins-standard # the plugin examples' check_disk and friends
+    dpkg-dev                # make deb: dpkg-buildpackage
+    debhelper               # make deb: debian/rules (dh, compat 13)
+    lintian                 # make deb-test: the package is lintian clean
+    piuparts                # make deb-piuparts: Debian's install/purge tester
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
