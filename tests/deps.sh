@@ -30,6 +30,11 @@ packages=(
     util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
+    exim4-daemon-light      # make e2e: Debian's default MTA, mail from the email hook to a local mailbox
+    msmtp                   # tests/hooks.sh: the email hook through a synchronous sendmail-compatible relay
+    mawk                    # tests/hooks.sh: the webhook hook's JSON under Debian's default awk
+    gawk                    # tests/hooks.sh: … under GNU awk
+    busybox                 # tests/hooks.sh: … under busybox awk
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
