@@ -37,6 +37,11 @@ packages=(
     debhelper               # make deb: debian/rules (dh, compat 13)
     lintian                 # make deb-test: the package is lintian clean
     piuparts                # make deb-piuparts: Debian's install/purge tester
+    exim4-daemon-light      # make e2e: Debian's default MTA, mail from the email hook to a local mailbox
+    msmtp                   # tests/hooks.sh: the email hook through a synchronous sendmail-compatible relay
+    mawk                    # tests/hooks.sh: the webhook hook's JSON under Debian's default awk
+    gawk                    # tests/hooks.sh: … under GNU awk
+    busybox                 # tests/hooks.sh: … under busybox awk
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
