@@ -27,9 +27,10 @@ use crate::notify::state::{Delivery, Loaded, Store};
 use ssi::service::{discover_executables, Executable};
 use ssi::status::rfc3339;
 
+use crate::command::{fail, Ctx, Failure, Outcome};
 use crate::entry::Entry;
 use crate::exit::Exit;
-use crate::{fail, systemd, Ctx, Failure, Outcome};
+use crate::systemd;
 
 /// The template unit each delivery runs as.
 pub const HOOK_UNIT: &str = "ssi-notify-hook@";
