@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match opts::parse(std::env::args_os().skip(1)) {
         Ok(Command::Help) => {
             // A closed stdout (`| head -1`) is not worth a panic.
-            let _ = std::io::stdout().write_all(opts::USAGE.as_bytes());
+            let _ = std::io::stdout().write_all(opts::usage().as_bytes());
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
@@ -89,7 +89,7 @@ fn run(mut o: Opts) -> Result<(), String> {
         .name("ssi-watch".into())
         .spawn(move || watch.run())
         .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
-    let pushers = push::start(&o.push, &hub, &push::Timing::from_env())?;
+    let pushers = push::start(&o.push, &hub, &o.push_timing)?;
     if o.no_listen {
         daemon::ready();
         signals::wait_until_stop(&signals, &rescan, || pushers.report());

@@ -7,7 +7,7 @@
 //!
 //! The thread asks only for checks whose latest status line it has not
 //! yet matched with a run, in batches of [`BATCH`] units, each bounded by
-//! [`TIMEOUT`]. A status line is written while its run is still going (or,
+//! [`crate::opts::SYSTEMCTL_TIMEOUT`] (by default). A status line is written while its run is still going (or,
 //! for a failed run's ERROR line, just after it): while systemd says the
 //! unit's main process runs, it is asked again every second (for ten
 //! minutes at most), whatever the check's period; a finished run that is
@@ -28,14 +28,10 @@ use crate::hub::Hub;
 
 /// The most units one `systemctl show` names.
 pub const BATCH: usize = 100;
-/// How long one `systemctl show` may take before it is killed (by
-/// default).
-pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the statuses are looked at for lines not matched yet.
 const POLL: Duration = Duration::from_secs(2);
-/// How long a check whose run did not end yet waits before it is asked
-/// for again (by default), and how many times.
-pub const RETRY: Duration = Duration::from_secs(3);
+/// How many times a check whose run did not end yet is asked for again
+/// (after `crate::opts::RUNS_RETRY`, by default).
 const TRIES: u32 = 5;
 /// How long, while a run is under way, before it is asked for again, and
 /// how many times (a run is waited for 10 minutes at most).

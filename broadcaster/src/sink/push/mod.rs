@@ -17,7 +17,6 @@ mod tls;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,88 +25,17 @@ use rustix::event::{PollFd, PollFlags};
 use tungstenite::Bytes;
 
 use crate::hub::{Fetch, Hub};
+use crate::opts::{PushOpts, Timing};
 use crate::poll::timespec;
 use outbox::{Bounds, Outbox};
 use target::{Key, Target};
-
-pub use target::check_url;
 
 /// Stack size of the push threads.
 const STACK: usize = 256 * 1024;
 /// Frames taken from the hub per lock.
 const FEED_BATCH: usize = 256;
 
-/// What `--push`, `--push-ca`, `--push-key-file` and `--push-history` asked for.
-#[derive(Debug, Clone, Default)]
-pub struct PushOpts {
-    /// Collector URLs (checked by `check_url`), without the key.
-    pub urls: Vec<String>,
-    /// A PEM file of extra trusted CA certificates.
-    pub ca: Option<PathBuf>,
-    /// The file holding the agent key.
-    pub key_file: Option<PathBuf>,
-    /// After an outage send every held line, not only each service's latest.
-    pub history: bool,
-}
-
-/// Timings and bounds. The defaults are the upstream agent's; the
-/// `SSI_BROADCASTER_PUSH_*` variables exist so tests need not wait minutes.
-#[derive(Debug, Clone)]
-pub struct Timing {
-    /// The first retries' wait (`SSI_BROADCASTER_PUSH_RETRY_MS`).
-    pub retry: Duration,
-    /// The longest wait between attempts (`SSI_BROADCASTER_PUSH_RETRY_MAX_MS`).
-    pub retry_max: Duration,
-    /// Ping interval; no pong for two of them ends the connection
-    /// (`SSI_BROADCASTER_PUSH_PING_MS`).
-    pub ping: Duration,
-    /// Connecting, TLS and the HTTP upgrade together, at most
-    /// (`SSI_BROADCASTER_PUSH_HANDSHAKE_MS`).
-    pub handshake: Duration,
-    /// Status lines held per collector, at most (`SSI_BROADCASTER_PUSH_HOLD`).
-    pub hold: usize,
-    /// Bytes of events held per collector, at most
-    /// (`SSI_BROADCASTER_PUSH_HOLD_BYTES`).
-    pub hold_bytes: usize,
-}
-
-impl Default for Timing {
-    fn default() -> Timing {
-        Timing {
-            retry: Duration::from_secs(5),
-            retry_max: Duration::from_secs(30),
-            ping: Duration::from_secs(30),
-            handshake: Duration::from_secs(10),
-            hold: 10_000,
-            hold_bytes: 16 << 20,
-        }
-    }
-}
-
 impl Timing {
-    /// The defaults, overridden by the test variables when set.
-    pub fn from_env() -> Timing {
-        let mut t = Timing::default();
-        let num = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|&v| v > 0)
-        };
-        let ms = |name: &str| num(name).map(Duration::from_millis);
-        t.retry = ms("SSI_BROADCASTER_PUSH_RETRY_MS").unwrap_or(t.retry);
-        t.retry_max = ms("SSI_BROADCASTER_PUSH_RETRY_MAX_MS").unwrap_or(t.retry_max);
-        t.ping = ms("SSI_BROADCASTER_PUSH_PING_MS").unwrap_or(t.ping);
-        t.handshake = ms("SSI_BROADCASTER_PUSH_HANDSHAKE_MS").unwrap_or(t.handshake);
-        if let Some(n) = num("SSI_BROADCASTER_PUSH_HOLD") {
-            t.hold = usize::try_from(n).unwrap_or(usize::MAX);
-        }
-        if let Some(n) = num("SSI_BROADCASTER_PUSH_HOLD_BYTES") {
-            t.hold_bytes = usize::try_from(n).unwrap_or(usize::MAX);
-        }
-        t
-    }
-
     /// The nominal wait before the next attempt after `failures` failures
     /// in a row (a lost connection counts as one): `retry` for the first
     /// three, then doubling, at most `retry_max`.

@@ -125,7 +125,7 @@ impl fmt::Debug for Target {
 }
 
 impl Target {
-    /// The collector at `base` (already checked by `check_url`), with `key`
+    /// The collector at `base` (already checked by `crate::opts::check_url`), with `key`
     /// appended when given.
     pub fn new(base: &str, key: Option<&Key>) -> Result<Target, String> {
         match key {
@@ -163,36 +163,6 @@ impl Target {
             None => text.to_string(),
         }
     }
-}
-
-/// Checks a `--push` value: a `ws://` or `wss://` URL with a host, without
-/// user information, query or fragment.
-pub fn check_url(v: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("--push {v:?}: {why}"));
-    let lower = v.to_ascii_lowercase();
-    let rest = match lower
-        .strip_prefix("wss://")
-        .or_else(|| lower.strip_prefix("ws://"))
-    {
-        Some(r) => r,
-        None => {
-            return bad("expected a ws:// or wss:// URL, e.g. wss://collector.example/ws/agent/")
-        }
-    };
-    if v.contains(['?', '#']) {
-        return bad("expected no query or fragment (the agent key comes from --push-key-file)");
-    }
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.contains('@') {
-        return bad("expected no user information in the URL (put the key in --push-key-file)");
-    }
-    if authority.is_empty() || authority.starts_with(':') {
-        return bad("expected a host name after the scheme");
-    }
-    if v.parse::<tungstenite::http::Uri>().is_err() || v.contains(char::is_whitespace) {
-        return bad("not a valid URL");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -238,27 +208,5 @@ mod tests {
         }
         let e = Key::read(&dir.path().join("missing")).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
-    }
-
-    #[test]
-    fn urls() {
-        for ok in [
-            "wss://collector.example/ws/agent/",
-            "ws://127.0.0.1:8080/",
-            "ws://[::1]:8080/a/",
-            "WSS://Collector.Example",
-        ] {
-            assert_eq!(check_url(ok), Ok(()), "{ok}");
-        }
-        for (bad, why) in [
-            ("http://x/", "ws:// or wss://"),
-            ("wss://user:pw@x/", "user information"),
-            ("wss://x/?key=1", "query"),
-            ("wss:///a/", "host name"),
-            ("wss://x/a b/", "not a valid URL"),
-        ] {
-            let e = check_url(bad).unwrap_err();
-            assert!(e.contains(why), "{bad}: {e}");
-        }
     }
 }
