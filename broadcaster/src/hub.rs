@@ -55,12 +55,14 @@ struct Inner {
     first_seq: u64,
     /// Total length of the frames in `ring`.
     ring_bytes: usize,
-    clients: Vec<Arc<Client>>,
+    clients: Vec<Arc<Cursor>>,
     next_client_id: u64,
 }
 
-/// One connected client's side of the hub.
-pub struct Client {
+/// A subscriber's cursor into the ring: where one reader (a WebSocket peer
+/// or a push feeder) is, and how it is woken. ("Client" means the
+/// WebSocket peer only.)
+pub struct Cursor {
     id: u64,
     /// Sequence number of the next frame this client will read.
     cursor: AtomicU64,
@@ -79,7 +81,7 @@ pub enum Fetch {
     Lagged,
 }
 
-impl Client {
+impl Cursor {
     /// The eventfd to poll for wake-ups.
     pub fn wake_fd(&self) -> BorrowedFd<'_> {
         self.wake.as_fd()
@@ -225,7 +227,7 @@ impl Hub {
     }
 
     /// Appends a frame; collects the clients asleep waiting for one.
-    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
+    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Cursor>>) {
         inner.ring_bytes += frame.len();
         inner.ring.push_back(frame);
         let head = inner.first_seq + inner.ring.len() as u64;
@@ -279,7 +281,7 @@ impl Hub {
     }
 
     /// Whether the client needs frames that are gone (it must close).
-    pub fn is_lagged(&self, client: &Client) -> bool {
+    pub fn is_lagged(&self, client: &Cursor) -> bool {
         client.cursor.load(Ordering::SeqCst) < self.tail.load(Ordering::SeqCst)
     }
 
@@ -296,7 +298,7 @@ impl Hub {
 
     /// Registers a new client and returns it with its snapshot: `agent.ready`
     /// then one status update per known service that has a status.
-    pub fn subscribe(&self) -> io::Result<(Arc<Client>, Vec<Bytes>)> {
+    pub fn subscribe(&self) -> io::Result<(Arc<Cursor>, Vec<Bytes>)> {
         let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
         let mut inner = self.lock();
         let services: Vec<&ServiceInfo> = inner.services.values().collect();
@@ -307,7 +309,7 @@ impl Hub {
             }
         }
         let head = inner.first_seq + inner.ring.len() as u64;
-        let client = Arc::new(Client {
+        let client = Arc::new(Cursor {
             id: inner.next_client_id,
             cursor: AtomicU64::new(head),
             waiting: AtomicBool::new(false),
@@ -319,7 +321,7 @@ impl Hub {
     }
 
     /// Forgets a client, and frees what only it still needed.
-    pub fn unsubscribe(&self, client: &Client) {
+    pub fn unsubscribe(&self, client: &Cursor) {
         let mut inner = self.lock();
         inner.clients.retain(|c| c.id != client.id);
         let bytes = inner.ring_bytes;
@@ -337,7 +339,7 @@ impl Hub {
 
     /// Appends up to `max` frames the client has not read yet to `out` and
     /// advances its cursor past them.
-    pub fn fetch(&self, client: &Client, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+    pub fn fetch(&self, client: &Cursor, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
         let cursor = client.cursor.load(Ordering::SeqCst);
         if cursor == self.head.load(Ordering::SeqCst) {
             return Fetch::Ok;
@@ -360,7 +362,7 @@ impl Hub {
     }
 
     /// Whether the client has unread frames (or has lagged).
-    pub fn has_pending(&self, client: &Client) -> bool {
+    pub fn has_pending(&self, client: &Cursor) -> bool {
         client.cursor.load(Ordering::SeqCst) != self.head.load(Ordering::SeqCst)
     }
 

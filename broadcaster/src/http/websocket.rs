@@ -25,7 +25,7 @@ use tungstenite::{Bytes, Message, WebSocket};
 use crate::http::context::Context;
 use crate::http::pending::Slot;
 use crate::http::{self, Request, LINGER};
-use crate::hub::{Client, Fetch, Hub};
+use crate::hub::{Cursor, Fetch, Hub};
 use crate::poll::timespec;
 
 /// Incoming frames and messages larger than this close the connection.
@@ -128,7 +128,7 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
-struct SubscriptionGuard<'a>(&'a Hub, &'a Client);
+struct SubscriptionGuard<'a>(&'a Hub, &'a Cursor);
 
 impl Drop for SubscriptionGuard<'_> {
     fn drop(&mut self) {
@@ -145,7 +145,7 @@ struct Conn<'a> {
     /// A close frame to send once the data frame in progress is complete.
     pending_close: Option<CloseFrame>,
     hub: &'a Hub,
-    client: &'a Client,
+    client: &'a Cursor,
     ping_every: Duration,
     next_ping: Instant,
     /// When the peer last sent a frame.
@@ -170,7 +170,7 @@ struct Over;
 impl<'a> Conn<'a> {
     fn new(
         ctx: &'a Context,
-        client: &'a Client,
+        client: &'a Cursor,
         ws: WebSocket<TcpStream>,
         out: VecDeque<Bytes>,
     ) -> Conn<'a> {

@@ -414,7 +414,7 @@ mod tests {
     struct Rig {
         dir: tempfile::TempDir,
         hub: Arc<Hub>,
-        client: Arc<hub::Client>,
+        client: Arc<hub::Cursor>,
         tailer: Tailer,
     }
 

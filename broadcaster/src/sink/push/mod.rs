@@ -248,7 +248,7 @@ fn payload(frame: &Bytes) -> Bytes {
 }
 
 /// The feeder: hub frames into the outbox, until the hub shuts down.
-fn feed(hub: &Hub, shared: &Shared, mut client: Arc<crate::hub::Client>) {
+fn feed(hub: &Hub, shared: &Shared, mut client: Arc<crate::hub::Cursor>) {
     let mut frames = VecDeque::with_capacity(FEED_BATCH);
     loop {
         if hub.is_shutting_down() {
