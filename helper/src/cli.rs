@@ -188,3 +188,77 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn manual() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../man/ssi-status.1");
+        std::fs::read_to_string(path).unwrap().replace("\\-", "-")
+    }
+
+    /// The manual's section `name`, up to the next `.SH`.
+    fn section<'a>(man: &'a str, name: &str) -> &'a str {
+        let start = man.find(&format!(".SH {name}\n")).unwrap();
+        let rest = &man[start + 4..];
+        &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
+    }
+
+    /// Every command and option of the parser, with the `[env: VAR…]`
+    /// its help names, is in the manual: each command has its paragraph
+    /// under COMMANDS, each option is named, each variable has its
+    /// paragraph under ENVIRONMENT; and every option heading a paragraph
+    /// of the manual's OPTIONS is one the parser takes.
+    #[test]
+    fn commands_options_and_variables_agree_with_the_manual() {
+        let man = manual();
+        let commands = section(&man, "COMMANDS");
+        let environment = section(&man, "ENVIRONMENT");
+        let root = Opts::command();
+        let mut longs = Vec::new();
+        let mut walk = vec![&root];
+        while let Some(cmd) = walk.pop() {
+            if cmd.get_name() != "ssi-status" {
+                let head = format!(".TP\n.B {}", cmd.get_name());
+                let head_i = format!(".TP\n.BI {} ", cmd.get_name());
+                assert!(
+                    commands.contains(&format!("{head}\n")) || commands.contains(&head_i),
+                    "the manual's COMMANDS lacks {}",
+                    cmd.get_name()
+                );
+            }
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    longs.push(long.to_owned());
+                    assert!(
+                        man.contains(&format!("--{long}")),
+                        "the manual lacks --{long}"
+                    );
+                }
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if let Some(env) = help.split("[env: ").nth(1) {
+                    let var = env.split([';', ']']).next().unwrap();
+                    assert!(
+                        environment.contains(&format!(".TP\n.B {var}\n")),
+                        "the manual's ENVIRONMENT lacks {var}"
+                    );
+                }
+            }
+            walk.extend(cmd.get_subcommands());
+        }
+        let options: Vec<&str> = section(&man, "OPTIONS").lines().collect();
+        let heads = options.windows(2).filter(|w| w[0] == ".TP").map(|w| w[1]);
+        for line in heads {
+            for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+                if let Some(long) = word.strip_prefix("--").filter(|w| !w.is_empty()) {
+                    assert!(
+                        longs.iter().any(|l| l == long) || long == "help" || long == "version",
+                        "the manual's OPTIONS describes --{long}, which no command takes"
+                    );
+                }
+            }
+        }
+    }
+}
