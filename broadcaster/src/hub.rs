@@ -1,5 +1,6 @@
-//! The fan-out: current services and statuses, and one shared queue of
-//! encoded frames that every client reads at its own pace.
+//! Step 2 of the data flow, the fan-out: current services and statuses, and
+//! one shared queue of encoded frames that every client reads at its own
+//! pace.
 //!
 //! Each message is encoded once and appended to a ring; a client is just a
 //! cursor into it. The ring holds at most `queue_len` messages and

@@ -2,6 +2,14 @@
 //! status changes to WebSocket clients, with a dashboard page on the same
 //! port. Blocking I/O and threads: one watcher thread, one small thread per
 //! connection.
+//!
+//! The tree reads in the order a status line flows: step 0 sets up the
+//! process (`opts`, `daemon`, `signals`, `heap`, `poll`), step 1 is where a
+//! line comes in (`source/`: watch the directories, tail the logs), step 2
+//! fans it out (`hub`, `messages`, `refused`), step 3 feeds the sinks
+//! (`sink/`: metrics, run durations, push to collectors) and step 4 is where
+//! it leaves (`http/`: accept, routes, WebSocket peers, history, metrics).
+//! [`run`] wires them in that order.
 
 mod daemon;
 mod heap;

@@ -1,5 +1,6 @@
-//! poll(2)'s timeout, the one conversion every sleeping thread uses (the
-//! accept loop, each WebSocket peer, each push sender).
+//! Step 0, the process: poll(2)'s timeout, the one conversion every
+//! sleeping thread uses (the accept loop, each WebSocket peer, each push
+//! sender).
 
 use std::time::Duration;
 

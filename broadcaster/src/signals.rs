@@ -1,7 +1,7 @@
-//! Signals, taken by one descriptor (signalfd) and acted on in one place:
-//! TERM and INT stop, HUP rescans, USR1 reports. The accept loop polls the
-//! descriptor with its listener; without a listener (`--no-listen`) the
-//! main thread waits on it alone ([`wait_until_stop`]).
+//! Step 0, the process: signals, taken by one descriptor (signalfd) and
+//! acted on in one place: TERM and INT stop, HUP rescans, USR1 reports. The
+//! accept loop polls the descriptor with its listener; without a listener
+//! (`--no-listen`) the main thread waits on it alone ([`wait_until_stop`]).
 
 use std::io;
 

@@ -1,7 +1,7 @@
-//! The accept loop: every connection gets its own small thread, within
-//! limits, and a connection that cannot be served is told so at once (503);
-//! the loop also takes the signals ([`crate::signals`]) and, on TERM,
-//! closes every peer.
+//! Step 4 of the data flow: the accept loop: every connection gets its own
+//! small thread, within limits, and a connection that cannot be served is
+//! told so at once (503); the loop also takes the signals
+//! ([`crate::signals`]) and, on TERM, closes every peer.
 
 use std::io;
 use std::net::{IpAddr, TcpListener, TcpStream};

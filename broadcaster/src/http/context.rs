@@ -1,8 +1,8 @@
-//! What every connection thread shares: the [`Context`] of the port
-//! (hub, access rules, limits, the pending heads, the history endpoints,
-//! the count of WebSocket peers) and the count of connection [`Threads`].
-//! It sits below the accept loop, the routes and the WebSocket peer, which
-//! all use it.
+//! Step 4 of the data flow: what every connection thread shares: the
+//! [`Context`] of the port (hub, access rules, limits, the pending heads,
+//! the history endpoints, the count of WebSocket peers) and the count of
+//! connection [`Threads`]. It sits below the accept loop, the routes and
+//! the WebSocket peer, which all use it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

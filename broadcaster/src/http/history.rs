@@ -1,7 +1,8 @@
-//! The history endpoints: a check's last status lines and availability
-//! (`ssi::history`, the same as `ssi-status history`), only for a client
-//! that asks, over plain HTTP. Nothing here is ever pushed on the
-//! WebSocket, whose clients may know only the four upstream message types.
+//! Step 4 of the data flow: the history endpoints: a check's last status
+//! lines and availability (`ssi::history`, the same as `ssi-status
+//! history`), only for a client that asks, over plain HTTP. Nothing here is
+//! ever pushed on the WebSocket, whose clients may know only the four
+//! upstream message types.
 //!
 //! ```text
 //! GET /api/services/<id>/history?limit=N   one check, N in 1..=500 (default 50)

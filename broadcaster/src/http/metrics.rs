@@ -1,5 +1,6 @@
-//! `GET /metrics`: the hub's metrics registry ([`crate::sink::metrics`])
-//! rendered in the format the client's `Accept` header prefers.
+//! Step 4 of the data flow: `GET /metrics`: the hub's metrics registry
+//! ([`crate::sink::metrics`]) rendered in the format the client's `Accept`
+//! header prefers.
 
 use std::io;
 use std::net::TcpStream;

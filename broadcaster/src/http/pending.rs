@@ -1,9 +1,9 @@
-//! Connections that hold a thread without being WebSocket clients: how
-//! many there are, from where, and who gives way when there are too many.
-//! Three sets are kept this way: connections still sending their request
-//! head, connections past it being answered over plain HTTP (or refused an
-//! upgrade), and answered ones in their lingering close (where the oldest
-//! simply gives way).
+//! Step 4 of the data flow: connections that hold a thread without being
+//! WebSocket clients: how many there are, from where, and who gives way
+//! when there are too many. Three sets are kept this way: connections still
+//! sending their request head, connections past it being answered over
+//! plain HTTP (or refused an upgrade), and answered ones in their lingering
+//! close (where the oldest simply gives way).
 //!
 //! Sending a request head one byte at a time costs an attacker nothing and
 //! holds a thread and a descriptor here until the head deadline; so does a

@@ -1,7 +1,7 @@
-//! The HTTP side of the port: reading a request head within the handshake
-//! deadline, the Host/Origin checks, and the plain responses (dashboard,
-//! health check, errors). WebSocket upgrades are recognised here and
-//! completed by `websocket`.
+//! Step 4 of the data flow: the HTTP side of the port: reading a request
+//! head within the handshake deadline, the Host/Origin checks, and the
+//! plain responses (dashboard, health check, errors). WebSocket upgrades
+//! are recognised here and completed by `websocket`.
 //!
 //! Hand-written on `httparse` rather than with tungstenite's server
 //! handshake or an HTTP server crate: one deadline for the whole head

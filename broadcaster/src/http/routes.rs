@@ -1,6 +1,6 @@
-//! What a request gets: the checks every request passes (one value for each
-//! header a proxy may have checked, Host and Origin, the method), then the
-//! route table, a `match` on the path.
+//! Step 4 of the data flow: what a request gets: the checks every request
+//! passes (one value for each header a proxy may have checked, Host and
+//! Origin, the method), then the route table, a `match` on the path.
 
 use std::net::{IpAddr, TcpStream};
 use std::os::fd::AsRawFd;

@@ -1,6 +1,6 @@
-//! One WebSocket peer, on its connection's own small thread (after
-//! `routes` has read and checked its request): the handshake, the snapshot
-//! and the live stream.
+//! Step 4 of the data flow: one WebSocket peer, on its connection's own
+//! small thread (after `routes` has read and checked its request): the
+//! handshake, the snapshot and the live stream.
 //!
 //! The socket is nonblocking and the thread sleeps in `poll` on it and on
 //! its hub eventfd, so an idle client costs no CPU. Data frames are encoded

@@ -1,9 +1,10 @@
-//! The metrics registry, a sink of the hub: what `GET /metrics`
-//! ([`crate::http::metrics`]) shows, rendered by the library's one renderer ([`ssi::metrics`]) from what the broadcaster
+//! Step 3 of the data flow: the metrics registry, a sink of the hub: what
+//! `GET /metrics` ([`crate::http::metrics`]) shows, rendered by the
+//! library's one renderer ([`ssi::metrics`]) from what the broadcaster
 //! holds in memory. A scrape reads no file: the watcher hands over each
 //! discovery ([`Registry::set_scripts`]) and the hub each status line
-//! ([`Registry::record`]). The registry has a lock of its own, held only
-//! to copy a few values, so a scrape never waits on the fan-out lock that
+//! ([`Registry::record`]). The registry has a lock of its own, held only to
+//! copy a few values, so a scrape never waits on the fan-out lock that
 //! streaming takes, and streaming never waits on a scrape's rendering.
 //!
 //! Lateness is [`ssi::late::is_late`], the rule `ssi-status` applies, with

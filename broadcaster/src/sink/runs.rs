@@ -1,9 +1,10 @@
-//! Each check's last run as systemd knows it (`ExecMainStartTimestamp` and
-//! `ExecMainExitTimestamp` of `ssi_<id>.service`, read with
-//! [`ssi::systemd::show`]), kept current by a thread of its own so that a
-//! history answer never waits for systemd: under a real systemd 252,
-//! `systemctl show` of 1,000 units over the bus takes seconds, and the
-//! dashboard's history must come in well under 300 ms.
+//! Step 3 of the data flow: each check's last run as systemd knows it
+//! (`ExecMainStartTimestamp` and `ExecMainExitTimestamp` of
+//! `ssi_<id>.service`, read with [`ssi::systemd::show`]), kept current by a
+//! thread of its own so that a history answer never waits for systemd:
+//! under a real systemd 252, `systemctl show` of 1,000 units over the bus
+//! takes seconds, and the dashboard's history must come in well under 300
+//! ms.
 //!
 //! The thread asks only for checks whose latest status line it has not
 //! yet matched with a run, in batches of [`BATCH`] units, each bounded by

@@ -1,6 +1,7 @@
-//! Following the log files: per-file offsets, complete lines only, and
-//! the file replaced or truncated under us (logrotate's rename+create and
-//! copytruncate, a log deleted and recreated).
+//! Step 1 of the data flow: following the log files: per-file offsets,
+//! complete lines only, and the file replaced or truncated under us
+//! (logrotate's rename+create and copytruncate, a log deleted and
+//! recreated).
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -1,7 +1,8 @@
-//! Watching the two directories with inotify (via `notify`): log files feed
-//! the tailer, script changes re-run discovery. A directory that does not
-//! exist yet is waited for by watching its nearest existing ancestor; a
-//! queue overflow, and a slow periodic timer, trigger a full rescan.
+//! Step 1 of the data flow: watching the two directories with inotify (via
+//! `notify`): log files feed the tailer, script changes re-run discovery. A
+//! directory that does not exist yet is waited for by watching its nearest
+//! existing ancestor; a queue overflow, and a slow periodic timer, trigger
+//! a full rescan.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

@@ -1,7 +1,7 @@
-//! Reporting to remote collectors (`--push URL`): an outbound WebSocket per
-//! collector that sends the stream a local client gets, reconnects with
-//! backoff and, after an outage, sends each service's latest status (or,
-//! with `--push-history`, every line it missed).
+//! Step 3 of the data flow: reporting to remote collectors (`--push URL`):
+//! an outbound WebSocket per collector that sends the stream a local client
+//! gets, reconnects with backoff and, after an outage, sends each service's
+//! latest status (or, with `--push-history`, every line it missed).
 //!
 //! Each collector has two threads. The feeder reads the hub like a local
 //! client and only ever moves frames into the collector's bounded outbox,
