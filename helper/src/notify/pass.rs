@@ -27,9 +27,12 @@ use crate::notify::state::{Delivery, Loaded, Store};
 use ssi::service::{discover_executables, Executable};
 use ssi::status::rfc3339;
 
-use crate::command::{fail, Ctx, Failure, Outcome};
+use crate::cli::{DeliverArgs, NotifyArgs, NotifyDirs, NotifyTestArgs, RetryArgs};
+use crate::command::{self, fail, Ctx, Failure, Outcome};
 use crate::entry::Entry;
 use crate::exit::Exit;
+use crate::find;
+use crate::notify::{hooks_dir, state_dir};
 use crate::systemd;
 
 /// The template unit each delivery runs as.
@@ -432,4 +435,65 @@ pub fn test(
             message: format!("{failed} of {} hooks failed", results.len()),
         })
     }
+}
+
+impl NotifyDirs {
+    pub fn places(&self) -> Places {
+        Places {
+            hooks: self.hooks_dir.clone().unwrap_or_else(hooks_dir),
+            state: self.state_dir.clone().unwrap_or_else(state_dir),
+        }
+    }
+}
+
+impl RetryArgs {
+    pub fn retry(&self) -> Retry {
+        Retry {
+            attempts: self.attempts,
+            pause: self.retry_sec,
+            limit: self.timeout,
+        }
+    }
+}
+
+/// `SSI_NOTIFY_AFTER`, when set, else 1.
+fn default_after() -> Result<u32, Failure> {
+    match std::env::var("SSI_NOTIFY_AFTER") {
+        Err(_) => Ok(1),
+        Ok(v) if v.is_empty() => Ok(1),
+        Ok(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=ssi::manifest::MAX_NOTIFY_AFTER).contains(&n) => Ok(n),
+            _ => Err(fail(
+                Exit::Usage,
+                format!(
+                    "SSI_NOTIFY_AFTER={v:?}: expected a whole number of runs from 1 to {}",
+                    ssi::manifest::MAX_NOTIFY_AFTER
+                ),
+            )),
+        },
+    }
+}
+
+/// `ssi-status notify`.
+pub fn run(ctx: &Ctx, a: &NotifyArgs) -> Result<Outcome, Failure> {
+    let after = match a.after {
+        Some(n) => n,
+        None => default_after()?,
+    };
+    let entries = command::load(ctx, true)?;
+    notify(ctx, &entries, after, &a.dirs.places(), a.retry.retry())
+}
+
+/// `ssi-status notify-test [ID]`.
+pub fn run_test(ctx: &Ctx, a: &NotifyTestArgs) -> Result<Outcome, Failure> {
+    let entry = match &a.id {
+        Some(id) => Some(find::one(ctx, id)?),
+        None => None,
+    };
+    test(entry.as_ref(), &a.dirs.places(), a.timeout, ctx)
+}
+
+/// `ssi-status notify-deliver DELIVERY`.
+pub fn run_deliver(_ctx: &Ctx, a: &DeliverArgs) -> Result<Outcome, Failure> {
+    deliver(&a.delivery, &a.dirs.places(), a.retry.retry())
 }
