@@ -414,7 +414,10 @@ fn number(input: &str) -> IResult<&str, f64> {
         recognize(pair(char('.'), digit1)),
     ));
     let exponent = recognize((one_of("eE"), opt(one_of("+-")), digit1));
-    let (rest, text) = recognize((opt(one_of("+-")), mantissa, opt(exponent))).parse(input)?;
+    let (rest, _) = (opt(one_of("+-")), mantissa, opt(exponent)).parse(input)?;
+    // Measured by length: nom's `recognize` around optional parts that
+    // match nothing at the end of the input gave a short slice.
+    let text = &input[..input.len() - rest.len()];
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok((rest, v)),
         _ => Err(nom::Err::Error(nom::error::Error::new(
@@ -555,6 +558,10 @@ mod tests {
             let got = m.value.unwrap();
             assert!((got - value).abs() <= value * 1e-12, "{text}: {got}");
         }
+        // Fractions at the very end of the input (nom's recognize cut them).
+        assert_eq!(one("a=0.25").value, Some(0.25));
+        assert_eq!(one("a=1;;;0;2.5").max, Some(2.5));
+        assert_eq!(one("a=1;1.5").warning.unwrap().end, 1.5);
         // Thresholds and bounds share the value's unit.
         let m = one("load=5%;80;90;0;100");
         assert_eq!(m.warning.unwrap().end, 0.8);
