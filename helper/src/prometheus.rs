@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::late::schedule_interval;
 use ssi::metrics::{Check, CheckInfo, Snapshot};
+use ssi::perfdata::Perfdata;
 
 use crate::entry::Entry;
 
@@ -40,6 +41,9 @@ pub fn snapshot(entries: &[Entry], now: Timestamp, tz: &TimeZone) -> Snapshot {
             interval_secs: valid
                 .and_then(|v| schedule_interval(v.schedule, last.map_or(now, |l| l.timestamp), tz)),
             status_lines: None,
+            perfdata: last
+                .and_then(|l| l.perfdata.as_deref())
+                .map(Perfdata::parse),
         });
     }
     snap

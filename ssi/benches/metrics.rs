@@ -26,6 +26,7 @@ fn main() {
                 late: i % 7 == 0,
                 interval_secs: Some(300),
                 status_lines: Some(i as u64),
+                perfdata: None,
             })
             .collect(),
         without_id: 1,
