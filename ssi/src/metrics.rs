@@ -335,8 +335,12 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
     w.out
 }
 
-/// The `ssi_check_perfdata*` families of `checks`.
+/// The `ssi_check_perfdata*` families of `checks`, when any has
+/// performance data (no empty families where no plugin runs).
 fn perfdata_families(w: &mut Writer, checks: &[(&Check, bool)]) {
+    if checks.iter().all(|(c, _)| c.perfdata.is_none()) {
+        return;
+    }
     type Pick = fn(&Metric) -> Option<f64>;
     let families: [(&str, &str, Pick); 5] = [
         (
@@ -531,6 +535,15 @@ mod tests {
             ]
         );
         assert!(text.contains("# TYPE ssi_check_perfdata gauge\n"));
+        // No plugin, no families.
+        let plain = render(
+            &Snapshot {
+                checks: vec![check("plain", Some(Status::Ok))],
+                ..Snapshot::default()
+            },
+            Format::Text,
+        );
+        assert!(!plain.contains("perfdata"), "{plain}");
     }
 
     #[test]

@@ -453,6 +453,79 @@ fn range(input: &str) -> IResult<&str, Range> {
     Ok((rest, r))
 }
 
+impl Metric {
+    /// `/ = 11.8 GiB (warning 19.5 GiB, critical 29.3 GiB, max 39.1 GiB)`:
+    /// the label, its value for people and what the plugin gave around it.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} = {}", self.label, self.human_value());
+        let mut around = Vec::new();
+        let range = |r: &Range| {
+            let end = |v: f64| {
+                if v.is_finite() {
+                    human(v, self.unit)
+                } else {
+                    String::new()
+                }
+            };
+            let at = if r.inside { "@" } else { "" };
+            if r.start == 0.0 && !r.inside {
+                format!("{at}{}", end(r.end))
+            } else if r.start.is_infinite() {
+                format!("{at}~:{}", end(r.end))
+            } else {
+                format!("{at}{}:{}", end(r.start), end(r.end))
+            }
+        };
+        if let Some(r) = &self.warning {
+            around.push(format!("warning {}", range(r)));
+        }
+        if let Some(r) = &self.critical {
+            around.push(format!("critical {}", range(r)));
+        }
+        if let Some(v) = self.min {
+            around.push(format!("min {}", human(v, self.unit)));
+        }
+        if let Some(v) = self.max {
+            around.push(format!("max {}", human(v, self.unit)));
+        }
+        if !around.is_empty() {
+            s.push_str(&format!(" ({})", around.join(", ")));
+        }
+        s
+    }
+
+    /// The value for people: `11.8 GiB`, `250 ms`, `9%`, `0.5`, or `U`.
+    pub fn human_value(&self) -> String {
+        self.value
+            .map_or_else(|| "U".to_owned(), |v| human(v, self.unit))
+    }
+}
+
+/// `v` (in base units) for people: bytes in IEC units, seconds from
+/// microseconds up, ratios as percent, numbers as they are.
+pub fn human(v: f64, unit: Unit) -> String {
+    let short = |x: f64| {
+        let t = format!("{:.1}", x);
+        t.strip_suffix(".0").map(str::to_owned).unwrap_or(t)
+    };
+    match unit {
+        Unit::Bytes => {
+            const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+            let (mut x, mut i) = (v, 0);
+            while x.abs() >= 1024.0 && i + 1 < UNITS.len() {
+                x /= 1024.0;
+                i += 1;
+            }
+            format!("{} {}", short(x), UNITS[i])
+        }
+        Unit::Seconds if v != 0.0 && v.abs() < 1e-3 => format!("{} µs", short(v * 1e6)),
+        Unit::Seconds if v != 0.0 && v.abs() < 1.0 => format!("{} ms", short(v * 1e3)),
+        Unit::Seconds => format!("{} s", short(v)),
+        Unit::Ratio => format!("{}%", short(v * 100.0)),
+        Unit::Number | Unit::Counter => format!("{v}"),
+    }
+}
+
 /// `-inf`/`+inf` as JSON `null`.
 fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
@@ -710,6 +783,24 @@ mod tests {
         let pd = Perfdata::of_line(b"perfdata: '/'=1MB load1=0.5").unwrap();
         assert_eq!(pd.metrics.len(), 2);
         assert!(Perfdata::of_line(b"perfdata: ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn described_for_people() {
+        let pd = Perfdata::parse(
+            "'/'=12345MB;20000;30000;0;40000 load1=0.5;1:;@2:3 rta=0.25ms;~:100 x=U pct=9%",
+        );
+        let got: Vec<String> = pd.metrics.iter().map(Metric::describe).collect();
+        assert_eq!(
+            got,
+            [
+                "/ = 12.1 GiB (warning 19.5 GiB, critical 29.3 GiB, min 0 B, max 39.1 GiB)",
+                "load1 = 0.5 (warning 1:, critical @2:3)",
+                "rta = 250 µs (warning ~:100 ms)",
+                "x = U",
+                "pct = 9%",
+            ]
+        );
     }
 
     #[test]
