@@ -30,6 +30,8 @@ packages=(
     util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
+    monitoring-plugins-basic    # generator/tests/run.rs, make e2e: check_dummy, check_tcp run as 'output: nagios' checks
+    monitoring-plugins-standard # the plugin examples' check_disk and friends
 )
 # cargo tools: binary name, crate.
 cargo_tools=(
