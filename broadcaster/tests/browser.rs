@@ -681,3 +681,38 @@ fn dashboard_charts_performance_data_with_threshold_lines() {
     let shot = screenshot(&mut b, "dashboard-perfdata", 1100, 900, false);
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// Not a test: a screenshot of a dashboard already running, for notes and
+/// reports. `SSI_SHOT_URL=http://127.0.0.1:PORT/ SSI_SHOT_DETAIL=<id>
+/// SSI_SHOT_OUT=file.png cargo test -p ssi-broadcaster --test browser --
+/// --ignored screenshot_of_a_running_dashboard` (without SSI_SHOT_DETAIL, the
+/// table).
+#[test]
+#[ignore = "a tool: needs SSI_SHOT_URL naming a running dashboard"]
+fn screenshot_of_a_running_dashboard() {
+    let exe = chromium().expect("chromium is not installed");
+    let url = std::env::var("SSI_SHOT_URL").expect("SSI_SHOT_URL");
+    let mut b = Browser::open(&exe, &url);
+    b.wait_for(
+        "document.getElementById('conn').dataset.state",
+        json!("connected"),
+    );
+    // The histories (and with them the charts' data) come over HTTP.
+    b.wait_for(
+        "[...document.querySelectorAll('#rows tr')].every(r => r.querySelector('.tick') || !r.querySelector('.s-NONE') )",
+        json!(true),
+    );
+    if let Some(id) = std::env::var("SSI_SHOT_DETAIL")
+        .ok()
+        .filter(|d| !d.is_empty())
+    {
+        b.eval(&format!(
+            "document.querySelector('tr[data-service-id=\"{id}\"]').click()"
+        ));
+        b.wait_for("!!document.querySelector('#detail[open]')", json!(true));
+    }
+    let shot = screenshot(&mut b, "running-dashboard", 1200, 1000, false);
+    let out = std::env::var("SSI_SHOT_OUT").unwrap_or_else(|_| shot.display().to_string());
+    std::fs::copy(&shot, &out).unwrap();
+    eprintln!("screenshot: {out}");
+}
