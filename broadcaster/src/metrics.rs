@@ -200,7 +200,7 @@ impl Registry {
                         && is_late(computed_trigger(s.first_run, now), s.timeout, last, now),
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
-                    perfdata: st.perfdata.get(id).map(|p| Perfdata::clone(p)),
+                    perfdata: st.perfdata.get(id).cloned(),
                 }
             })
             .collect();

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -43,7 +44,7 @@ pub fn snapshot(entries: &[Entry], now: Timestamp, tz: &TimeZone) -> Snapshot {
             status_lines: None,
             perfdata: last
                 .and_then(|l| l.perfdata.as_deref())
-                .map(Perfdata::parse),
+                .map(|p| Arc::new(Perfdata::parse(p))),
         });
     }
     snap

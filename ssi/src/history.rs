@@ -1,4 +1,5 @@
-//! A check's recent history: its last status lines, newest read first from
+//! A check's recent history: its last status lines (each with its run's
+//! performance data, [`crate::perfdata`]), newest read first from
 //! the end of its log with the bounded backwards reader of
 //! [`crate::logfile`], and its availability over the last 24 hours and 7
 //! days. One implementation for `ssi-status history` and the broadcaster's

@@ -1,6 +1,7 @@
-//! A check's log file: its latest status line and its last lines, read
-//! backwards from the end so that the cost does not depend on the log's
-//! size, and never blocking on something that is not a regular file.
+//! A check's log file: its latest status line (with the `perfdata:` line
+//! of its run, [`crate::perfdata`]) and its last lines, read backwards
+//! from the end so that the cost does not depend on the log's size, and
+//! never blocking on something that is not a regular file.
 //! [`forward`] reads what a log gained since a mark, for the programs that
 //! follow logs.
 

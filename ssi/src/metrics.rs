@@ -36,6 +36,7 @@
 //! `ssi_check_perfdata_ignored`.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -133,8 +134,9 @@ pub struct Check {
     pub interval_secs: Option<u64>,
     /// Status lines seen since the broadcaster started (broadcaster only).
     pub status_lines: Option<u64>,
-    /// The performance data of the last run, when it gave any.
-    pub perfdata: Option<Perfdata>,
+    /// The performance data of the last run, when it gave any (shared: a
+    /// scrape copies no label).
+    pub perfdata: Option<Arc<Perfdata>>,
 }
 
 /// What only the broadcaster knows.
@@ -501,11 +503,11 @@ mod tests {
     #[test]
     fn perfdata_in_base_units_with_thresholds_and_bounds() {
         let mut c = check("root_fs", Some(Status::Warning));
-        c.perfdata = Some(Perfdata::parse(
+        c.perfdata = Some(Arc::new(Perfdata::parse(
             "'/'=12345MB;20000;30000;0;40000 'say \"hi\"\\'=U;~:5 rpm=3rpm",
-        ));
+        )));
         let mut other = check("load", Some(Status::Ok));
-        other.perfdata = Some(Perfdata::parse("load1=0.5;1:;2"));
+        other.perfdata = Some(Arc::new(Perfdata::parse("load1=0.5;1:;2")));
         let text = render(
             &Snapshot {
                 checks: vec![c, other, check("plain", Some(Status::Ok))],

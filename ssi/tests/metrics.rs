@@ -36,10 +36,10 @@ fn hostile() -> Snapshot {
             interval_secs: Some(86_400),
             status_lines: Some(i as u64 * 7),
             // Labels as hostile as the names, every unit, U and huge values.
-            perfdata: Some(Perfdata::parse(&format!(
+            perfdata: Some(std::sync::Arc::new(Perfdata::parse(&format!(
                 "'{}'=5%;80;90;0;100 'back\\slash \"q\"'=1.5ms;;@1:2;; u=U n=17c big=1e20TB tiny=0.000001us",
                 name.replace('\n', " ").replace('\'', "''")
-            ))),
+            )))),
         })
         .chain([Check {
             id: "refused".into(),
