@@ -14,9 +14,11 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DOCDIR ?= $(DATADIR)/doc/service-status-indicator
-# ssi-apply, run by ssi-scripts@.service (and by hand): a program for
-# systemd and administrators, not for PATH.
+# ssi-apply, run by ssi-scripts@.service (and by hand), and ssi-run, run by
+# every generated check unit: programs for systemd, not for PATH. The build
+# tells ssi-generator where ssi-run is (SSI_LIBEXECDIR).
 LIBEXECDIR ?= $(PREFIX)/lib/service-status-indicator
+export SSI_LIBEXECDIR := $(LIBEXECDIR)
 SYSCONFDIR ?= /etc
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 PKG_CONFIG ?= pkg-config
@@ -50,7 +52,7 @@ endif
 # units/service-status-indicator.tmpfiles names the same directory.
 SCRIPTSDIR := /usr/local/bin/service-status-indicator
 
-BINARIES := ssi-generator ssi-status ssi-broadcaster
+BINARIES := ssi-generator ssi-status ssi-broadcaster ssi-run
 MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
 EXAMPLES := $(wildcard examples/*.bash)
 # Notification hooks shipped as examples (installed as documentation, run
@@ -170,7 +172,7 @@ install:
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster-push.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
 	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
-	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 units/ssi-apply $(RELEASE)/ssi-run $(DESTDIR)$(LIBEXECDIR)/
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
@@ -248,7 +250,7 @@ uninstall:
 	    systemctl disable $(WATCHES) || true; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
-	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
+	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply $(DESTDIR)$(LIBEXECDIR)/ssi-run \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster-push.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS) $(NOTIFY_UNITS)) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
@@ -275,6 +277,7 @@ bench:
 	$(CARGO) bench --locked -p ssi --bench calendar
 	$(CARGO) bench --locked -p ssi --bench metrics
 	$(CARGO) bench --locked -p ssi-status --bench status
+	$(CARGO) bench --locked -p ssi-status --bench notify
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
 	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
 	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape

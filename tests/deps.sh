@@ -26,8 +26,9 @@ packages=(
     openssl                 # tests/examples/run.sh: the certificate-expiry example
     curl                    # tests/examples/run.sh: the HTTP examples
     procps                  # make e2e: pgrep
-    python3                 # make e2e: the WebSocket client
-    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
+    python3                 # make e2e: the WebSocket client; helper/tests/tty.rs: the pseudo-terminal driver
+    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare (broadcaster/tests/push.rs: a resolver that never answers)
+    mount                   # broadcaster/tests/push.rs: mount --bind a resolv.conf in a private mount namespace
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
     monitoring-plugins-basic    # generator/tests/run.rs, make e2e: check_dummy, check_tcp run as 'output: nagios' checks

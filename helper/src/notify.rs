@@ -5,22 +5,25 @@
 //! runs, and a test event through every hook for an administrator.
 //!
 //! The notifier decides under the state lock what is new, owes each event
-//! to each trusted hook in the state file (the outbox), saves it, and only
-//! then starts one `ssi-notify-hook@<delivery>.service` per delivery owed:
-//! a delivery is removed from the outbox by its own unit when the hook
-//! succeeded or its attempts ran out, so a restart or a reboot re-sends
-//! nothing delivered and loses nothing owed.
+//! to each trusted hook (the event in the state file's outbox, a file per
+//! delivery in `notify.owed/`), saves it, and only then starts one
+//! `ssi-notify-hook@<delivery>.service` per delivery owed. Whoever delivers
+//! claims the delivery first ([`ssi::notify::owed`]), so two passes at once
+//! never run it twice, and removes its file when the hook succeeded or its
+//! attempts ran out; the next pass drops it from the outbox. A restart or a
+//! reboot re-sends nothing delivered and loses nothing owed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ssi::notify::detect::{self, Input};
 use ssi::notify::event::{host_name, Event, Kind};
 use ssi::notify::hook;
-use ssi::notify::state::{Loaded, Store};
+use ssi::notify::owed::{Claimed, Owed};
+use ssi::notify::state::{Delivery, Loaded, Store};
 use ssi::service::{discover_executables, Executable};
 use ssi::status::rfc3339;
 
@@ -61,6 +64,10 @@ fn load_state(store: &Store) -> Result<Loaded, Failure> {
 
 fn locked(places: &Places) -> Result<Store, Failure> {
     Store::lock(&places.state).map_err(|e| fail(Exit::Failure, e))
+}
+
+fn owed(places: &Places) -> Result<Owed, Failure> {
+    Owed::open(&places.state).map_err(|e| fail(Exit::Failure, e))
 }
 
 /// The hooks of the hooks directory that may run; every refused one is
@@ -123,6 +130,15 @@ pub fn notify(
     let Loaded {
         mut state, fresh, ..
     } = load_state(&store)?;
+    let owed = owed(places)?;
+    // Deliveries done (their files gone) leave the outbox; a file no
+    // delivery of the outbox names (a crash before a save, a state set
+    // aside) goes.
+    let present = owed.keys().map_err(|e| fail(Exit::Failure, e))?;
+    state.outbox.retain(|k, _| present.contains(k));
+    for k in present.iter().filter(|k| !state.outbox.contains_key(*k)) {
+        owed.remove(k).map_err(|e| fail(Exit::Failure, e))?;
+    }
     let mut events = detect::validity(
         &mut state.invalid,
         entries.iter().map(|e| &e.script),
@@ -164,28 +180,44 @@ pub fn notify(
         }
         for h in &hooks {
             if let Some(d) = state.queue(&file_name(&h.path), key, event.clone()) {
+                owed.add(&d, 0).map_err(|e| fail(Exit::Failure, e))?;
                 eprintln!("ssi-status: {what}; delivery {d}");
             }
         }
     }
+    // What the state owes is owed on disk before the state says so.
+    owed.sync().map_err(|e| fail(Exit::Failure, e))?;
     store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
-    let owed: Vec<String> = state.outbox.keys().cloned().collect();
     drop(store);
-    if owed.is_empty() {
+    let due: Vec<(String, Delivery)> = state
+        .in_order()
+        .into_iter()
+        .map(|(k, d)| (k.clone(), d.clone()))
+        .collect();
+    if due.is_empty() {
         return Ok(Outcome {
             stdout: String::new(),
             code: Exit::Success,
         });
     }
     if systemd::is_running() {
-        start_units(&owed)?;
+        let keys: Vec<String> = due.into_iter().map(|(k, _)| k).collect();
+        start_units(&keys)?;
     } else {
-        for key in &owed {
+        let mut synced = Instant::now();
+        for (key, delivery) in &due {
             // One hook's failure is reported and the pass goes on.
-            if let Err(f) = deliver(key, places, retry) {
+            if let Err(f) = deliver_claimed(&owed, key, delivery, places, retry) {
                 eprintln!("ssi-status: {}", f.message);
             }
+            // What was delivered is made durable at least every second
+            // (see ssi::notify::owed), not once per delivery.
+            if synced.elapsed() >= Duration::from_secs(1) {
+                owed.sync().map_err(|e| fail(Exit::Failure, e))?;
+                synced = Instant::now();
+            }
         }
+        owed.sync().map_err(|e| fail(Exit::Failure, e))?;
     }
     Ok(Outcome {
         stdout: String::new(),
@@ -221,45 +253,64 @@ fn start_units(keys: &[String]) -> Result<(), Failure> {
     }
 }
 
-/// Removes delivery `key` from the outbox (done, or given up).
-fn settle(places: &Places, key: &str) -> Result<(), Failure> {
-    let store = locked(places)?;
-    let mut state = load_state(&store)?.state;
-    state.outbox.remove(key);
-    store.save(&state).map_err(|e| fail(Exit::Failure, e))
+/// Delivers `key` of the outbox (`notify-deliver`, one hook unit): see
+/// [`deliver_claimed`]. A key no longer owed is done already.
+pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Failure> {
+    let owed = owed(places)?;
+    let delivery = {
+        let store = locked(places)?;
+        load_state(&store)?.state.outbox.remove(key)
+    };
+    let result = match delivery {
+        Some(d) => deliver_claimed(&owed, key, &d, places, retry),
+        None => Ok(Outcome {
+            stdout: String::new(),
+            code: Exit::Success,
+        }),
+    };
+    owed.sync().map_err(|e| fail(Exit::Failure, e))?;
+    result
 }
 
-/// Delivers `key` of the outbox: its hook run up to `retry.attempts` times
-/// (counted in the state, so a delivery killed midway resumes its count),
-/// with a doubling pause between attempts; then the delivery leaves the
-/// outbox. A key no longer owed is done already.
-pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Failure> {
+/// Delivers `key` (its `delivery`), claimed first so that it runs once
+/// however many passes try at once: its hook run up to `retry.attempts`
+/// times (counted in its claim, so a delivery killed midway resumes its
+/// count), with a doubling pause between attempts; then it is owed no
+/// more. A delivery another process holds, or one done already, is left.
+fn deliver_claimed(
+    owed: &Owed,
+    key: &str,
+    delivery: &Delivery,
+    places: &Places,
+    retry: Retry,
+) -> Result<Outcome, Failure> {
     let done = || {
         Ok(Outcome {
             stdout: String::new(),
             code: Exit::Success,
         })
     };
+    let label = format!(
+        "{} ({} of {})",
+        delivery.hook,
+        delivery.event.event.as_str(),
+        delivery.event.id
+    );
+    let failed = |e: String| fail(Exit::Failure, format!("{label}: {e}"));
+    let mut claim = match owed.claim(key).map_err(failed)? {
+        Claimed::Mine(c) => c,
+        Claimed::Busy | Claimed::Settled => return done(),
+    };
     let mut pause = retry.pause;
     loop {
-        let store = locked(places)?;
-        let mut state = load_state(&store)?.state;
-        let Some(d) = state.outbox.get_mut(key) else {
-            return done();
-        };
-        let label = format!("{} ({} of {})", d.hook, d.event.event.as_str(), d.event.id);
-        if d.attempts >= retry.attempts {
-            state.outbox.remove(key);
-            store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
-            return Err(fail(
-                Exit::Failure,
-                format!("{label}: no attempt left of {}, giving up", retry.attempts),
-            ));
+        if claim.attempts() >= retry.attempts {
+            claim.settle().map_err(failed)?;
+            return Err(failed(format!(
+                "no attempt left of {}, giving up",
+                retry.attempts
+            )));
         }
-        d.attempts += 1;
-        let (attempt, delivery) = (d.attempts, d.clone());
-        store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
-        drop(store);
+        let attempt = claim.start_attempt().map_err(failed)?;
 
         // The hook is judged again now: it may have changed since.
         let path = places.hooks.join(&delivery.hook);
@@ -276,19 +327,16 @@ pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Fail
         };
         match result {
             Ok(()) => {
-                settle(places, key)?;
+                claim.settle().map_err(failed)?;
                 eprintln!("ssi-status: {label}: delivered (attempt {attempt})");
                 return done();
             }
             Err(why) if attempt >= retry.attempts => {
-                settle(places, key)?;
-                return Err(fail(
-                    Exit::Failure,
-                    format!(
-                        "{label}: attempt {attempt} of {} failed: {why}; giving up",
-                        retry.attempts
-                    ),
-                ));
+                claim.settle().map_err(failed)?;
+                return Err(failed(format!(
+                    "attempt {attempt} of {} failed: {why}; giving up",
+                    retry.attempts
+                )));
             }
             Err(why) => {
                 eprintln!(

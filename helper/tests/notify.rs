@@ -75,17 +75,20 @@ impl Site {
     }
 
     fn ssi(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
+        self.cmd(args).output().unwrap()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
             .env("SSI_SCRIPTS_DIR", self.path("scripts"))
             .env("SSI_LOG_DIR", self.path("logs"))
             .env("SSI_HOOKS_DIR", self.path("hooks"))
             .env("SSI_STATE_DIR", self.path("state"))
             .env("SSI_ASSUME_SYSTEMD", "0")
             .env("TZ", "UTC")
-            .env_remove("SSI_NOTIFY_AFTER")
-            .output()
-            .unwrap()
+            .env_remove("SSI_NOTIFY_AFTER");
+        cmd
     }
 
     fn notify(&self) -> Output {
@@ -352,5 +355,115 @@ fn a_broken_manifest_is_told_once_as_invalid_and_its_fix_as_valid() {
             .contains("missing \"# description:\" line"),
         "{}",
         runs[3]
+    );
+}
+
+/// Two notifier passes at once (as two path units, or a path unit and the
+/// timer, start them) deliver each change once: whoever delivers claims
+/// the delivery first. It was delivered twice ("attempt 2").
+#[test]
+fn two_passes_at_once_deliver_each_change_once() {
+    let site = Site::new("");
+    // Slow enough that the second pass comes while the first delivers.
+    site.hook("rec", "sleep 1");
+    site.status("OK");
+    site.notify();
+    for st in ["FAILURE", "OK"] {
+        site.status(st);
+        let passes: Vec<_> = (0..2)
+            .map(|_| {
+                site.cmd(&["notify", "--retry-sec", "0"])
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for p in passes {
+            let out = p.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(!stderr.contains("attempt 2"), "{stderr}");
+        }
+    }
+    site.notify();
+    assert_eq!(
+        summary(&site.runs("rec")),
+        ["change OK -> FAILURE", "recovery FAILURE -> OK"]
+    );
+    assert!(fs::read_dir(site.path("state/notify.owed"))
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+/// Many changes in one pass reach a hook in the order they happened
+/// (delivery "10-…" was run before "2-…").
+#[test]
+fn many_changes_in_one_pass_are_delivered_in_order() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    site.status("OK");
+    site.notify();
+    let mut want = Vec::new();
+    let mut before = "OK";
+    for i in 0..12 {
+        let st = if i % 2 == 0 { "FAILURE" } else { "OK" };
+        site.status(&format!("2026-11-26 10:{i:02}:00, {st}, run {i}"));
+        let kind = if st == "OK" { "recovery" } else { "change" };
+        want.push(format!("{kind} {before} -> {st}"));
+        before = st;
+    }
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(summary(&runs), want);
+    let messages: Vec<_> = runs
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    let in_order: Vec<_> = (0..12).map(|i| format!("run {i}")).collect();
+    assert_eq!(messages, in_order);
+}
+
+/// A status line followed by 1.2 MB of other output is told, as `list`
+/// shows it (the notifier jumped to the last MiB and never told it).
+#[test]
+fn a_status_line_before_much_output_is_told() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    site.status("OK");
+    site.notify();
+    site.status("2026-11-26 10:05:00, FAILURE, disk gone");
+    let noise = format!("{}\n", "trace ".repeat(99)).repeat(2100);
+    assert!(noise.len() > 1_200_000);
+    site.status(noise.trim_end());
+    let list: Value = serde_json::from_slice(&site.ssi(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(list[0]["status"], "FAILURE");
+    site.notify();
+    let runs = site.runs("rec");
+    assert_eq!(summary(&runs), ["change OK -> FAILURE"]);
+    assert_eq!(runs[0]["message"], "disk gone");
+}
+
+/// A NUL byte (from /proc/PID/cmdline) in a message, or an escape
+/// sequence, no longer makes the event undeliverable ("cannot start: nul
+/// byte found in provided data", given up, exit 0): the hook gets U+FFFD.
+#[test]
+fn a_message_with_control_bytes_is_delivered_cleaned() {
+    let site = Site::new("");
+    site.hook("rec", "");
+    site.status("OK");
+    site.notify();
+    site.status("FAILURE, runaway: sleep\u{0}100\u{1b}[2J");
+    let out = site.notify();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("delivered (attempt 1)"), "{stderr}");
+    let runs = site.runs("rec");
+    assert_eq!(summary(&runs), ["change OK -> FAILURE"]);
+    assert_eq!(runs[0]["message"], "runaway: sleep\u{fffd}100\u{fffd}[2J");
+    let text = fs::read_to_string(site.path("rec.out")).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "SSI_MESSAGE=runaway: sleep\u{fffd}100\u{fffd}[2J"),
+        "{text}"
     );
 }

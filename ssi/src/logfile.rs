@@ -1,7 +1,8 @@
 //! A check's log file: its latest status line (with the `perfdata:` line
 //! of its run, [`crate::perfdata`]) and its last lines, read backwards
-//! from the end so that the cost does not depend on the log's size, and
-//! never blocking on something that is not a regular file.
+//! from the end so that the cost does not depend on the log's size, never
+//! blocking on something that is not a regular file and never following a
+//! symbolic link.
 //! [`forward`] reads what a log gained since a mark, for the programs that
 //! follow logs.
 
@@ -119,12 +120,23 @@ pub fn modified(meta: &std::fs::Metadata) -> Timestamp {
 }
 
 /// Opens `path` for reading without blocking on a FIFO (or a device) put
-/// where a log should be, and refuses anything but a regular file.
+/// where a log should be, and refuses anything but a regular file: a
+/// symbolic link is not followed (the broadcaster refuses them too), so
+/// that a tool run as root never shows what a link in the log directory
+/// points at (`/etc/shadow`).
 pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // What O_NOFOLLOW answers for a link, said as for the others.
+            Some(libc::ELOOP) => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file but a symbolic link",
+            ),
+            _ => e,
+        })?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -248,6 +260,27 @@ mod tests {
         let err = read_last_status(&path, &TimeZone::UTC).unwrap_err();
         assert_eq!(err.to_string(), "not a regular file but a FIFO");
         assert!(read_last_lines(&path, 3).is_err());
+    }
+
+    /// A log that is a symbolic link (to `/etc/shadow`, say) is refused,
+    /// not read through, by every reader.
+    #[test]
+    fn a_symbolic_link_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "OK, root:$6$hash\nline two\n").unwrap();
+        let path = dir.path().join("svc.log");
+        std::os::unix::fs::symlink(&secret, &path).unwrap();
+        let want = "not a regular file but a symbolic link";
+        let err = read_last_status(&path, &TimeZone::UTC).unwrap_err();
+        assert_eq!(err.to_string(), want);
+        assert_eq!(read_last_lines(&path, 10).unwrap_err().to_string(), want);
+        let mark = crate::logfile::forward::Mark::default();
+        let err = crate::notify::tail::read_new(&path, &mark).unwrap_err();
+        assert_eq!(err.to_string(), want);
+        // A link to nothing is refused the same way, not taken as missing.
+        std::fs::remove_file(&secret).unwrap();
+        assert_eq!(read_last_lines(&path, 10).unwrap_err().to_string(), want);
     }
 
     fn log(content: &[u8]) -> tempfile::NamedTempFile {

@@ -4,13 +4,16 @@
 //!
 //! [`tail`] reads what a log gained since the last look, [`detect`] turns
 //! status lines and lateness into events (with flap control), [`state`]
-//! keeps both and the deliveries still owed across restarts and reboots,
-//! and [`hook`] runs one hook with one event. `ssi-status notify` and its
+//! keeps both and the deliveries owed across restarts and reboots,
+//! [`owed`] which are still owed and who is delivering one (claimed before
+//! it runs, so that it runs once), and [`hook`] runs one hook with one
+//! event. `ssi-status notify` and its
 //! units put them together.
 
 pub mod detect;
 pub mod event;
 pub mod hook;
+pub mod owed;
 pub mod state;
 pub mod tail;
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::status::clean_message;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -77,6 +79,25 @@ impl Event {
             ("SSI_TIMESTAMP", &self.timestamp),
             ("SSI_HOST", &self.host),
         ]
+    }
+
+    /// The event as hooks are handed it: every value cleaned by
+    /// [`clean_message`] (C0 controls but tab, and DEL, become U+FFFD), the
+    /// rule messages leaving the machine follow, so that no byte a check
+    /// prints (a NUL, an escape sequence) makes an event undeliverable or
+    /// forges a line in what a hook writes.
+    pub fn cleaned(&self) -> Event {
+        let c = |s: &str| clean_message(s).into_owned();
+        Event {
+            event: self.event,
+            id: c(&self.id),
+            name: c(&self.name),
+            status: c(&self.status),
+            previous_status: c(&self.previous_status),
+            message: c(&self.message),
+            timestamp: c(&self.timestamp),
+            host: c(&self.host),
+        }
     }
 
     /// The JSON object a hook reads on stdin, one line.

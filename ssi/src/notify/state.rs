@@ -1,6 +1,9 @@
 //! The notifier's memory, one JSON file under the state directory: what
-//! it last saw of each check and the deliveries it still owes, so that
-//! nothing is sent twice and nothing is lost across restarts and reboots.
+//! it last saw of each check and the deliveries it owes (their events), so
+//! that nothing is sent twice and nothing is lost across restarts and
+//! reboots. Which of those are still owed, and who is delivering one, is
+//! kept beside it in [`super::owed`], so that finishing a delivery does not
+//! rewrite this file.
 //!
 //! Every change is written whole to a temporary file, synced, renamed over
 //! the old one and the directory synced: a crash leaves the old state or
@@ -19,11 +22,14 @@ use serde::{Deserialize, Serialize};
 
 use super::detect::Check;
 use super::event::Event;
+use super::owed::Owed;
 
 /// The state file's name in the state directory.
 pub const STATE_FILE: &str = "notify.state";
 const LOCK_FILE: &str = "notify.lock";
-const VERSION: u32 = 1;
+/// 2: deliveries still owed are the files of [`super::owed`]; a version 1
+/// file (attempts counted here) is read and moved on to it.
+const VERSION: u32 = 2;
 
 /// Everything the notifier keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +45,9 @@ pub struct State {
     pub invalid: BTreeSet<String>,
     /// The number of the next delivery.
     pub next: u64,
-    /// Deliveries not yet done, by key (`<number>-<hook>`, the instance
-    /// name of its `ssi-notify-hook@.service`).
+    /// Deliveries owed, by key (`<number>-<hook>`, the instance name of
+    /// its `ssi-notify-hook@.service`); those done leave it at the next
+    /// pass, once their [`super::owed`] file is gone.
     pub outbox: BTreeMap<String, Delivery>,
 }
 
@@ -65,11 +72,24 @@ pub struct Delivery {
     pub key: String,
     /// The event.
     pub event: Event,
-    /// Attempts started so far.
+    /// Attempts started, in a version 1 state only (since, they are
+    /// counted in the delivery's [`super::owed`] file).
+    #[serde(default, skip_serializing)]
     pub attempts: u32,
 }
 
 impl State {
+    /// The deliveries of the outbox in the order they were owed (by the
+    /// number of their key: "10-…" after "9-…").
+    pub fn in_order(&self) -> Vec<(&String, &Delivery)> {
+        let mut all: Vec<_> = self.outbox.iter().collect();
+        all.sort_by_key(|(k, _)| {
+            let n = k.split('-').next().and_then(|n| n.parse::<u64>().ok());
+            (n.unwrap_or(u64::MAX), (*k).clone())
+        });
+        all
+    }
+
     /// Owes `event` (unique `key`) to the hook named `hook`; the delivery's
     /// key, or `None` when that event is already owed to that hook.
     pub fn queue(&mut self, hook: &str, key: &str, event: Event) -> Option<String> {
@@ -171,6 +191,23 @@ impl Store {
                     fresh: false,
                     warning: None,
                 })
+            }
+            Ok(mut state) if state.version == 1 => {
+                // Its deliveries were owed while in the outbox: they are
+                // owed in the directory from now on, attempts and all.
+                let owed = Owed::open(&self.dir)?;
+                for (key, d) in &state.outbox {
+                    owed.add(key, d.attempts)?;
+                }
+                owed.sync()?;
+                state.version = VERSION;
+                // Once: a second reading must not owe them again.
+                self.save(&state)?;
+                return Ok(Loaded {
+                    state,
+                    fresh: false,
+                    warning: None,
+                });
             }
             Ok(state) => format!("version {}, expected {VERSION}", state.version),
             Err(e) => format!("{e}, expected the notifier's JSON state"),
@@ -351,7 +388,7 @@ mod tests {
         )
         .unwrap();
         let loaded = store.load().unwrap();
-        assert!(loaded.warning.unwrap().contains("version 9, expected 1"));
+        assert!(loaded.warning.unwrap().contains("version 9, expected 2"));
     }
 
     #[test]
@@ -393,5 +430,42 @@ mod tests {
             }
         );
         assert_eq!(disk.confirmed, Some(Status::Failure));
+    }
+
+    /// A version 1 state owed its deliveries in its outbox, attempts
+    /// counted there: loaded once, they are owed in `notify.owed/`, their
+    /// attempts kept, and a second load does not owe them again.
+    #[test]
+    fn a_version_1_outbox_moves_to_the_owed_directory_once() {
+        use crate::notify::owed::{Claimed, Owed};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::lock(tmp.path()).unwrap();
+        let mut old = serde_json::to_value(State::default()).unwrap();
+        old["version"] = 1.into();
+        old["next"] = 8.into();
+        let mut d = serde_json::to_value(Delivery {
+            hook: "email".into(),
+            key: "disk@1:42".into(),
+            event: event(),
+            attempts: 0,
+        })
+        .unwrap();
+        d["attempts"] = 2.into();
+        old["outbox"] = serde_json::json!({ "7-email": d });
+        fs::write(store.path(), old.to_string()).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.warning.is_none() && !loaded.fresh, "{loaded:?}");
+        assert_eq!(loaded.state.version, VERSION);
+        assert_eq!(loaded.state.outbox["7-email"].event, event());
+        let owed = Owed::open(tmp.path()).unwrap();
+        let Claimed::Mine(claim) = owed.claim("7-email").unwrap() else {
+            panic!("not owed");
+        };
+        assert_eq!(claim.attempts(), 2);
+        claim.settle().unwrap();
+        // Saved as version 2 at once: read again, nothing is owed again.
+        let again = store.load().unwrap();
+        assert_eq!(again.state.version, VERSION);
+        assert!(owed.keys().unwrap().is_empty());
     }
 }

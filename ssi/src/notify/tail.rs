@@ -12,8 +12,11 @@ use crate::logfile::forward::Reader;
 use crate::logfile::{modified, open_regular};
 
 /// At most this much of what a log gained is read in one look; a log that
-/// grew more (a runaway script) is read from its last complete lines.
-pub const MAX_NEW: u64 = 1 << 20;
+/// grew more (a runaway script) is read from its last complete lines. The
+/// same bound as the other tools' look back for a status line
+/// ([`crate::logfile::MAX_SCAN`]), so the notifier sees every status line
+/// they show, however much other output follows it.
+pub const MAX_NEW: u64 = crate::logfile::MAX_SCAN;
 
 /// The complete lines a log gained, and where the next look starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,18 +139,46 @@ mod tests {
         assert_eq!(got.mark.offset, 94);
     }
 
+    /// A gain past [`MAX_NEW`] (a runaway script) is read from its last
+    /// complete lines within the bound.
     #[test]
-    fn a_huge_gain_is_read_from_its_last_megabyte() {
+    fn a_huge_gain_is_read_from_its_last_lines() {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("x.log");
         let filler = "x".repeat(1000) + "\n";
-        let mut text = filler.repeat(2000);
+        let mut text = filler.repeat(5000);
         text.push_str("last\n");
         fs::write(&log, &text).unwrap();
         let n = read_new(&log, &Mark::default()).unwrap().unwrap();
         assert_eq!(n.lines.last().map(|(l, _)| l.as_str()), Some("last"));
-        assert!(n.lines.len() < 1100, "{}", n.lines.len());
+        let most = (MAX_NEW / 1001 + 2) as usize;
+        assert!(n.lines.len() <= most, "{} > {most}", n.lines.len());
         assert!(n.lines.iter().all(|(l, _)| l == "last" || l.len() == 1000));
         assert_eq!(n.mark.offset, text.len() as u64);
+    }
+
+    /// A status line followed by 1.2 MB of other output (it was lost: the
+    /// look jumped to the last MiB) is seen, as `ssi-status list` sees it.
+    #[test]
+    fn a_status_line_the_other_tools_show_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("x.log");
+        fs::write(&log, "2026-11-26 10:00:00, OK\n").unwrap();
+        let m = read_new(&log, &Mark::default()).unwrap().unwrap().mark;
+        let mut text = String::from("2026-11-26 10:05:00, FAILURE, disk gone\n");
+        text.push_str(&format!("{}\n", "trace ".repeat(99)).repeat(2100));
+        OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        assert!(text.len() > 1_200_000);
+        let shown = crate::logfile::read_last_status(&log, &jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .unwrap();
+        assert_eq!(shown.line.message, "disk gone");
+        let n = read_new(&log, &m).unwrap().unwrap();
+        assert_eq!(n.lines[0].0, "2026-11-26 10:05:00, FAILURE, disk gone");
     }
 }
