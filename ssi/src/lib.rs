@@ -13,6 +13,7 @@ pub mod late;
 pub mod logfile;
 pub mod manifest;
 pub mod metrics;
+pub mod perfdata;
 pub mod service;
 pub mod status;
 pub mod systemd;
