@@ -32,7 +32,7 @@ use ssi::notify::detect::{self, Input};
 use ssi::notify::event::{host_name, Event, Kind};
 use ssi::notify::hook;
 use ssi::notify::owed::{Claimed, Owed};
-use ssi::notify::state::{Delivery, Loaded, Store};
+use ssi::notify::state::{Delivery, Loaded, State, Store};
 use ssi::service::{discover_executables, Executable};
 use ssi::status::rfc3339;
 
@@ -249,19 +249,17 @@ fn heads(due: &[(String, Delivery)]) -> Vec<String> {
         .collect()
 }
 
-/// The oldest delivery of `of`'s chain still owed (its file there), read
-/// under the state lock, so that a pass owing a new delivery of the chain
-/// has either saved it or not yet listed what is owed.
-fn first_of_chain(places: &Places, owed: &Owed, of: &Delivery) -> Result<Option<String>, Failure> {
-    let store = locked(places)?;
-    let state = load_state(&store)?.state;
+/// The oldest delivery of `of`'s chain still owed (its file there) in
+/// `state`. Asked under the state lock, so that a pass owing a new
+/// delivery of the chain meanwhile has either saved it or not yet listed
+/// what is owed (and then starts it itself).
+fn first_of_chain(state: &State, owed: &Owed, of: &Delivery) -> Result<Option<String>, Failure> {
     let present = owed.keys().map_err(|e| fail(Exit::Failure, e))?;
-    let first = state
+    Ok(state
         .in_order()
         .into_iter()
         .find(|(k, d)| present.contains(*k) && chain(d) == chain(of))
-        .map(|(k, _)| k.clone());
-    Ok(first)
+        .map(|(k, _)| k.clone()))
 }
 
 /// `systemctl start --no-block` of every delivery's unit: one call; a unit
@@ -303,14 +301,16 @@ pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Fail
         code: Exit::Success,
     };
     let owed = owed(places)?;
-    let delivery = {
+    let (delivery, first) = {
         let store = locked(places)?;
-        load_state(&store)?.state.outbox.remove(key)
+        let state = load_state(&store)?.state;
+        let Some(delivery) = state.outbox.get(key).cloned() else {
+            return Ok(done);
+        };
+        let first = first_of_chain(&state, &owed, &delivery)?;
+        (delivery, first)
     };
-    let Some(delivery) = delivery else {
-        return Ok(done);
-    };
-    if let Some(first) = first_of_chain(places, &owed, &delivery)?.filter(|k| k != key) {
+    if let Some(first) = first.filter(|k| k != key) {
         eprintln!(
             "ssi-status: {} ({} of {}): waits for delivery {first}, owed before it",
             delivery.hook,
@@ -324,8 +324,12 @@ pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Fail
     // this one after its successor.
     owed.sync().map_err(|e| fail(Exit::Failure, e))?;
     if systemd::is_running() {
-        // Still ours (claimed by another process) when it is the first.
-        if let Some(next) = first_of_chain(places, &owed, &delivery)?.filter(|k| k != key) {
+        // Still owed (another process holds it): that one starts the next.
+        let next = {
+            let store = locked(places)?;
+            first_of_chain(&load_state(&store)?.state, &owed, &delivery)?
+        };
+        if let Some(next) = next.filter(|k| k != key) {
             // The timer's pass starts it within a minute if this fails.
             if let Err(f) = start_units(&[next]) {
                 eprintln!("ssi-status: {}", f.message);
