@@ -40,6 +40,7 @@ mod opts;
 mod pending;
 mod push;
 mod refused;
+mod rendered;
 mod routes;
 mod runs;
 mod server;

@@ -27,6 +27,7 @@ use ssi::status::Status;
 
 use crate::http::{self, Request};
 use crate::messages::StatusUpdate;
+use crate::rendered::{Key, Rendered};
 
 /// One script with an id, as the metrics need it.
 struct Script {
@@ -58,12 +59,16 @@ struct State {
     /// Per log id, also for logs without a script (a script added later
     /// comes with its status, as on the WebSocket).
     seen: BTreeMap<String, Seen>,
+    /// One more at every change of the above: names what a rendered body shows.
+    generation: u64,
 }
 
 /// What `/metrics` shows, kept up to date by the watcher and the hub.
 pub struct Registry {
     state: Mutex<State>,
     tz: TimeZone,
+    /// The last body of each format (scrapes render only after a change).
+    rendered: Rendered,
 }
 
 impl Default for Registry {
@@ -79,6 +84,7 @@ impl Registry {
         Registry {
             state: Mutex::new(State::default()),
             tz,
+            rendered: Rendered::default(),
         }
     }
 
@@ -125,6 +131,7 @@ impl Registry {
                 .or_insert(script);
         }
         st.without_id = without_id;
+        st.generation += 1;
     }
 
     /// Counts status lines and keeps the last one of each log.
@@ -143,6 +150,7 @@ impl Registry {
                 self.plan(script, Some(at), now);
             }
         }
+        st.generation += 1;
     }
 
     /// The schedule's next run after the last line (or since first seen).
@@ -152,6 +160,34 @@ impl Registry {
         };
         s.first_run = first_run_after(schedule, last.unwrap_or(s.first_seen), &self.tz);
         s.interval = schedule_interval(schedule, last.unwrap_or(now), &self.tz);
+    }
+
+    /// Whether the check `id` (script `s`) is late at `now`.
+    fn late(st: &State, id: &str, s: &Script, now: Timestamp) -> bool {
+        let last = st.seen.get(id).map(|s| s.at);
+        s.valid && is_late(computed_trigger(s.first_run, now), s.timeout, last, now)
+    }
+
+    /// What a scrape at `now` would show, named without copying it.
+    fn key(&self, clients: u64, now: Timestamp) -> Key {
+        let st = self.lock();
+        Key {
+            generation: st.generation,
+            clients,
+            late: st
+                .scripts
+                .iter()
+                .map(|(id, s)| Self::late(&st, id, s, now))
+                .collect(),
+        }
+    }
+
+    /// The scrape body at `now` in `format`: the last one rendered, unless
+    /// something it shows has changed since.
+    pub fn body(&self, clients: u64, now: Timestamp, format: Format) -> Arc<str> {
+        let key = self.key(clients, now);
+        self.rendered
+            .get(key, format, || render(&self.snapshot(clients, now), format))
     }
 
     /// Everything a scrape shows at `now`, copied under the lock.
@@ -169,8 +205,7 @@ impl Registry {
                     info: s.info.as_deref().cloned(),
                     status: seen.map(|s| s.status),
                     last_status: last,
-                    late: s.valid
-                        && is_late(computed_trigger(s.first_run, now), s.timeout, last, now),
+                    late: Self::late(&st, id, s, now),
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
                 }
@@ -193,7 +228,7 @@ pub fn respond(
     head_only: bool,
 ) -> io::Result<()> {
     let format = Format::negotiate(req.header("accept"));
-    let body = render(&registry.snapshot(clients, Timestamp::now()), format);
+    let body = registry.body(clients, Timestamp::now(), format);
     http::respond(
         stream,
         200,
@@ -257,5 +292,31 @@ mod tests {
         r.record(&[update("minutely", "OK", &at(190).to_string())]);
         assert!(!late(at(200)), "a line came");
         assert!(late(at(190 + 60 + 21)), "the next run is late again");
+    }
+
+    #[test]
+    fn a_scrape_renders_only_after_a_change() {
+        let r = Registry::new(TimeZone::UTC);
+        r.record(&[update("a", "OK", "2026-11-26T10:00:00Z")]);
+        let now = Timestamp::now();
+        let first = r.body(0, now, Format::Text);
+        assert!(first.contains("ssi_broadcaster_clients 0"), "{first}");
+        let again = r.body(0, now, Format::Text);
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "nothing changed: the same body"
+        );
+        r.record(&[update("a", "FAILURE", "2026-11-26T10:05:00Z")]);
+        let after = r.body(0, now, Format::Text);
+        assert!(
+            !Arc::ptr_eq(&first, &after),
+            "a status line: rendered again"
+        );
+        let more_clients = r.body(1, now, Format::Text);
+        assert!(!Arc::ptr_eq(&after, &more_clients), "a client came");
+        assert!(
+            more_clients.contains("ssi_broadcaster_clients 1"),
+            "{more_clients}"
+        );
     }
 }
