@@ -64,10 +64,51 @@ pub struct Client {
     id: u64,
     /// Sequence number of the next frame this client will read.
     cursor: AtomicU64,
-    /// Set while the client thread sleeps waiting for new frames.
+    /// What wakes the thread that serves it (shared by every client of a
+    /// writer thread, so a publication wakes that thread once).
+    waker: Arc<Waker>,
+}
+
+/// Wakes a thread sleeping in `poll` for one or many clients: an eventfd
+/// it polls with their sockets, written only while it sleeps.
+pub struct Waker {
+    /// Set while the thread sleeps waiting for new frames.
     waiting: AtomicBool,
-    /// Written to wake the client thread (an eventfd it polls with its socket).
     wake: OwnedFd,
+}
+
+impl Waker {
+    /// A waker of its own.
+    pub fn new() -> io::Result<Arc<Waker>> {
+        Ok(Arc::new(Waker {
+            waiting: AtomicBool::new(false),
+            wake: eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?,
+        }))
+    }
+
+    /// The eventfd to poll for wake-ups.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+
+    /// Clears pending wake-ups (after the eventfd polled readable).
+    pub fn clear(&self) {
+        let mut buf = [0u8; 8];
+        // Nonblocking; EAGAIN just means nothing was pending.
+        let _ = rustix::io::read(&self.wake, &mut buf);
+    }
+
+    /// Announces that the thread is about to sleep; it must then check for
+    /// frames once more before polling, so no wake-up is lost.
+    pub fn set_waiting(&self, waiting: bool) {
+        self.waiting.store(waiting, Ordering::SeqCst);
+    }
+
+    /// Wakes the thread whether or not it sleeps.
+    pub fn wake(&self) {
+        // Fails only when the counter is full, when a wake-up is pending anyway.
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+    }
 }
 
 /// Why a client cannot read on.
@@ -82,25 +123,22 @@ pub enum Fetch {
 impl Client {
     /// The eventfd to poll for wake-ups.
     pub fn wake_fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+        self.waker.fd()
     }
 
     /// Clears pending wake-ups (after the eventfd polled readable).
     pub fn clear_wake(&self) {
-        let mut buf = [0u8; 8];
-        // Nonblocking; EAGAIN just means nothing was pending.
-        let _ = rustix::io::read(&self.wake, &mut buf);
+        self.waker.clear();
     }
 
     /// Announces that the thread is about to sleep; it must then check for
     /// frames once more before polling, so no wake-up is lost.
     pub fn set_waiting(&self, waiting: bool) {
-        self.waiting.store(waiting, Ordering::SeqCst);
+        self.waker.set_waiting(waiting);
     }
 
     fn wake(&self) {
-        // Fails only when the counter is full, when a wake-up is pending anyway.
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        self.waker.wake();
     }
 }
 
@@ -240,7 +278,7 @@ impl Hub {
             // A client that has just lagged is woken even when busy: it may
             // be stuck on a full socket, holding frames, and must close.
             let lagged_now = cursor < first && cursor >= before;
-            if c.waiting.swap(false, Ordering::SeqCst) || lagged_now {
+            if c.waker.waiting.swap(false, Ordering::SeqCst) || lagged_now {
                 wake.push(c.clone());
             }
         }
@@ -297,7 +335,11 @@ impl Hub {
     /// Registers a new client and returns it with its snapshot: `agent.ready`
     /// then one status update per known service that has a status.
     pub fn subscribe(&self) -> io::Result<(Arc<Client>, Vec<Bytes>)> {
-        let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
+        Ok(self.subscribe_with(Waker::new()?))
+    }
+
+    /// As [`Hub::subscribe`], for a client whose thread sleeps on `waker`.
+    pub fn subscribe_with(&self, waker: Arc<Waker>) -> (Arc<Client>, Vec<Bytes>) {
         let mut inner = self.lock();
         let services: Vec<&ServiceInfo> = inner.services.values().collect();
         let mut snapshot = vec![Message::Ready { services }.to_frame()];
@@ -310,12 +352,11 @@ impl Hub {
         let client = Arc::new(Client {
             id: inner.next_client_id,
             cursor: AtomicU64::new(head),
-            waiting: AtomicBool::new(false),
-            wake,
+            waker,
         });
         inner.next_client_id += 1;
         inner.clients.push(client.clone());
-        Ok((client, snapshot))
+        (client, snapshot)
     }
 
     /// Forgets a client, and frees what only it still needed.

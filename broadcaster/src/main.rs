@@ -46,6 +46,7 @@ mod runs;
 mod server;
 mod tail;
 mod watch;
+mod writers;
 
 use std::io::Write;
 use std::process::ExitCode;

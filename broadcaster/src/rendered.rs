@@ -23,10 +23,13 @@ pub struct Key {
     pub late: Vec<bool>,
 }
 
+/// A body and what it shows.
+type Body = (Key, Arc<str>);
+
 /// The last body of each format.
 #[derive(Default)]
 pub struct Rendered {
-    slots: Mutex<[Option<(Key, Arc<str>)>; 2]>,
+    slots: Mutex<[Option<Body>; 2]>,
 }
 
 impl Rendered {

@@ -351,7 +351,7 @@ impl Threads {
     }
 
     /// Counts a connection thread; the guard uncounts it when dropped.
-    fn started(self: &Arc<Threads>) -> ThreadGuard {
+    pub(crate) fn started(self: &Arc<Threads>) -> ThreadGuard {
         *self.lock() += 1;
         ThreadGuard(self.clone())
     }
@@ -379,7 +379,7 @@ impl Threads {
 }
 
 /// Keeps a connection thread counted while alive.
-struct ThreadGuard(Arc<Threads>);
+pub(crate) struct ThreadGuard(Arc<Threads>);
 
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
