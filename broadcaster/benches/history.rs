@@ -8,10 +8,16 @@
 //! week). Everything lives in a temporary directory removed at the end.
 //!
 //! Then the same page in headless Chromium (when installed): the page
-//! loaded until every row shows its strip, and what one live update costs
-//! the page (one row rebuilt) against a whole table built anew.
+//! loaded until every row shows its strip, the page's own User Timing
+//! marks `ssi-first-rows` (the first screen of rows shows) and
+//! `ssi-all-rows` (every row with its strip), since navigation, and what
+//! one live update costs the page (one row rebuilt) against a whole table
+//! built anew.
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench history`
+//! Knob: `SSI_BENCH_BASELINE=PATH` measures another `ssi-broadcaster`
+//! binary (e.g. the previous commit's, with its own dashboard) the same
+//! way, right after, on the same logs.
 
 #[path = "../tests/common/browser.rs"]
 mod browser;
@@ -69,7 +75,21 @@ fn main() {
         total as f64 / (1u64 << 30) as f64
     );
 
-    let mut server = Server::start(&fx);
+    let baseline = std::env::var_os("SSI_BENCH_BASELINE").map(std::path::PathBuf::from);
+    measure("this build", Server::start(&fx), &fx, &ids);
+    if let Some(b) = baseline {
+        measure(
+            &format!("baseline {}", b.display()),
+            Server::start_program(&b, &fx),
+            &fx,
+            &ids,
+        );
+    }
+}
+
+/// Every measure against one running server.
+fn measure(label: &str, mut server: Server, fx: &Fixture, ids: &[String]) {
+    println!("== {label}");
     let port = server.port;
 
     // Wait for the watcher to know every check.
@@ -117,7 +137,7 @@ fn main() {
     if median >= Duration::from_millis(300) {
         println!("MISSED: the dashboard's target is 300 ms");
     }
-    in_chromium(&fx, port, &ids);
+    in_chromium(fx, port, ids);
     server.signal(libc::SIGTERM);
     server.wait_exit(Duration::from_secs(10));
 }
@@ -136,16 +156,32 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
     );
     b.wait_for(&complete, serde_json::json!(true));
     let mut loads = Vec::new();
+    let (mut firsts, mut alls) = (Vec::new(), Vec::new());
+    // The marks' times since navigation (null when the page sets none),
+    // once the last has been set or a second has passed.
+    let marks = "new Promise(done => { const t0 = performance.now(); (function look() { \
+        const at = n => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : null; }; \
+        if (at('ssi-all-rows') !== null || performance.now() - t0 > 1000) done([at('ssi-first-rows'), at('ssi-all-rows')]); \
+        else setTimeout(look, 20); })(); })";
     for _ in 0..3 {
         let t = Instant::now();
         b.call("Page.reload", serde_json::json!({}));
         b.wait_for(&complete, serde_json::json!(true));
         loads.push(t.elapsed());
+        let m = b.eval_async(marks);
+        firsts.push(m[0].as_f64().unwrap_or(f64::NAN));
+        alls.push(m[1].as_f64().unwrap_or(f64::NAN));
     }
     loads.sort();
+    firsts.sort_by(f64::total_cmp);
+    alls.sort_by(f64::total_cmp);
     println!(
         "in Chromium: page loaded until all {CHECKS} strips show: median {:.0} ms of 3 (polled every 50 ms)",
         loads[1].as_secs_f64() * 1e3
+    );
+    println!(
+        "in Chromium: marks since navigation, median of 3: ssi-first-rows {:.0} ms (target 300), ssi-all-rows {:.0} ms (target 500) (NaN: the page sets no such mark)",
+        firsts[1], alls[1]
     );
     // The page's own cost of a status update, script and the frame after
     // it: one row rebuilt (as now), or every row (as before).
@@ -169,6 +205,27 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
         cost(&mut b, false),
         cost(&mut b, true)
     );
+    // Scrolling the whole table, 300 px a frame: the frames' intervals.
+    let scroll = "new Promise(done => { const gaps = []; let last = null; window.scrollTo(0, 0); \
+        function step(ts) { if (last !== null) gaps.push(ts - last); last = ts; \
+          if (window.scrollY + innerHeight >= document.documentElement.scrollHeight) { window.scrollTo(0, 0); done(gaps); return; } \
+          window.scrollBy(0, 300); requestAnimationFrame(step); } \
+        requestAnimationFrame(step); })";
+    let mut gaps: Vec<f64> = b
+        .eval_async(scroll)
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    gaps.sort_by(f64::total_cmp);
+    if !gaps.is_empty() {
+        println!(
+            "in Chromium: scrolling all {CHECKS} rows, 300 px a frame: {} frames, median {:.1} ms, worst {:.1} ms, {} over 25 ms (dropped)",
+            gaps.len(),
+            gaps[gaps.len() / 2],
+            gaps[gaps.len() - 1],
+            gaps.iter().filter(|&&g| g > 25.0).count()
+        );
+    }
     // The page asks for every history again every 5 minutes.
     let reload = "new Promise(done => { const t = performance.now(); \
         loadHistory().then(() => requestAnimationFrame(() => setTimeout(() => done(performance.now() - t), 0))); })";

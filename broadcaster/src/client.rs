@@ -44,11 +44,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// How long its input is drained after that close frame is out.
 const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
-/// Frames taken from the hub per lock.
-const BATCH: usize = 32;
+/// Frames taken from the hub per lock, and written per call.
+const BATCH: usize = 256;
+/// Room for frames an idle client keeps.
+const IDLE_ROOM: usize = 32;
 /// Batches a client may write in one turn before its writer's other
 /// clients get theirs.
-const FETCHES_PER_TURN: usize = 8;
+const FETCHES_PER_TURN: usize = 2;
 /// Reads of a lingering client's input in one turn.
 const LINGER_READS_PER_TURN: usize = 16;
 /// The close reason of a client that fell behind.
@@ -223,7 +225,7 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Sl
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
     let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
-    let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
+    let mut out = VecDeque::with_capacity(IDLE_ROOM.max(snapshot.len()));
     out.extend(snapshot);
     let now = Instant::now();
     writer.add(Conn {
@@ -355,6 +357,10 @@ impl Served for Conn {
             !plan.events.contains(PollFlags::OUT) && self.hub.has_pending(&self.client);
         starts_closing || wants_frames
     }
+
+    fn after_round(&self) {
+        self.hub.release();
+    }
 }
 
 impl Conn {
@@ -424,7 +430,7 @@ impl Conn {
                 return Ok(false);
             }
             fetches += 1;
-            match self.hub.fetch(&self.client, &mut self.out, BATCH) {
+            match self.hub.fetch_only(&self.client, &mut self.out, BATCH) {
                 Fetch::Lagged => self.start_close(now + CLOSE_GRACE, CloseCode::Again, TOO_SLOW),
                 Fetch::Ok if self.out.is_empty() => return Ok(false),
                 Fetch::Ok => {}
@@ -527,9 +533,10 @@ impl Conn {
     /// What to wait for: the socket, the hub (through [`Served::wanted`])
     /// or a timer.
     fn plan(&mut self, want_read: bool, blocked: bool) -> Plan {
-        if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
-            // A thousand idle clients should not each keep a big snapshot's queue.
-            self.out = VecDeque::with_capacity(BATCH);
+        if self.out.is_empty() && self.out.capacity() > IDLE_ROOM {
+            // A thousand idle clients should not each keep a big snapshot's
+            // or a burst's queue.
+            self.out = VecDeque::with_capacity(IDLE_ROOM);
         }
         let mut until = self.next_ping.min(self.last_heard + self.ping_every * 3);
         if let Some(d) = self.closing {

@@ -54,6 +54,9 @@ pub trait Served: Send + 'static {
     /// a shutdown) wants a turn, given the last plan. Called after the
     /// writer announced it will sleep, so nothing published later is missed.
     fn wanted(&self, plan: &Plan) -> bool;
+    /// Called on one of the writer's connections after a round of turns,
+    /// for what is done once for all of them (freeing read frames).
+    fn after_round(&self) {}
 }
 
 /// The writer threads, started when the first connection needs one.
@@ -164,11 +167,13 @@ impl<C: Served> Writer<C> {
     /// One turn for every connection that is due; drops those that end.
     fn turns(&self, slots: &mut Vec<Slot<C>>) {
         let before = slots.len();
+        let mut turned = false;
         slots.retain_mut(|s| {
             if !s.due {
                 return true;
             }
             s.due = false;
+            turned = true;
             match s.conn.turn(Instant::now()) {
                 Ok(plan) => {
                     s.plan = plan;
@@ -178,6 +183,11 @@ impl<C: Served> Writer<C> {
             }
         });
         self.load.fetch_sub(before - slots.len(), Ordering::SeqCst);
+        if turned {
+            if let Some(s) = slots.first() {
+                s.conn.after_round();
+            }
+        }
         if slots.capacity() > 2 * slots.len().max(64) {
             slots.shrink_to(slots.len().max(64));
         }
