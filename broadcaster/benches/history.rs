@@ -15,9 +15,11 @@
 //! built anew.
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench history`
-//! Knob: `SSI_BENCH_BASELINE=PATH` measures another `ssi-broadcaster`
+//! Knobs: `SSI_BENCH_BASELINE=PATH` measures another `ssi-broadcaster`
 //! binary (e.g. the previous commit's, with its own dashboard) the same
-//! way, right after, on the same logs.
+//! way, right after, on the same logs; `SSI_BENCH_SHOTS=DIR` saves
+//! screenshots of the 1,000-check page (light, dark, phone) there, named
+//! `scale-after-*.png` and, for the baseline, `scale-before-*.png`.
 
 #[path = "../tests/common/browser.rs"]
 mod browser;
@@ -76,10 +78,11 @@ fn main() {
     );
 
     let baseline = std::env::var_os("SSI_BENCH_BASELINE").map(std::path::PathBuf::from);
-    measure("this build", Server::start(&fx), &fx, &ids);
+    measure("this build", "after", Server::start(&fx), &fx, &ids);
     if let Some(b) = baseline {
         measure(
             &format!("baseline {}", b.display()),
+            "before",
             Server::start_program(&b, &fx),
             &fx,
             &ids,
@@ -87,8 +90,8 @@ fn main() {
     }
 }
 
-/// Every measure against one running server.
-fn measure(label: &str, mut server: Server, fx: &Fixture, ids: &[String]) {
+/// Every measure against one running server; `shot` names its screenshots.
+fn measure(label: &str, shot: &str, mut server: Server, fx: &Fixture, ids: &[String]) {
     println!("== {label}");
     let port = server.port;
 
@@ -137,13 +140,13 @@ fn measure(label: &str, mut server: Server, fx: &Fixture, ids: &[String]) {
     if median >= Duration::from_millis(300) {
         println!("MISSED: the dashboard's target is 300 ms");
     }
-    in_chromium(fx, port, ids);
+    in_chromium(fx, port, ids, shot);
     server.signal(libc::SIGTERM);
     server.wait_exit(Duration::from_secs(10));
 }
 
 /// The dashboard of the 1,000 checks in headless Chromium.
-fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
+fn in_chromium(fx: &Fixture, port: u16, ids: &[String], shot: &str) {
     let Some(exe) = browser::chromium() else {
         println!("in Chromium: SKIPPED, chromium is not installed (make test-deps installs it)");
         return;
@@ -248,6 +251,40 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
         "in Chromium: a line appended to a log until the page shows it: {:.0} ms (polled every 50 ms)",
         t.elapsed().as_secs_f64() * 1e3
     );
+    if let Some(dir) = std::env::var_os("SSI_BENCH_SHOTS") {
+        screenshots(&mut b, std::path::Path::new(&dir), shot);
+    }
+}
+
+/// The page in light, dark and on a phone, as `DIR/scale-NAME-*.png`.
+fn screenshots(b: &mut browser::Browser, dir: &std::path::Path, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (scheme, width, height, mobile) in [
+        ("light", 1400, 800, false),
+        ("dark", 1400, 800, false),
+        ("phone", 390, 844, true),
+    ] {
+        let dark = if scheme == "dark" { "dark" } else { "light" };
+        b.call(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": dark}]}),
+        );
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        b.eval_async("new Promise(r => { window.scrollTo(0, 0); requestAnimationFrame(() => requestAnimationFrame(r)); })");
+        let png = b.call(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png"}),
+        );
+        let png = data_encoding::BASE64
+            .decode(png["data"].as_str().unwrap().as_bytes())
+            .unwrap();
+        let path = dir.join(format!("scale-{name}-{scheme}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+    }
 }
 
 /// The body of `GET path`.
