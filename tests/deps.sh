@@ -33,6 +33,15 @@ packages=(
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
     monitoring-plugins-basic    # generator/tests/run.rs, make e2e: check_dummy, check_tcp run as 'output: nagios' checks
     monitoring-plugins-standard # the plugin examples' check_disk and friends
+    dpkg-dev                # make deb: dpkg-buildpackage
+    debhelper               # make deb: debian/rules (dh, compat 13)
+    lintian                 # make deb-test: the package is lintian clean
+    piuparts                # make deb-piuparts: Debian's install/purge tester
+    exim4-daemon-light      # make e2e: Debian's default MTA, mail from the email hook to a local mailbox
+    msmtp                   # tests/hooks.sh: the email hook through a synchronous sendmail-compatible relay
+    mawk                    # tests/hooks.sh: the webhook hook's JSON under Debian's default awk
+    gawk                    # tests/hooks.sh: … under GNU awk
+    busybox                 # tests/hooks.sh: … under busybox awk
 )
 # cargo tools: binary name, crate.
 cargo_tools=(

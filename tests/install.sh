@@ -36,9 +36,12 @@ run_make() {
         CARGO_TARGET_DIR="$fake_target" "$@" >"$work/make.out" 2>&1
 }
 
-# What make install ships: examples/*.bash (examples/prometheus/ stays in the source tree).
+# What make install ships: examples/*.bash, the notification hooks and the
+# Prometheus rules and scrape config (issue 22: the README tells people to
+# load them).
 examples=$(cd "$root/examples" && ls -- *.bash)
 hook_examples=$(cd "$root/examples/notify" && ls)
+prometheus_examples=$(cd "$root/examples/prometheus" && ls)
 
 # --- PREFIX=/usr/local (the default) ----------------------------------------
 dest=$work/local
@@ -72,6 +75,7 @@ if run_make "$dest" install; then
             echo "644 f usr/local/share/man/man8/ssi-generator.8"
             for e in $examples; do echo "755 f usr/local/share/doc/service-status-indicator/examples/$e"; done
             for e in $hook_examples; do echo "644 f usr/local/share/doc/service-status-indicator/examples/notify/$e"; done
+            for e in $prometheus_examples; do echo "644 f usr/local/share/doc/service-status-indicator/examples/prometheus/$e"; done
             echo "755 d usr/local/bin/service-status-indicator"
             echo "755 d etc/service-status-indicator/notify.d"
         } | sort -k3
