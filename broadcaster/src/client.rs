@@ -132,7 +132,7 @@ impl Context {
         format!(
             "{} WebSocket clients (at most {}), {} connections sending their request \
              (at most {}, {} per source), {} being answered (at most {MAX_ANSWERING}), \
-             {} closing (at most {MAX_LINGERING}), {} threads; queue: {frames} messages, {bytes} bytes \
+             {} closing (at most {MAX_LINGERING}), {} connections served (by their threads or the writers); queue: {frames} messages, {bytes} bytes \
              (at most {} messages, {} bytes).",
             self.active.load(Ordering::SeqCst),
             self.max_clients,
