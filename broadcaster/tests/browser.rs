@@ -855,6 +855,11 @@ fn dashboard_marks_first_and_all_rows() {
         json!([CHECKS, CHECKS]),
         "every row with its strip (one line each) at ssi-all-rows"
     );
+    // Tick titles left for later in the bulk build all come.
+    b.wait_for(
+        "[...document.querySelectorAll('#rows .tick')].every(t => t.title.includes('OK \\u2013 fine'))",
+        json!(true),
+    );
     // Once per page: a live line sets no mark again.
     fx.append("check_007", line("FAILURE", "gone"));
     b.wait_for(
