@@ -67,10 +67,51 @@ pub struct Cursor {
     id: u64,
     /// Sequence number of the next frame this client will read.
     cursor: AtomicU64,
-    /// Set while the client thread sleeps waiting for new frames.
+    /// What wakes the thread that serves it (shared by every client of a
+    /// writer thread, so a publication wakes that thread once).
+    waker: Arc<Waker>,
+}
+
+/// Wakes a thread sleeping in `poll` for one or many clients: an eventfd
+/// it polls with their sockets, written only while it sleeps.
+pub struct Waker {
+    /// Set while the thread sleeps waiting for new frames.
     waiting: AtomicBool,
-    /// Written to wake the client thread (an eventfd it polls with its socket).
     wake: OwnedFd,
+}
+
+impl Waker {
+    /// A waker of its own.
+    pub fn new() -> io::Result<Arc<Waker>> {
+        Ok(Arc::new(Waker {
+            waiting: AtomicBool::new(false),
+            wake: eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?,
+        }))
+    }
+
+    /// The eventfd to poll for wake-ups.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+
+    /// Clears pending wake-ups (after the eventfd polled readable).
+    pub fn clear(&self) {
+        let mut buf = [0u8; 8];
+        // Nonblocking; EAGAIN just means nothing was pending.
+        let _ = rustix::io::read(&self.wake, &mut buf);
+    }
+
+    /// Announces that the thread is about to sleep; it must then check for
+    /// frames once more before polling, so no wake-up is lost.
+    pub fn set_waiting(&self, waiting: bool) {
+        self.waiting.store(waiting, Ordering::SeqCst);
+    }
+
+    /// Wakes the thread whether or not it sleeps.
+    pub fn wake(&self) {
+        // Fails only when the counter is full, when a wake-up is pending anyway.
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+    }
 }
 
 /// Why a client cannot read on.
@@ -85,25 +126,22 @@ pub enum Fetch {
 impl Cursor {
     /// The eventfd to poll for wake-ups.
     pub fn wake_fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+        self.waker.fd()
     }
 
     /// Clears pending wake-ups (after the eventfd polled readable).
     pub fn clear_wake(&self) {
-        let mut buf = [0u8; 8];
-        // Nonblocking; EAGAIN just means nothing was pending.
-        let _ = rustix::io::read(&self.wake, &mut buf);
+        self.waker.clear();
     }
 
     /// Announces that the thread is about to sleep; it must then check for
     /// frames once more before polling, so no wake-up is lost.
     pub fn set_waiting(&self, waiting: bool) {
-        self.waiting.store(waiting, Ordering::SeqCst);
+        self.waker.set_waiting(waiting);
     }
 
     fn wake(&self) {
-        // Fails only when the counter is full, when a wake-up is pending anyway.
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        self.waker.wake();
     }
 }
 
@@ -243,7 +281,7 @@ impl Hub {
             // A client that has just lagged is woken even when busy: it may
             // be stuck on a full socket, holding frames, and must close.
             let lagged_now = cursor < first && cursor >= before;
-            if c.waiting.swap(false, Ordering::SeqCst) || lagged_now {
+            if c.waker.waiting.swap(false, Ordering::SeqCst) || lagged_now {
                 wake.push(c.clone());
             }
         }
@@ -300,7 +338,11 @@ impl Hub {
     /// Registers a new client and returns it with its snapshot: `agent.ready`
     /// then one status update per known service that has a status.
     pub fn subscribe(&self) -> io::Result<(Arc<Cursor>, Vec<Bytes>)> {
-        let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
+        Ok(self.subscribe_with(Waker::new()?))
+    }
+
+    /// As [`Hub::subscribe`], for a client whose thread sleeps on `waker`.
+    pub fn subscribe_with(&self, waker: Arc<Waker>) -> (Arc<Cursor>, Vec<Bytes>) {
         let mut inner = self.lock();
         let services: Vec<&ServiceInfo> = inner.services.values().collect();
         let mut snapshot = vec![Message::Ready { services }.to_frame()];
@@ -313,12 +355,11 @@ impl Hub {
         let client = Arc::new(Cursor {
             id: inner.next_client_id,
             cursor: AtomicU64::new(head),
-            waiting: AtomicBool::new(false),
-            wake,
+            waker,
         });
         inner.next_client_id += 1;
         inner.clients.push(client.clone());
-        Ok((client, snapshot))
+        (client, snapshot)
     }
 
     /// Forgets a client, and frees what only it still needed.
@@ -341,6 +382,32 @@ impl Hub {
     /// Appends up to `max` frames the client has not read yet to `out` and
     /// advances its cursor past them.
     pub fn fetch(&self, client: &Cursor, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+        self.fetch_then(client, out, max, true)
+    }
+
+    /// As [`Hub::fetch`], but frees nothing: for a thread that fetches for
+    /// many clients, then calls [`Hub::release`] once (freeing looks at
+    /// every client: once per client and frame would cost a thousand
+    /// viewers a million looks per line).
+    pub fn fetch_only(&self, client: &Cursor, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+        self.fetch_then(client, out, max, false)
+    }
+
+    /// Frees the frames every client has read.
+    pub fn release(&self) {
+        let mut inner = self.lock();
+        if !inner.ring.is_empty() {
+            self.trim(&mut inner, 0);
+        }
+    }
+
+    fn fetch_then(
+        &self,
+        client: &Cursor,
+        out: &mut VecDeque<Bytes>,
+        max: usize,
+        free: bool,
+    ) -> Fetch {
         let cursor = client.cursor.load(Ordering::SeqCst);
         if cursor == self.head.load(Ordering::SeqCst) {
             return Fetch::Ok;
@@ -353,7 +420,7 @@ impl Hub {
         let n = inner.ring.len().saturating_sub(start).min(max);
         out.extend(inner.ring.range(start..start + n).cloned());
         client.cursor.store(cursor + n as u64, Ordering::SeqCst);
-        if start + n == inner.ring.len() {
+        if free && start + n == inner.ring.len() {
             // Caught up: maybe everyone has, so frames can be freed now
             // rather than at the next publication.
             let mut inner = inner;

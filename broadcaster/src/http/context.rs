@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::http::history::Source;
 use crate::http::pending::Pending;
 use crate::http::request::Access;
+use crate::http::writers::{AnyServed, Pool};
 use crate::hub::Hub;
 use crate::opts::Tuning;
 
@@ -42,9 +43,11 @@ pub struct Context {
     /// The history endpoints.
     pub history: Source,
     /// WebSocket clients currently connected (or being upgraded).
-    pub(crate) active: AtomicUsize,
-    /// Connection threads alive.
+    pub(crate) active: Arc<AtomicUsize>,
+    /// Connection threads alive, and WebSocket clients.
     pub threads: Arc<Threads>,
+    /// The threads that stream to WebSocket clients.
+    pub(crate) writers: Pool<AnyServed>,
 }
 
 impl Context {
@@ -71,8 +74,9 @@ impl Context {
             answering,
             lingering,
             history,
-            active: AtomicUsize::new(0),
+            active: Arc::default(),
             threads: Arc::default(),
+            writers: Pool::default(),
         }
     }
 
@@ -87,7 +91,7 @@ impl Context {
         format!(
             "{} WebSocket clients (at most {}), {} connections sending their request \
              (at most {}, {} per source), {} being answered (at most {MAX_ANSWERING}), \
-             {} closing (at most {MAX_LINGERING}), {} threads; queue: {frames} messages, {bytes} bytes \
+             {} closing (at most {MAX_LINGERING}), {} connections served (by their threads or the writers); queue: {frames} messages, {bytes} bytes \
              (at most {} messages, {} bytes).",
             self.active.load(Ordering::SeqCst),
             self.max_clients,

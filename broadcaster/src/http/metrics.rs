@@ -6,7 +6,7 @@ use std::io;
 use std::net::TcpStream;
 
 use jiff::Timestamp;
-use ssi::metrics::{render, Format};
+use ssi::metrics::Format;
 
 use crate::http::{self, Request};
 use crate::sink::metrics::Registry;
@@ -20,7 +20,7 @@ pub fn respond(
     head_only: bool,
 ) -> io::Result<()> {
     let format = Format::negotiate(req.header("accept"));
-    let body = render(&registry.snapshot(clients, Timestamp::now()), format);
+    let body = registry.body(clients, Timestamp::now(), format);
     http::respond(
         stream,
         200,

@@ -1,32 +1,36 @@
-//! Step 4 of the data flow: one WebSocket peer, on its connection's own
-//! small thread (after `routes` has read and checked its request): the
-//! handshake, the snapshot and the live stream.
+//! Step 4 of the data flow: one WebSocket peer. The handshake runs on its
+//! connection's own small thread (after `routes` has read and checked its
+//! request); then the snapshot and the live stream are served by one of
+//! the writer threads ([`writers`]).
 //!
-//! The socket is nonblocking and the thread sleeps in `poll` on it and on
-//! its hub eventfd, so an idle client costs no CPU. Data frames are encoded
-//! once by the hub and written straight from the shared buffers; tungstenite
-//! reads the client's frames and writes the control frames (ping, pong,
-//! close), always between two data frames so the two never interleave.
-
+//! The socket is nonblocking and its writer sleeps in `poll` on it, its
+//! other clients' sockets and its hub eventfd, so an idle client costs no
+//! CPU. Data frames are encoded once by the hub and written straight from
+//! the shared buffers; tungstenite reads the client's frames and writes the
+//! control frames (ping, pong, close), always between two data frames so
+//! the two never interleave.
+//!
+//! [`writers`]: crate::http::writers
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Write};
-use std::net::TcpStream;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags};
-use rustix::io::Errno;
+use rustix::event::PollFlags;
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
-use crate::http::context::Context;
+use crate::http::context::{Context, ThreadGuard};
 use crate::http::pending::Slot;
+use crate::http::writers::{Over, Plan, Served};
 use crate::http::{self, Request, LINGER};
 use crate::hub::{Cursor, Fetch, Hub};
-use crate::poll::timespec;
 
 /// Incoming frames and messages larger than this close the connection.
 pub const MAX_INCOMING: usize = 4 * 1024;
@@ -36,15 +40,23 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// How long its input is drained after that close frame is out.
 const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
-/// Frames taken from the hub per lock.
-const BATCH: usize = 32;
+/// Frames taken from the hub per lock, and written per call.
+const BATCH: usize = 256;
+/// Room for frames an idle client keeps.
+const IDLE_ROOM: usize = 32;
+/// Batches a client may write in one turn before its writer's other
+/// clients get theirs.
+const FETCHES_PER_TURN: usize = 2;
+/// Reads of a lingering client's input in one turn.
+const LINGER_READS_PER_TURN: usize = 16;
 /// The close reason of a client that fell behind.
 const TOO_SLOW: &str = "too slow: missed messages, reconnect";
 
-/// Completes a WebSocket handshake and streams until the client leaves.
-/// `place` counts the connection among those being answered until it is
-/// counted as a client (the last parameter, so that on every early return
-/// it is given back before the socket closes).
+/// Completes a WebSocket handshake and hands the connection to a writer
+/// thread, which streams until the client leaves. `place` counts the
+/// connection among those being answered until it is counted as a client
+/// (the last parameter, so that on every early return it is given back
+/// before the socket closes).
 pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Slot) {
     // RFC 6455 4.1: the handshake is HTTP/1.1 or later.
     if req.version < 1 {
@@ -79,7 +91,10 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Sl
         http::linger_close(&mut stream, LINGER);
         return;
     }
-    let _active = ActiveGuard(&ctx.active);
+    let active = ActiveGuard(ctx.active.clone());
+    // Counted until the writer drops the connection, so that a shutdown
+    // waits for its close frame as it waits for connection threads.
+    let counted = ctx.threads.started();
     drop(place);
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -88,15 +103,16 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Sl
     // This frame lives as long as the connection: keep only what it needs.
     let rest = std::mem::take(&mut req.rest);
     drop((req, accept));
-    // Subscribe before answering: the snapshot is what the client sees first.
-    let (client, snapshot) = match ctx.hub.subscribe() {
-        Ok(s) => s,
+    let writer = match ctx.writers.pick() {
+        Ok(w) => w,
         Err(_) => {
             let _ = http::respond_text(&mut stream, 503, "", "out of resources\n");
             return;
         }
     };
-    let _sub = SubscriptionGuard(&ctx.hub, &client);
+    // Subscribe before answering: the snapshot is what the client sees first.
+    let (client, snapshot) = ctx.hub.subscribe_with(writer.waker());
+    let sub = Subscription(ctx.hub.clone(), client.clone());
     if stream.write_all(response.as_bytes()).is_err() {
         return;
     }
@@ -113,47 +129,69 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Sl
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
     let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
-    // Sized once for a batch and kept: reallocating per burst would
-    // leave freed buffers cached in every thread.
-    let mut out = VecDeque::with_capacity(BATCH.max(snapshot.len()));
+    let mut out = VecDeque::with_capacity(IDLE_ROOM.max(snapshot.len()));
     out.extend(snapshot);
-    Conn::new(ctx, &client, ws, out).run();
+    let now = Instant::now();
+    writer.add(Box::new(Conn {
+        ws,
+        out,
+        off: 0,
+        pending_close: None,
+        hub: ctx.hub.clone(),
+        client,
+        ping_every: ctx.tuning.ping_interval,
+        next_ping: now + ctx.tuning.ping_interval,
+        last_heard: now,
+        closing: None,
+        lingering: None,
+        readable: true,
+        _sub: sub,
+        _active: active,
+        _counted: counted,
+    }));
 }
 
-struct ActiveGuard<'a>(&'a AtomicUsize);
+struct ActiveGuard(Arc<AtomicUsize>);
 
-impl Drop for ActiveGuard<'_> {
+impl Drop for ActiveGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-struct SubscriptionGuard<'a>(&'a Hub, &'a Cursor);
+struct Subscription(Arc<Hub>, Arc<Cursor>);
 
-impl Drop for SubscriptionGuard<'_> {
+impl Drop for Subscription {
     fn drop(&mut self) {
-        self.0.unsubscribe(self.1);
+        self.0.unsubscribe(&self.1);
     }
 }
 
-/// An upgraded connection.
-struct Conn<'a> {
+/// An upgraded connection, served by a writer thread. Fields drop in
+/// order: the socket closes, then the client leaves the hub and the counts.
+pub struct Conn {
     ws: WebSocket<TcpStream>,
     /// Encoded data frames still to send; `off` bytes of the first are sent.
     out: VecDeque<Bytes>,
     off: usize,
     /// A close frame to send once the data frame in progress is complete.
     pending_close: Option<CloseFrame>,
-    hub: &'a Hub,
-    client: &'a Cursor,
+    hub: Arc<Hub>,
+    client: Arc<Cursor>,
     ping_every: Duration,
     next_ping: Instant,
     /// When the peer last sent a frame.
     last_heard: Instant,
     /// Set once a close frame is queued: the time by which it must be out.
     closing: Option<Instant>,
+    /// Set once our side is shut: input is drained (so the close is a FIN,
+    /// not a reset that would destroy what is in flight) until then.
+    lingering: Option<Instant>,
     /// Whether the socket may have input (saves a recv per wake-up).
     readable: bool,
+    _sub: Subscription,
+    _active: ActiveGuard,
+    _counted: ThreadGuard,
 }
 
 /// What writing achieved.
@@ -164,40 +202,12 @@ enum Wrote {
     Blocked,
 }
 
-/// The connection is over: its thread returns.
-struct Over;
-
-impl<'a> Conn<'a> {
-    fn new(
-        ctx: &'a Context,
-        client: &'a Cursor,
-        ws: WebSocket<TcpStream>,
-        out: VecDeque<Bytes>,
-    ) -> Conn<'a> {
-        let now = Instant::now();
-        Conn {
-            ws,
-            out,
-            off: 0,
-            pending_close: None,
-            hub: &ctx.hub,
-            client,
-            ping_every: ctx.tuning.ping_interval,
-            next_ping: now + ctx.tuning.ping_interval,
-            last_heard: now,
-            closing: None,
-            readable: true,
+impl Served for Conn {
+    /// One round: notice trouble, write, see a close through, read.
+    fn turn(&mut self, now: Instant) -> Result<Plan, Over> {
+        if self.lingering.is_some() {
+            return self.linger(now);
         }
-    }
-
-    /// Serves the client until it leaves, is closed, or goes silent.
-    fn run(mut self) {
-        while self.turn().is_ok() {}
-    }
-
-    /// One round: notice trouble, write, see a close through, read, sleep.
-    fn turn(&mut self) -> Result<(), Over> {
-        let now = Instant::now();
         self.check(now)?;
         let blocked = self.write(now)?;
         if self.closing.is_some() {
@@ -207,20 +217,64 @@ impl<'a> Conn<'a> {
         let want_read = self.out.is_empty();
         if want_read {
             self.read(now)?;
+            if self.lingering.is_some() {
+                return self.linger(now);
+            }
             if self.closing.is_some() {
-                return Ok(());
+                return Ok(Plan {
+                    events: PollFlags::empty(),
+                    until: now,
+                });
             }
         }
-        self.sleep(want_read, blocked)
+        Ok(self.plan(want_read, blocked))
     }
 
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.ws.get_ref().as_fd()
+    }
+
+    fn polled(&mut self, revents: PollFlags, events: PollFlags) -> Result<(), Over> {
+        if revents.intersects(PollFlags::IN | PollFlags::HUP) {
+            self.readable = true;
+        }
+        if revents.intersects(PollFlags::ERR | PollFlags::NVAL) {
+            return Err(Over);
+        }
+        if revents.contains(PollFlags::HUP) && !events.contains(PollFlags::IN) {
+            return Err(Over);
+        }
+        Ok(())
+    }
+
+    fn wanted(&self, plan: &Plan) -> bool {
+        if self.lingering.is_some() {
+            return false;
+        }
+        // A client that has lagged must close even while its socket is
+        // full (it would keep its batch of frames alive); every client
+        // closes at a shutdown.
+        let starts_closing = self.closing.is_none()
+            && (self.hub.is_lagged(&self.client) || self.hub.is_shutting_down());
+        // Waiting for room in the socket, new frames can wait too.
+        let wants_frames =
+            !plan.events.contains(PollFlags::OUT) && self.hub.has_pending(&self.client);
+        starts_closing || wants_frames
+    }
+
+    fn after_round(&self) {
+        self.hub.release();
+    }
+}
+
+impl Conn {
     /// Starts closing a client that fell behind, or every client when the
     /// server shuts down; gives up on a peer silent through three pings.
     fn check(&mut self, now: Instant) -> Result<(), Over> {
         if self.closing.is_some() {
             return Ok(());
         }
-        if self.hub.is_lagged(self.client) {
+        if self.hub.is_lagged(&self.client) {
             // Checked here too, not only when fetching: a client whose
             // socket is full never fetches, and would keep its batch of
             // frames alive. Closing drops them; the close frame then
@@ -244,9 +298,12 @@ impl<'a> Conn<'a> {
     }
 
     /// Writes data frames and, between two of them, tungstenite's own
-    /// (close, ping, pong), fetching more from the hub until there is none
-    /// or the socket is full. Returns whether the socket is full.
+    /// (close, ping, pong), fetching more from the hub until there is none,
+    /// the socket is full, or this turn has written its share (the writer
+    /// thread's other clients get theirs before this one goes on).
+    /// Returns whether the socket is full.
     fn write(&mut self, now: Instant) -> Result<bool, Over> {
+        let mut fetches = 0;
         loop {
             match self.write_data() {
                 Ok(Wrote::All) => {}
@@ -273,7 +330,11 @@ impl<'a> Conn<'a> {
                     Err(_) => return Err(Over),
                 }
             }
-            match self.hub.fetch(self.client, &mut self.out, BATCH) {
+            if fetches == FETCHES_PER_TURN {
+                return Ok(false);
+            }
+            fetches += 1;
+            match self.hub.fetch_only(&self.client, &mut self.out, BATCH) {
                 Fetch::Lagged => self.start_close(now + CLOSE_GRACE, CloseCode::Again, TOO_SLOW),
                 Fetch::Ok if self.out.is_empty() => return Ok(false),
                 Fetch::Ok => {}
@@ -281,22 +342,60 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Once the close frame is out, lets the peer see it and ends; ends
-    /// anyway when the peer has not taken it by the deadline.
-    fn finish_close(&mut self, blocked: bool, now: Instant) -> Result<(), Over> {
+    /// Once the close frame is out, shuts our side and lets the peer see
+    /// it; ends anyway when the peer has not taken it by the deadline.
+    fn finish_close(&mut self, blocked: bool, now: Instant) -> Result<Plan, Over> {
         if !blocked {
             let wait = if self.hub.is_shutting_down() {
                 SHUTDOWN_LINGER
             } else {
                 LINGER
             };
-            http::linger_close(self.ws.get_mut(), wait);
-            return Err(Over);
+            self.start_linger(now + wait);
+            return self.linger(now);
         }
         match self.closing {
             Some(deadline) if now >= deadline => Err(Over),
-            _ => self.sleep(false, blocked),
+            _ => Ok(self.plan(false, blocked)),
         }
+    }
+
+    /// Half-closes: from now on the peer's input is only drained.
+    fn start_linger(&mut self, until: Instant) {
+        let _ = self.ws.get_ref().shutdown(Shutdown::Write);
+        self.lingering = Some(until);
+    }
+
+    /// Drains the peer's input until it closes or the deadline (one
+    /// deadline, not one per read: a peer sending a byte now and then
+    /// does not keep the connection).
+    fn linger(&mut self, now: Instant) -> Result<Plan, Over> {
+        let Some(until) = self.lingering else {
+            return Err(Over);
+        };
+        if now >= until {
+            return Err(Over);
+        }
+        let mut buf = [0u8; 512];
+        for _ in 0..LINGER_READS_PER_TURN {
+            match self.ws.get_mut().read(&mut buf) {
+                Ok(0) => return Err(Over),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Plan {
+                        events: PollFlags::IN,
+                        until,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Over),
+            }
+        }
+        // A flood: the others' turn first.
+        Ok(Plan {
+            events: PollFlags::empty(),
+            until: now,
+        })
     }
 
     /// Reads what the client sent: its messages are ignored, but any frame
@@ -314,8 +413,8 @@ impl<'a> Conn<'a> {
                 }
                 Err(WsError::ConnectionClosed) => {
                     // The peer closed and tungstenite answered.
-                    http::linger_close(self.ws.get_mut(), LINGER);
-                    return Err(Over);
+                    self.start_linger(now + LINGER);
+                    return Ok(());
                 }
                 Err(e) => {
                     // RFC 6455 7.4.1: say why before closing.
@@ -335,24 +434,18 @@ impl<'a> Conn<'a> {
         Ok(())
     }
 
-    /// Sleeps until the socket, the hub or a timer wants this connection.
-    fn sleep(&mut self, want_read: bool, blocked: bool) -> Result<(), Over> {
-        if self.out.is_empty() && self.out.capacity() > 2 * BATCH {
-            // A thousand idle clients should not each keep a big snapshot's queue.
-            self.out = VecDeque::with_capacity(BATCH);
-        }
-        if !blocked {
-            self.client.set_waiting(true);
-            if self.hub.has_pending(self.client) || self.hub.is_shutting_down() {
-                self.client.set_waiting(false);
-                return Ok(());
-            }
+    /// What to wait for: the socket, the hub (through [`Served::wanted`])
+    /// or a timer.
+    fn plan(&mut self, want_read: bool, blocked: bool) -> Plan {
+        if self.out.is_empty() && self.out.capacity() > IDLE_ROOM {
+            // A thousand idle clients should not each keep a big snapshot's
+            // or a burst's queue.
+            self.out = VecDeque::with_capacity(IDLE_ROOM);
         }
         let mut until = self.next_ping.min(self.last_heard + self.ping_every * 3);
         if let Some(d) = self.closing {
             until = until.min(d);
         }
-        let timeout = timespec(until.saturating_duration_since(Instant::now()));
         let mut events = PollFlags::empty();
         if want_read {
             events |= PollFlags::IN;
@@ -360,30 +453,7 @@ impl<'a> Conn<'a> {
         if blocked {
             events |= PollFlags::OUT;
         }
-        let mut fds = [
-            PollFd::new(self.ws.get_ref(), events),
-            PollFd::from_borrowed_fd(self.client.wake_fd(), PollFlags::IN),
-        ];
-        let r = poll(&mut fds, Some(&timeout));
-        let (sock, wake) = (fds[0].revents(), fds[1].revents());
-        self.client.set_waiting(false);
-        match r {
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(_) => return Err(Over),
-        }
-        if wake.contains(PollFlags::IN) {
-            self.client.clear_wake();
-        }
-        if sock.intersects(PollFlags::IN | PollFlags::HUP) {
-            self.readable = true;
-        }
-        if sock.intersects(PollFlags::ERR | PollFlags::NVAL) {
-            return Err(Over);
-        }
-        if sock.contains(PollFlags::HUP) && !want_read {
-            return Err(Over);
-        }
-        Ok(())
+        Plan { events, until }
     }
 
     /// Drops queued data after the frame in progress and queues a close
@@ -403,8 +473,7 @@ impl<'a> Conn<'a> {
     /// Writes queued data frames; a partial frame is remembered in `off`.
     fn write_data(&mut self) -> io::Result<Wrote> {
         while !self.out.is_empty() {
-            // On the stack: per-write heap allocations from a thousand
-            // threads fragment the heap (each thread caches what it frees).
+            // On the stack: the writer threads write for every client.
             let mut slices = [IoSlice::new(&[]); BATCH];
             let mut count = 0;
             for (slot, b) in slices.iter_mut().zip(self.out.iter()) {

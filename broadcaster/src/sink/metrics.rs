@@ -26,12 +26,13 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
-use ssi::metrics::{Broadcaster, Check, CheckInfo, Snapshot};
+use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
 use ssi::perfdata::Perfdata;
 use ssi::service::Discovery;
 use ssi::status::Status;
 
 use crate::messages::StatusUpdate;
+use crate::sink::rendered::{Key, Rendered};
 
 /// One script with an id, as the metrics need it.
 struct Script {
@@ -63,6 +64,8 @@ struct State {
     /// Per log id, also for logs without a script (a script added later
     /// comes with its status, as on the WebSocket).
     seen: BTreeMap<String, Seen>,
+    /// One more at every change of the above: names what a rendered body shows.
+    generation: u64,
     /// Per log id, the performance data of the last run, when it gave any.
     perfdata: BTreeMap<String, Arc<Perfdata>>,
     /// Per log id, the problems last logged of its performance data.
@@ -73,6 +76,8 @@ struct State {
 pub struct Registry {
     state: Mutex<State>,
     tz: TimeZone,
+    /// The last body of each format (scrapes render only after a change).
+    rendered: Rendered,
 }
 
 impl Default for Registry {
@@ -88,6 +93,7 @@ impl Registry {
         Registry {
             state: Mutex::new(State::default()),
             tz,
+            rendered: Rendered::default(),
         }
     }
 
@@ -134,6 +140,7 @@ impl Registry {
                 .or_insert(script);
         }
         st.without_id = without_id;
+        st.generation += 1;
     }
 
     /// Counts status lines and keeps the last one of each log.
@@ -154,6 +161,7 @@ impl Registry {
                 self.plan(script, Some(at), now);
             }
         }
+        st.generation += 1;
     }
 
     /// Takes the performance data of the run whose status line `id` last
@@ -171,6 +179,7 @@ impl Registry {
             st.reported.insert(id.to_owned(), perfdata.problems.clone());
         }
         st.perfdata.insert(id.to_owned(), Arc::new(perfdata));
+        st.generation += 1;
     }
 
     /// The schedule's next run after the last line (or since first seen).
@@ -180,6 +189,34 @@ impl Registry {
         };
         s.first_run = first_run_after(schedule, last.unwrap_or(s.first_seen), &self.tz);
         s.interval = schedule_interval(schedule, last.unwrap_or(now), &self.tz);
+    }
+
+    /// Whether the check `id` (script `s`) is late at `now`.
+    fn late(st: &State, id: &str, s: &Script, now: Timestamp) -> bool {
+        let last = st.seen.get(id).map(|s| s.at);
+        s.valid && is_late(computed_trigger(s.first_run, now), s.timeout, last, now)
+    }
+
+    /// What a scrape at `now` would show, named without copying it.
+    fn key(&self, clients: u64, now: Timestamp) -> Key {
+        let st = self.lock();
+        Key {
+            generation: st.generation,
+            clients,
+            late: st
+                .scripts
+                .iter()
+                .map(|(id, s)| Self::late(&st, id, s, now))
+                .collect(),
+        }
+    }
+
+    /// The scrape body at `now` in `format`: the last one rendered, unless
+    /// something it shows has changed since.
+    pub fn body(&self, clients: u64, now: Timestamp, format: Format) -> Arc<str> {
+        let key = self.key(clients, now);
+        self.rendered
+            .get(key, format, || render(&self.snapshot(clients, now), format))
     }
 
     /// Everything a scrape shows at `now`, copied under the lock.
@@ -197,8 +234,7 @@ impl Registry {
                     info: s.info.as_deref().cloned(),
                     status: seen.map(|s| s.status),
                     last_status: last,
-                    late: s.valid
-                        && is_late(computed_trigger(s.first_run, now), s.timeout, last, now),
+                    late: Self::late(&st, id, s, now),
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
                     perfdata: st.perfdata.get(id).cloned(),
@@ -298,5 +334,39 @@ mod tests {
         r.record(&[update("minutely", "OK", &at(190).to_string())]);
         assert!(!late(at(200)), "a line came");
         assert!(late(at(190 + 60 + 21)), "the next run is late again");
+    }
+
+    #[test]
+    fn a_scrape_renders_only_after_a_change() {
+        let r = Registry::new(TimeZone::UTC);
+        r.record(&[update("a", "OK", "2026-11-26T10:00:00Z")]);
+        let now = Timestamp::now();
+        let first = r.body(0, now, Format::Text);
+        assert!(first.contains("ssi_broadcaster_clients 0"), "{first}");
+        let again = r.body(0, now, Format::Text);
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "nothing changed: the same body"
+        );
+        r.record(&[update("a", "FAILURE", "2026-11-26T10:05:00Z")]);
+        let after = r.body(0, now, Format::Text);
+        assert!(
+            !Arc::ptr_eq(&first, &after),
+            "a status line: rendered again"
+        );
+        let before = r.body(0, now, Format::Text);
+        r.set_perfdata("a", Perfdata::parse("load1=0.5;1;2"));
+        let perf = r.body(0, now, Format::Text);
+        assert!(
+            !Arc::ptr_eq(&before, &perf),
+            "performance data: rendered again"
+        );
+        let after = perf;
+        let more_clients = r.body(1, now, Format::Text);
+        assert!(!Arc::ptr_eq(&after, &more_clients), "a client came");
+        assert!(
+            more_clients.contains("ssi_broadcaster_clients 1"),
+            "{more_clients}"
+        );
     }
 }
