@@ -8,10 +8,18 @@
 //! in order), RSS idle and after the burst (whole process tree), and CPU
 //! time while idle.
 //!
+//! Measuring method: since issue 27's second pass the viewers are cheap —
+//! `SSI_BENCH_READERS` (default 2) threads each hold many WebSockets and
+//! wait in `poll(2)`, stamping each frame as it is read — so on a small
+//! machine the tail is the server's, not the bench scheduling its own
+//! 1,000 threads. Figures taken before then used a blocking thread per
+//! viewer; `SSI_BENCH_VIEWERS=threads` still measures that way.
+//!
 //! Run: `cargo bench -p ssi-broadcaster --bench fanout`
 //! Knobs: `SSI_BENCH_CLIENTS=100,1000`, `SSI_BENCH_IDLE_SECS=60`,
 //! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=20000`
 //! (a comma list measures several bursts, e.g. `100,20000`),
+//! `SSI_BENCH_VIEWERS=poll|threads`, `SSI_BENCH_READERS=2`,
 //! `SSI_BENCH_WEBSOCKETD=0` to skip the comparison,
 //! `SSI_BENCH_BASELINE=PATH` to measure another `ssi-broadcaster` binary
 //! (e.g. the previous commit's) side by side, same run, same load.
@@ -52,6 +60,10 @@ struct Config {
     bursts: Vec<u64>,
     idle: Duration,
     baseline: Option<PathBuf>,
+    /// `SSI_BENCH_VIEWERS=threads`: a thread per viewer (the old method).
+    threads: bool,
+    /// `SSI_BENCH_READERS`: poll threads sharing the viewers.
+    readers: usize,
 }
 
 struct Report {
@@ -94,7 +106,17 @@ fn main() {
             .collect(),
         idle: Duration::from_secs(num("SSI_BENCH_IDLE_SECS", 60)),
         baseline: std::env::var_os("SSI_BENCH_BASELINE").map(PathBuf::from),
+        threads: std::env::var("SSI_BENCH_VIEWERS").is_ok_and(|v| v == "threads"),
+        readers: num("SSI_BENCH_READERS", 2) as usize,
     };
+    eprintln!(
+        "viewers: {}",
+        if cfg.threads {
+            "one blocking thread each (SSI_BENCH_VIEWERS=threads)".to_string()
+        } else {
+            format!("{} poll(2) threads sharing them", cfg.readers)
+        }
+    );
     let with_websocketd = num("SSI_BENCH_WEBSOCKETD", 1) != 0 && which("websocketd");
     if !with_websocketd {
         eprintln!("note: websocketd comparison skipped (not installed or SSI_BENCH_WEBSOCKETD=0)");
@@ -321,50 +343,60 @@ fn payload(kind: Kind, text: &str) -> Option<&str> {
     }
 }
 
-fn client(kind: Kind, port: u16, bursts: Vec<u64>, shared: Arc<Shared>) -> Seen {
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(300)))
-        .unwrap();
-    let (mut ws, _) =
-        tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
-    let mut seen = Seen {
-        bursts: vec![
-            BurstSeen {
-                in_order: true,
-                ..BurstSeen::default()
-            };
-            bursts.len()
-        ],
-        ..Seen::default()
-    };
-    let mut warm = false;
-    loop {
-        let msg = match ws.read() {
-            Ok(Message::Text(t)) => t,
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
+/// One viewer's bookkeeping, fed every text message it receives.
+struct Viewer {
+    kind: Kind,
+    bursts: Vec<u64>,
+    shared: Arc<Shared>,
+    seen: Seen,
+    warm: bool,
+}
+
+impl Viewer {
+    fn new(kind: Kind, bursts: Vec<u64>, shared: Arc<Shared>) -> Viewer {
+        let seen = Seen {
+            bursts: vec![
+                BurstSeen {
+                    in_order: true,
+                    ..BurstSeen::default()
+                };
+                bursts.len()
+            ],
+            ..Seen::default()
         };
-        let recv = now_ns();
-        let Some(p) = payload(kind, &msg) else {
-            continue;
+        Viewer {
+            kind,
+            bursts,
+            shared,
+            seen,
+            warm: false,
+        }
+    }
+
+    /// Takes one message received at `recv` (ns since the epoch); false
+    /// once the end line came.
+    fn take(&mut self, msg: &str, recv: u64) -> bool {
+        let Some(p) = payload(self.kind, msg) else {
+            return true;
         };
         let mut f = p.split(' ');
         match (f.next(), f.next(), f.next()) {
-            (Some("W"), _, _) if !warm => {
-                warm = true;
-                shared.warm.fetch_add(1, Ordering::SeqCst);
+            (Some("W"), _, _) if !self.warm => {
+                self.warm = true;
+                self.shared.warm.fetch_add(1, Ordering::SeqCst);
             }
             (Some("P"), Some(_), Some(t)) => {
                 let sent: u64 = t.parse().unwrap_or(recv);
-                seen.paced_latency_ns.push(recv.saturating_sub(sent));
-                shared.paced_seen.fetch_add(1, Ordering::Relaxed);
+                self.seen.paced_latency_ns.push(recv.saturating_sub(sent));
+                self.shared.paced_seen.fetch_add(1, Ordering::Relaxed);
             }
             (Some("B"), Some(seq), Some(round)) => {
                 let seq: u64 = seq.parse().unwrap_or(u64::MAX);
                 let round: usize = round.parse().unwrap_or(usize::MAX);
-                let (Some(b), Some(&len)) = (seen.bursts.get_mut(round), bursts.get(round)) else {
-                    continue;
+                let (Some(b), Some(&len)) =
+                    (self.seen.bursts.get_mut(round), self.bursts.get(round))
+                else {
+                    return true;
                 };
                 if seq != b.next {
                     b.in_order = false;
@@ -373,14 +405,106 @@ fn client(kind: Kind, port: u16, bursts: Vec<u64>, shared: Arc<Shared>) -> Seen 
                 b.received += 1;
                 if seq + 1 == len {
                     b.done = Some(Instant::now());
-                    shared.burst_done.fetch_add(1, Ordering::SeqCst);
+                    self.shared.burst_done.fetch_add(1, Ordering::SeqCst);
                 }
             }
-            (Some("E"), _, _) => break,
+            (Some("E"), _, _) => return false,
             _ => {}
         }
+        true
     }
-    seen
+}
+
+type Ws = tungstenite::WebSocket<TcpStream>;
+
+fn connect(port: u16) -> Ws {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .unwrap();
+    let (ws, _) = tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
+    ws
+}
+
+/// `SSI_BENCH_VIEWERS=threads`: one blocking thread per viewer (the method
+/// before; on 2 cores it mostly measures the bench's own scheduling).
+fn client(kind: Kind, port: u16, bursts: Vec<u64>, shared: Arc<Shared>) -> Vec<Seen> {
+    let mut ws = connect(port);
+    let mut v = Viewer::new(kind, bursts, shared);
+    loop {
+        let msg = match ws.read() {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        if !v.take(&msg, now_ns()) {
+            break;
+        }
+    }
+    vec![v.seen]
+}
+
+/// `SSI_BENCH_VIEWERS=poll` (the default): one thread serving `count`
+/// viewers. It connects them one after the other (blocking handshakes, so
+/// never more than one pending per thread), then waits in `poll(2)` on all
+/// of their sockets and reads each readable one until it would block,
+/// stamping every message as it is parsed.
+fn poller(kind: Kind, port: u16, count: usize, bursts: Vec<u64>, shared: Arc<Shared>) -> Vec<Seen> {
+    let mut conns: Vec<(Ws, Viewer)> = (0..count)
+        .map(|_| {
+            let ws = connect(port);
+            ws.get_ref().set_nonblocking(true).unwrap();
+            (ws, Viewer::new(kind, bursts.clone(), shared.clone()))
+        })
+        .collect();
+    let mut open = vec![true; count];
+    let mut fds: Vec<libc::pollfd> = conns
+        .iter()
+        .map(|(ws, _)| libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(ws.get_ref()),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut left = count;
+    while left > 0 {
+        // SAFETY: `fds` is a live slice of pollfd for the call's duration.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 1000) };
+        if r < 0 {
+            continue;
+        }
+        for i in 0..count {
+            if fds[i].revents == 0 || !open[i] {
+                continue;
+            }
+            fds[i].revents = 0;
+            let (ws, v) = &mut conns[i];
+            let alive = loop {
+                match ws.read() {
+                    Ok(Message::Text(t)) => {
+                        if !v.take(&t, now_ns()) {
+                            break false;
+                        }
+                    }
+                    Ok(Message::Close(_)) => break false,
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock =>
+                    {
+                        break true;
+                    }
+                    Err(_) => break false,
+                }
+            };
+            if !alive {
+                open[i] = false;
+                // A negative fd is ignored by poll(2).
+                fds[i].fd = -1;
+                left -= 1;
+            }
+        }
+    }
+    conns.into_iter().map(|(_, v)| v.seen).collect()
 }
 
 fn append(log: &Path, text: &str) {
@@ -467,20 +591,35 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         burst_done: AtomicUsize::new(0),
         paced_seen: AtomicUsize::new(0),
     });
-    let mut handles = Vec::with_capacity(n);
-    for i in 0..n {
-        let sh = shared.clone();
-        let port = server.port;
-        let bursts = cfg.bursts.clone();
-        handles.push(
-            std::thread::Builder::new()
-                .stack_size(256 * 1024)
-                .spawn(move || client(kind, port, bursts, sh))
-                .unwrap(),
-        );
-        // Stay under the listen backlog.
-        if i % 64 == 63 {
-            std::thread::sleep(Duration::from_millis(20));
+    let mut handles = Vec::new();
+    if cfg.threads {
+        for i in 0..n {
+            let sh = shared.clone();
+            let port = server.port;
+            let bursts = cfg.bursts.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .stack_size(256 * 1024)
+                    .spawn(move || client(kind, port, bursts, sh))
+                    .unwrap(),
+            );
+            // Stay under the listen backlog.
+            if i % 64 == 63 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    } else {
+        let readers = cfg.readers.clamp(1, n.max(1));
+        for r in 0..readers {
+            let count = n / readers + usize::from(r < n % readers);
+            let sh = shared.clone();
+            let port = server.port;
+            let bursts = cfg.bursts.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .spawn(move || poller(kind, port, count, bursts, sh))
+                    .unwrap(),
+            );
         }
     }
     // Every client is connected and following the log once it saw a W line.
@@ -542,8 +681,7 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
     let mut lat: Vec<u64> = Vec::new();
     let mut complete = vec![0; cfg.bursts.len()];
     let mut last = starts.clone();
-    for h in handles {
-        let s = h.join().unwrap();
+    for s in handles.into_iter().flat_map(|h| h.join().unwrap()) {
         lat.extend(&s.paced_latency_ns);
         for (round, b) in s.bursts.iter().enumerate() {
             if b.received == cfg.bursts[round] && b.in_order {
