@@ -444,16 +444,90 @@ fn client(kind: Kind, port: u16, bursts: Vec<u64>, shared: Arc<Shared>) -> Vec<S
     vec![v.seen]
 }
 
+/// A viewer's socket that asks the kernel to stamp each segment as it
+/// arrives (`SO_TIMESTAMPNS`, CLOCK_REALTIME like `now_ns`) and keeps the
+/// stamp of the last read, so a frame's arrival is when the server's write
+/// reached the socket, not when this bench got round to reading it.
+struct Stamped {
+    s: TcpStream,
+    last: Option<u64>,
+}
+
+impl Stamped {
+    fn new(s: TcpStream) -> Stamped {
+        let on: libc::c_int = 1;
+        // SAFETY: setsockopt with a live fd and an int of the right size.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&s),
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        Stamped { s, last: None }
+    }
+}
+
+impl std::io::Read for Stamped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut control = [0u64; 16];
+        // SAFETY: msghdr points at `iov` and `control`, both live across
+        // the call; the cmsg walk stays inside `control` (msg_controllen
+        // as the kernel set it).
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            let n = libc::recvmsg(std::os::fd::AsRawFd::as_raw_fd(&self.s), &mut msg, 0);
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    self.last = Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+            Ok(n as usize)
+        }
+    }
+}
+
+impl std::io::Write for Stamped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.s.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.s.flush()
+    }
+}
+
 /// `SSI_BENCH_VIEWERS=poll` (the default): one thread serving `count`
 /// viewers. It connects them one after the other (blocking handshakes, so
 /// never more than one pending per thread), then waits in `poll(2)` on all
 /// of their sockets and reads each readable one until it would block,
-/// stamping every message as it is parsed.
+/// stamping every message with the kernel's arrival time of its socket's
+/// last read (the time of parsing where the kernel gave none).
 fn poller(kind: Kind, port: u16, count: usize, bursts: Vec<u64>, shared: Arc<Shared>) -> Vec<Seen> {
-    let mut conns: Vec<(Ws, Viewer)> = (0..count)
+    let mut conns: Vec<(tungstenite::WebSocket<Stamped>, Viewer)> = (0..count)
         .map(|_| {
-            let ws = connect(port);
-            ws.get_ref().set_nonblocking(true).unwrap();
+            let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (ws, _) = tungstenite::client::client(
+                format!("ws://127.0.0.1:{port}/"),
+                Stamped::new(stream),
+            )
+            .unwrap();
+            ws.get_ref().s.set_nonblocking(true).unwrap();
             (ws, Viewer::new(kind, bursts.clone(), shared.clone()))
         })
         .collect();
@@ -461,7 +535,7 @@ fn poller(kind: Kind, port: u16, count: usize, bursts: Vec<u64>, shared: Arc<Sha
     let mut fds: Vec<libc::pollfd> = conns
         .iter()
         .map(|(ws, _)| libc::pollfd {
-            fd: std::os::fd::AsRawFd::as_raw_fd(ws.get_ref()),
+            fd: std::os::fd::AsRawFd::as_raw_fd(&ws.get_ref().s),
             events: libc::POLLIN,
             revents: 0,
         })
@@ -482,7 +556,8 @@ fn poller(kind: Kind, port: u16, count: usize, bursts: Vec<u64>, shared: Arc<Sha
             let alive = loop {
                 match ws.read() {
                     Ok(Message::Text(t)) => {
-                        if !v.take(&t, now_ns()) {
+                        let recv = ws.get_ref().last.unwrap_or_else(now_ns);
+                        if !v.take(&t, recv) {
                             break false;
                         }
                     }
