@@ -7,7 +7,8 @@
 //! header   = *( blank / comment )               up to the first other line
 //! comment  = *space "#" *any EOL
 //! key line = *space "#" *space key *space ":" *space value *space EOL
-//! key      = "name" / "description" / "version" / "schedule" / "timeout"   (any case)
+//! key      = "name" / "description" / "version" / "schedule" / "timeout"
+//!          / "notify-after" / "maintenance" / "remind-every"          (any case)
 //! EOL      = [ CR ] LF
 //! ```
 //!
@@ -37,6 +38,9 @@ pub const MAX_TIMEOUT_SECS: u32 = 86_400;
 /// The largest `# notify-after:` (runs a new status must hold).
 pub const MAX_NOTIFY_AFTER: u32 = 100;
 
+/// The longest `# remind-every:` (a year).
+pub const MAX_REMIND_EVERY_SECS: u32 = 31_536_000;
+
 /// The manifest's values as far as they could be read; a value is `None`
 /// when its key is missing or its value is unusable (not UTF-8, or for
 /// `timeout`, not a valid span).
@@ -57,6 +61,14 @@ pub struct Fields {
     /// notifier's default applies). Older tools ignore the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_after: Option<u32>,
+    /// `# maintenance:`, a recurring maintenance window (`CALENDAR for
+    /// SPAN`, see [`crate::quiet::window`]), as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
+    /// `# remind-every:`, seconds after which a still-bad check is told
+    /// again; `None` when absent (the notifier's default applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_every: Option<u32>,
 }
 
 /// A read manifest: its values, where the schedule was, and every problem.
@@ -154,16 +166,20 @@ enum Key {
     Schedule,
     Timeout,
     NotifyAfter,
+    Maintenance,
+    RemindEvery,
 }
 
 impl Key {
-    const ALL: [Key; 6] = [
+    const ALL: [Key; 8] = [
         Key::Name,
         Key::Description,
         Key::Version,
         Key::Schedule,
         Key::Timeout,
         Key::NotifyAfter,
+        Key::Maintenance,
+        Key::RemindEvery,
     ];
 
     fn as_str(self) -> &'static str {
@@ -174,6 +190,8 @@ impl Key {
             Key::Schedule => "schedule",
             Key::Timeout => "timeout",
             Key::NotifyAfter => "notify-after",
+            Key::Maintenance => "maintenance",
+            Key::RemindEvery => "remind-every",
         }
     }
 
@@ -246,7 +264,7 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
-                Key::NotifyAfter => {}
+                Key::NotifyAfter | Key::Maintenance | Key::RemindEvery => {}
                 _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
@@ -266,7 +284,9 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         return;
     };
     let value = match key {
-        Key::Schedule | Key::Timeout | Key::NotifyAfter => strip_trailing_comment(value),
+        Key::Schedule | Key::Timeout | Key::NotifyAfter | Key::Maintenance | Key::RemindEvery => {
+            strip_trailing_comment(value)
+        }
         _ => value,
     };
     let mut fail = |expected: String| {
@@ -330,6 +350,14 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
             _ => fail(format!(
                 "expected a whole number of runs from 1 to {MAX_NOTIFY_AFTER}"
             )),
+        },
+        Key::Maintenance => match crate::quiet::window::Window::parse(value) {
+            Ok(_) => parsed.fields.maintenance = Some(value.to_owned()),
+            Err(why) => fail(why),
+        },
+        Key::RemindEvery => match timespan::parse_whole_seconds(value, 1, MAX_REMIND_EVERY_SECS) {
+            Ok(secs) => parsed.fields.remind_every = Some(secs),
+            Err(why) => fail(why),
         },
     }
 }
@@ -407,9 +435,35 @@ mod tests {
                 schedule: Some("*:0/1".into()),
                 timeout: Some(DEFAULT_TIMEOUT_SECS),
                 notify_after: None,
+                maintenance: None,
+                remind_every: None,
             }
         );
         assert_eq!(p.schedule_line, 5);
+    }
+
+    #[test]
+    fn maintenance_and_remind_every_rules() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
+        let f = t("# maintenance: Sun 02:00 for 2h # backups\n# remind-every: 4h").fields;
+        assert_eq!(f.maintenance.as_deref(), Some("Sun 02:00 for 2h"));
+        assert_eq!(f.remind_every, Some(14_400));
+        assert_eq!(
+            e("# maintenance: Sun 02:00"),
+            vec!["line 6: maintenance \"Sun 02:00\": expected a calendar expression, \"for\" and a length, like \"Sun 02:00 for 2h\""]
+        );
+        let bad = e("# maintenance: Sun 26:00 for 1h");
+        assert!(
+            bad[0].starts_with(
+                "line 6: maintenance \"Sun 26:00 for 1h\": calendar expression \"Sun 26:00\": "
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(
+            e("# remind-every: 0"),
+            vec!["line 6: remind-every \"0\": expected 1 to 31536000 seconds, got 0"]
+        );
     }
 
     #[test]

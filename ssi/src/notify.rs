@@ -13,6 +13,7 @@
 pub mod detect;
 pub mod event;
 pub mod hook;
+pub mod hush;
 pub mod owed;
 pub mod state;
 pub mod tail;
