@@ -15,6 +15,7 @@ pub mod event;
 pub mod hook;
 pub mod hush;
 pub mod owed;
+pub mod route;
 pub mod state;
 pub mod tail;
 
