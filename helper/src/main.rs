@@ -2,6 +2,7 @@
 //!
 //! Exit codes: [`exit::Exit`].
 
+mod ack;
 mod basetime;
 mod check;
 mod entry;
@@ -11,8 +12,10 @@ mod list;
 mod look;
 mod notify;
 mod prometheus;
+mod quiet;
 mod run;
 mod show;
+mod silence;
 mod systemd;
 
 use std::io::{self, Write};
@@ -72,6 +75,12 @@ enum Cmd {
     Check(CheckArgs),
     /// Run a check now through systemd, wait, and print its new status
     Run(RunArgs),
+    /// No notification for these checks (or all) until a time, or until lifted
+    Silence(SilenceArgs),
+    /// Lift silences
+    Unsilence(UnsilenceArgs),
+    /// Acknowledge a check's current problem: quiet until it changes
+    Ack(AckArgs),
     /// Tell the notification hooks of new events (run by ssi-notify@.service)
     Notify(NotifyArgs),
     /// Deliver one owed event to its hook (run by ssi-notify-hook@.service)
@@ -132,11 +141,82 @@ impl RetryArgs {
     }
 }
 
+/// Where silences and acknowledgements are kept.
+#[derive(Debug, Args)]
+struct StateDir {
+    /// Notifier state directory [env: SSI_STATE_DIR; default: /var/lib/service-status-indicator]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl StateDir {
+    fn dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(ssi::notify::state_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+struct SilenceArgs {
+    /// Services: `x`, `ssi_x`, …
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    ids: Vec<String>,
+    /// Every check (with --until: a one-off maintenance window)
+    #[arg(long)]
+    all: bool,
+    /// For this long (`2h`, `1d 12h`, `30min`)
+    #[arg(long = "for", value_name = "SPAN", conflicts_with = "until")]
+    for_span: Option<String>,
+    /// Until this time (`2026-12-24 08:00`, `tomorrow`, `@1764151200`, …)
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Why (logged, and shown by list, show and the dashboard)
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    #[command(flatten)]
+    state: StateDir,
+}
+
+#[derive(Debug, Args)]
+struct UnsilenceArgs {
+    /// Services: `x`, `ssi_x`, …
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    ids: Vec<String>,
+    /// Every silence, one-off maintenance included
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    state: StateDir,
+}
+
+#[derive(Debug, Args)]
+struct AckArgs {
+    /// Service: `x`, `ssi_x`, …
+    id: String,
+    /// Why (logged, and shown by list, show and the dashboard)
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    #[command(flatten)]
+    state: StateDir,
+}
+
 #[derive(Debug, Args)]
 struct NotifyArgs {
     /// Runs a new status must hold before it is told, for checks without "# notify-after:" [env: SSI_NOTIFY_AFTER; default: 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     after: Option<u32>,
+    /// Tell a still-bad check again after SPAN, for checks without "# remind-every:" [env: SSI_REMIND_EVERY; default: never]
+    #[arg(long, value_name = "SPAN")]
+    remind_every: Option<String>,
     #[command(flatten)]
     dirs: NotifyDirs,
     #[command(flatten)]
@@ -299,6 +379,10 @@ fn main() -> ExitCode {
         Some(Cmd::History(a)) => history(&ctx, &a),
         Some(Cmd::Check(a)) => check(&ctx, &a),
         Some(Cmd::Run(a)) => run(&ctx, &a),
+        Some(Cmd::Silence(a)) => silence(&ctx, &a),
+        Some(Cmd::Unsilence(a)) => silence::unsilence(&ctx, &a.ids, a.all, &a.state.dir()),
+        Some(Cmd::Ack(a)) => one(&ctx, &a.id)
+            .and_then(|e| ack::ack(&ctx, &e, a.reason.as_deref().unwrap_or(""), &a.state.dir())),
         Some(Cmd::Notify(a)) => notify_pass(&ctx, &a),
         Some(Cmd::NotifyDeliver(a)) => {
             notify::deliver(&a.delivery, &a.dirs.places(), a.retry.retry())
@@ -365,6 +449,7 @@ fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
         Some(Err(why)) => eprintln!("ssi-status: {why}; timer state unavailable"),
         None => {}
     }
+    quiet::attach(&mut entries, &ssi::notify::state_dir(), ctx.now, &ctx.tz);
     Ok(entries)
 }
 
@@ -440,6 +525,7 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
 fn show(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
     let mut one = [one(ctx, &a.id)?];
     ask_systemd(&mut one);
+    quiet::attach(&mut one, &ssi::notify::state_dir(), ctx.now, &ctx.tz);
     let entry = &one[0];
     // An unreadable log is already in `log_error`; show the rest.
     let tail = match &entry.log {
@@ -628,13 +714,79 @@ fn default_after() -> Result<u32, Failure> {
     }
 }
 
+/// `--remind-every`, else `SSI_REMIND_EVERY`, else none; seconds.
+fn default_remind(a: &NotifyArgs) -> Result<Option<u32>, Failure> {
+    let (what, value) = match &a.remind_every {
+        Some(v) => ("--remind-every", v.clone()),
+        None => match std::env::var("SSI_REMIND_EVERY") {
+            Ok(v) if !v.is_empty() => ("SSI_REMIND_EVERY", v),
+            _ => return Ok(None),
+        },
+    };
+    ssi::timespan::parse_whole_seconds(&value, 1, ssi::manifest::MAX_REMIND_EVERY_SECS)
+        .map(Some)
+        .map_err(|e| fail(Exit::Usage, format!("{what} {value:?}: {e}")))
+}
+
 fn notify_pass(ctx: &Ctx, a: &NotifyArgs) -> Result<Outcome, Failure> {
     let after = match a.after {
         Some(n) => n,
         None => default_after()?,
     };
+    let remind = default_remind(a)?;
     let entries = load(ctx, true)?;
-    notify::notify(ctx, &entries, after, &a.dirs.places(), a.retry.retry())
+    notify::notify(
+        ctx,
+        &entries,
+        notify::Defaults { after, remind },
+        &a.dirs.places(),
+        a.retry.retry(),
+    )
+}
+
+fn silence(ctx: &Ctx, a: &SilenceArgs) -> Result<Outcome, Failure> {
+    let until = match (&a.for_span, &a.until) {
+        (Some(span), _) => {
+            let usec = ssi::timespan::parse_usec(span)
+                .map_err(|e| fail(Exit::Usage, format!("--for {span:?}: {e}")))?;
+            let secs = i64::try_from(usec / 1_000_000).unwrap_or(i64::MAX);
+            if secs < 1 {
+                return Err(fail(
+                    Exit::Usage,
+                    format!("--for {span:?}: expected at least 1 s; nothing changed"),
+                ));
+            }
+            Some(
+                Timestamp::from_second(ctx.now.as_second().saturating_add(secs))
+                    .map_err(|e| fail(Exit::Usage, format!("--for {span:?}: {e}")))?,
+            )
+        }
+        (None, Some(t)) => {
+            let usec = basetime::parse_option("--until", t, &ctx.local, ctx.now)
+                .map_err(|e| fail(Exit::Usage, e))?;
+            let ts = Timestamp::from_microsecond(usec as i64)
+                .map_err(|e| fail(Exit::Usage, format!("--until {t:?}: {e}")))?;
+            if ts <= ctx.now {
+                return Err(fail(
+                    Exit::Usage,
+                    format!(
+                        "--until {t:?}: {} is not in the future, expected a time to come; nothing changed",
+                        look::long_time(ts, &ctx.tz)
+                    ),
+                ));
+            }
+            Some(ts)
+        }
+        (None, None) => None,
+    };
+    silence::silence(
+        ctx,
+        &a.ids,
+        a.all,
+        until,
+        a.reason.as_deref().unwrap_or(""),
+        &a.state.dir(),
+    )
 }
 
 fn notify_test(ctx: &Ctx, a: &NotifyTestArgs) -> Result<Outcome, Failure> {

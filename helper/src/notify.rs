@@ -19,12 +19,17 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use ssi::notify::detect::{self, Input};
 use ssi::notify::event::{host_name, Event, Kind};
 use ssi::notify::hook;
+use ssi::notify::hush;
 use ssi::notify::owed::{Claimed, Owed};
+use ssi::notify::route::{self, Hook};
 use ssi::notify::state::{Delivery, Loaded, Store};
-use ssi::service::{discover_executables, Executable};
+use ssi::quiet::window::Window;
+use ssi::service::discover_executables;
 use ssi::status::rfc3339;
 
 use crate::entry::Entry;
@@ -44,6 +49,15 @@ pub struct Retry {
     pub pause: u64,
     /// Seconds each attempt may take.
     pub limit: u64,
+}
+
+/// What applies to checks whose manifest says nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// Runs a new status must hold.
+    pub after: u32,
+    /// Seconds after which a still-bad check is told again.
+    pub remind: Option<u32>,
 }
 
 /// Where hooks and state live.
@@ -70,23 +84,86 @@ fn owed(places: &Places) -> Result<Owed, Failure> {
     Owed::open(&places.state).map_err(|e| fail(Exit::Failure, e))
 }
 
-/// The hooks of the hooks directory that may run; every refused one is
-/// reported (`path: reason, ignoring.`).
-fn trusted_hooks(dir: &Path) -> Result<Vec<Executable>, Failure> {
-    let found = discover_executables(dir).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+/// The hooks of the hooks directory that may run, with their routing
+/// declarations; every refused one is reported (`path: reason,
+/// ignoring.`), a bad declaration refusing its hook.
+fn trusted_hooks(dir: &Path) -> Result<Vec<Hook>, Failure> {
+    let found = route::hooks(dir).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     Ok(found
         .into_iter()
-        .filter(|h| {
-            if !h.is_trusted() {
-                eprintln!(
-                    "ssi-status: {}: {}, ignoring.",
-                    h.path.display(),
-                    h.reason()
-                );
+        .filter(|h| match h.refusal() {
+            Some(why) => {
+                eprintln!("ssi-status: {}: {why}, ignoring.", h.exe.path.display());
+                false
             }
-            h.is_trusted()
+            None => true,
         })
         .collect())
+}
+
+/// Quiet applied to one pass's `events` (see [`ssi::notify::hush`]):
+/// silences that ended are dropped, acknowledgements that ended removed,
+/// each step logged; the events to tell.
+fn apply_quiet(
+    ctx: &Ctx,
+    entries: &[Entry],
+    checks: &mut BTreeMap<String, detect::Check>,
+    events: Vec<(String, Event)>,
+    inputs: &[Input],
+    remind: Option<u32>,
+    places: &Places,
+    host: &str,
+) -> Result<Vec<(String, Event)>, Failure> {
+    let store =
+        ssi::quiet::store::Store::lock(&places.state).map_err(|e| fail(Exit::Failure, e))?;
+    let mut state = match store.load() {
+        Ok(s) => s,
+        // Better told too much than nothing: a broken quiet state hushes
+        // nothing, and says so at every pass until it is fixed.
+        Err(e) => {
+            eprintln!("ssi-status: {e}; telling every event");
+            let hushed = hush::apply(
+                checks,
+                events,
+                inputs,
+                &|_| ssi::quiet::Quiet::default(),
+                &|_| None,
+                ctx.now,
+                host,
+            );
+            return Ok(hushed.told);
+        }
+    };
+    let before = state.clone();
+    for id in state.expire(ctx.now) {
+        eprintln!("ssi-status: {id}: silence ended");
+    }
+    let mut windows: BTreeMap<String, Option<Window>> = BTreeMap::new();
+    let mut reminds: BTreeMap<String, Option<u32>> = BTreeMap::new();
+    for e in entries {
+        if let Some(id) = &e.script.id {
+            windows.insert(id.to_string(), crate::quiet::window_of(e));
+            reminds.insert(id.to_string(), e.script.manifest.remind_every.or(remind));
+        }
+    }
+    let judge = |id: &str| {
+        let w = windows.get(id).and_then(Option::as_ref);
+        ssi::quiet::judge(&state, id, w, ctx.now, &ctx.tz)
+    };
+    let every = |id: &str| reminds.get(id).copied().flatten();
+    let hushed = hush::apply(checks, events, inputs, &judge, &every, ctx.now, host);
+    for (e, why) in &hushed.quiet {
+        eprintln!("ssi-status: {}: {} not told: {why}", e.id, e.event.as_str());
+    }
+    for id in &hushed.acks_ended {
+        if state.acks.remove(id).is_some() {
+            eprintln!("ssi-status: {id}: acknowledgement ended (the status changed)");
+        }
+    }
+    if state != before {
+        store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
+    }
+    Ok(hushed.told)
 }
 
 fn file_name(p: &Path) -> String {
@@ -100,10 +177,11 @@ fn file_name(p: &Path) -> String {
 pub fn notify(
     ctx: &Ctx,
     entries: &[Entry],
-    after: u32,
+    defaults: Defaults,
     places: &Places,
     retry: Retry,
 ) -> Result<Outcome, Failure> {
+    let after = defaults.after;
     let inputs: Vec<Input> = entries
         .iter()
         .filter_map(|e| {
@@ -158,6 +236,16 @@ pub fn notify(
         eprintln!("ssi-status: {w}");
     }
     events.extend(scan.events);
+    let events = apply_quiet(
+        ctx,
+        entries,
+        &mut state.checks,
+        events,
+        &inputs,
+        defaults.remind,
+        places,
+        &host,
+    )?;
     let hooks = if events.is_empty() {
         Vec::new()
     } else {
@@ -178,8 +266,12 @@ pub fn notify(
                 places.hooks.display()
             );
         }
-        for h in &hooks {
-            if let Some(d) = state.queue(&file_name(&h.path), key, event.clone()) {
+        let wanting: Vec<&Hook> = hooks.iter().filter(|h| h.wants(event)).collect();
+        if !hooks.is_empty() && wanting.is_empty() {
+            eprintln!("ssi-status: {what}; no hook's route wants it");
+        }
+        for h in wanting {
+            if let Some(d) = state.queue(&file_name(&h.exe.path), key, event.clone()) {
                 owed.add(&d, 0).map_err(|e| fail(Exit::Failure, e))?;
                 eprintln!("ssi-status: {what}; delivery {d}");
             }
@@ -385,25 +477,21 @@ pub fn test(
         timestamp: rfc3339(ctx.now),
         host: host_name(),
     };
-    let found =
-        discover_executables(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+    let found = route::hooks(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     if found.is_empty() {
         return Err(fail(
             Exit::Failure,
             format!("no hook in {}", places.hooks.display()),
         ));
     }
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+    let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
         let runs: Vec<_> = found
             .iter()
             .map(|h| {
                 let event = &event;
-                s.spawn(move || {
-                    if h.is_trusted() {
-                        hook::run(&h.path, event, Duration::from_secs(limit))
-                    } else {
-                        Err(format!("refused: {}", h.reason()))
-                    }
+                s.spawn(move || match h.refusal() {
+                    None => hook::run(&h.exe.path, event, Duration::from_secs(limit)),
+                    Some(why) => Err(format!("refused: {why}")),
                 })
             })
             .collect();
@@ -412,14 +500,19 @@ pub fn test(
             .zip(runs)
             .map(|(h, r)| {
                 let result = r.join().unwrap_or_else(|_| Err(String::from("crashed")));
-                (h.path.display().to_string(), result)
+                // What the hook gets, when a declaration routes it.
+                let result = result.map(|()| match &h.route {
+                    Ok(Some(route)) => format!(" (route: {})", route.describe()),
+                    _ => String::new(),
+                });
+                (h.exe.path.display().to_string(), result)
             })
             .collect()
     });
     let mut stdout = String::new();
     for (path, r) in &results {
         match r {
-            Ok(()) => stdout.push_str(&format!("{path}: ok\n")),
+            Ok(route) => stdout.push_str(&format!("{path}: ok{route}\n")),
             Err(why) => stdout.push_str(&format!("{path}: failed: {why}\n")),
         }
     }

@@ -175,6 +175,15 @@ pub fn text(
     if let Some(stem) = entry.unit_stem() {
         field(&mut out, "Units", &format!("{stem}.service, {stem}.timer"));
     }
+    if let Some(w) = &m.maintenance {
+        field(&mut out, "Maintenance", &printable(w));
+    }
+    if let Some(r) = m.remind_every {
+        field(&mut out, "Remind every", &look::span(r));
+    }
+    for (label, why) in crate::quiet::lines(&entry.quiet, tz) {
+        field(&mut out, label, &printable(&why));
+    }
     let log = entry
         .log
         .as_ref()

@@ -102,6 +102,11 @@ const LIST_FIELDS: [(&str, &str); 25] = [
     ("service_state", "string?"),
     ("service_result", "string?"),
     ("exit_status", "number?"),
+    ("maintenance_window", "string?"),
+    ("remind_every", "number?"),
+    ("silenced", "object?"),
+    ("acknowledged", "object?"),
+    ("maintenance", "object?"),
 ];
 
 fn assert_type(obj: &Map<String, Value>, key: &str, ty: &str) {
