@@ -76,7 +76,7 @@ fn path_with_fake(dir: &Path) -> String {
 }
 
 /// The fields every list/check/show object has, and their JSON types.
-const LIST_FIELDS: [(&str, &str); 25] = [
+const LIST_FIELDS: [(&str, &str); 30] = [
     ("id", "string?"),
     ("unit", "string?"),
     ("path", "string"),
