@@ -11,6 +11,11 @@
 //! a scrape answers from memory and starts no `systemctl`. The
 //! schedule's next run is computed when a status line or a script changes,
 //! not per scrape.
+//!
+//! The one exception: silences and acknowledgements are set by
+//! `ssi-status` in another process, so a scrape (and `GET /api/quiet`)
+//! reads the small `quiet.json` of the notifier's state directory whole,
+//! outside the lock, and judges each check by [`ssi::quiet::judge`].
 
 use std::collections::BTreeMap;
 use std::io;
@@ -21,7 +26,10 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
-use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, QuietFlags, Snapshot};
+use ssi::quiet::store::QuietState;
+use ssi::quiet::window::Window;
+use ssi::quiet::Quiet;
 use ssi::service::Discovery;
 use ssi::status::Status;
 
@@ -41,6 +49,8 @@ struct Script {
     /// `first_seen`), and the gap to the run after it.
     first_run: Option<Timestamp>,
     interval: Option<u64>,
+    /// Its manifest's maintenance window.
+    window: Option<Arc<Window>>,
 }
 
 /// The last status line of one log, and how many were seen.
@@ -64,6 +74,8 @@ struct State {
 pub struct Registry {
     state: Mutex<State>,
     tz: TimeZone,
+    /// Where `quiet.json` is (the notifier's state directory).
+    quiet_dir: std::path::PathBuf,
 }
 
 impl Default for Registry {
@@ -79,6 +91,7 @@ impl Registry {
         Registry {
             state: Mutex::new(State::default()),
             tz,
+            quiet_dir: ssi::notify::state_dir(),
         }
     }
 
@@ -116,6 +129,12 @@ impl Registry {
                 first_seen,
                 first_run: None,
                 interval: None,
+                window: s
+                    .manifest
+                    .maintenance
+                    .as_deref()
+                    .and_then(|w| Window::parse(w).ok())
+                    .map(Arc::new),
             };
             self.plan(&mut script, st.seen.get(id.as_str()).map(|s| s.at), now);
             // Two scripts with one id are both refused: one entry, invalid.
@@ -154,8 +173,36 @@ impl Registry {
         s.interval = schedule_interval(schedule, last.unwrap_or(now), &self.tz);
     }
 
+    /// Reads the quiet state; a missing file is none, a bad one is said on
+    /// stderr (the journal) and counts as none.
+    fn quiet_state(&self) -> QuietState {
+        ssi::quiet::store::read(&self.quiet_dir).unwrap_or_else(|e| {
+            eprintln!("ssi-broadcaster: {e}");
+            QuietState::default()
+        })
+    }
+
+    /// How each check with an id is quiet at `now`, by id (every check).
+    pub fn quiet(&self, now: Timestamp) -> BTreeMap<String, Quiet> {
+        let state = self.quiet_state();
+        let windows: Vec<(String, Option<Arc<Window>>)> = self
+            .lock()
+            .scripts
+            .iter()
+            .map(|(id, s)| (id.clone(), s.window.clone()))
+            .collect();
+        windows
+            .into_iter()
+            .map(|(id, w)| {
+                let q = ssi::quiet::judge(&state, &id, w.as_deref(), now, &self.tz);
+                (id, q)
+            })
+            .collect()
+    }
+
     /// Everything a scrape shows at `now`, copied under the lock.
     pub fn snapshot(&self, clients: u64, now: Timestamp) -> Snapshot {
+        let quiet = self.quiet(now);
         let st = self.lock();
         let checks = st
             .scripts
@@ -173,6 +220,7 @@ impl Registry {
                         && is_late(computed_trigger(s.first_run, now), s.timeout, last, now),
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
+                    quiet: quiet.get(id).map(QuietFlags::from).unwrap_or_default(),
                 }
             })
             .collect();
@@ -200,6 +248,27 @@ pub fn respond(
         format.content_type(),
         "Vary: Accept\r\n",
         body.as_bytes(),
+        head_only,
+    )
+}
+
+/// Answers `GET /api/quiet`: `{"<id>": {"silenced": …, "acknowledged":
+/// …, "maintenance": …}}` for every check, each null or who, why, since
+/// and until when (as `ssi-status list --json` has them). The dashboard
+/// reads it; WebSocket clients get no new message type for it.
+pub fn respond_quiet(
+    stream: &mut TcpStream,
+    registry: &Registry,
+    head_only: bool,
+) -> io::Result<()> {
+    let body =
+        serde_json::to_vec(&registry.quiet(Timestamp::now())).unwrap_or_else(|_| b"{}".to_vec());
+    http::respond(
+        stream,
+        200,
+        "application/json",
+        "Cache-Control: no-store\r\n",
+        &body,
         head_only,
     )
 }
@@ -257,5 +326,54 @@ mod tests {
         r.record(&[update("minutely", "OK", &at(190).to_string())]);
         assert!(!late(at(200)), "a line came");
         assert!(late(at(190 + 60 + 21)), "the next run is late again");
+    }
+
+    #[test]
+    fn quiet_gauges_follow_the_state_file_and_the_manifest_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripts = dir.path().join("scripts");
+        std::fs::create_dir(&scripts).unwrap();
+        for (file, extra) in [
+            ("a.sh", ""),
+            ("b.sh", "# maintenance: *-*-* 10:00 for 1h\n"),
+        ] {
+            let p = scripts.join(file);
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\n# name: Check\n# description: d\n# version: 1\n# schedule: hourly\n{extra}echo OK\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        std::fs::write(
+            dir.path().join("quiet.json"),
+            r#"{"version":1,"silences":{"a":{"by":"root","reason":"r","since":0,"until":null}},"acks":{"b":{"by":"root","reason":"","since":0,"status":"FAILURE"}}}"#,
+        )
+        .unwrap();
+        let mut r = Registry::new(TimeZone::UTC);
+        r.quiet_dir = dir.path().to_owned();
+        r.set_scripts(&ssi::service::discover(&scripts).unwrap());
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let text = |now| render(&r.snapshot(0, now), Format::Text);
+        let t = text(at("2026-12-05T10:30:00Z"));
+        for line in [
+            "ssi_check_silenced{id=\"a\"} 1",
+            "ssi_check_silenced{id=\"b\"} 0",
+            "ssi_check_acknowledged{id=\"a\"} 0",
+            "ssi_check_acknowledged{id=\"b\"} 1",
+            "ssi_check_in_maintenance{id=\"a\"} 0",
+            "ssi_check_in_maintenance{id=\"b\"} 1",
+        ] {
+            assert!(t.lines().any(|l| l == line), "{line} in\n{t}");
+        }
+        let t = text(at("2026-12-05T11:00:00Z"));
+        assert!(
+            t.lines()
+                .any(|l| l == "ssi_check_in_maintenance{id=\"b\"} 0"),
+            "{t}"
+        );
+        let q = r.quiet(at("2026-12-05T10:30:00Z"));
+        assert_eq!(q["a"].silenced.as_ref().unwrap().reason, "r");
     }
 }

@@ -75,6 +75,7 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request) {
             &req,
             head_only,
         ),
+        "/api/quiet" => crate::metrics::respond_quiet(&mut stream, &ctx.hub.metrics, head_only),
         "/healthz" => http::respond(
             &mut stream,
             200,

@@ -40,6 +40,7 @@ pub fn snapshot(entries: &[Entry], now: Timestamp, tz: &TimeZone) -> Snapshot {
             interval_secs: valid
                 .and_then(|v| schedule_interval(v.schedule, last.map_or(now, |l| l.timestamp), tz)),
             status_lines: None,
+            quiet: (&e.quiet).into(),
         });
     }
     snap

@@ -33,6 +33,7 @@ fn hostile() -> Snapshot {
             last_status: Some(Timestamp::from_second(1_764_151_200 + i as i64).unwrap()),
             late: i == 2,
             interval_secs: Some(86_400),
+            quiet: Default::default(),
             status_lines: Some(i as u64 * 7),
         })
         .chain([Check {
@@ -43,6 +44,7 @@ fn hostile() -> Snapshot {
             last_status: None,
             late: false,
             interval_secs: None,
+            quiet: Default::default(),
             status_lines: None,
         }])
         .collect();
