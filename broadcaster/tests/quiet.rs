@@ -4,6 +4,8 @@
 //! notifier state directory's `quiet.json` as `ssi-status` writes it.
 
 #[path = "common/browser.rs"]
+// Not every helper is used here.
+#[allow(dead_code)]
 mod browser;
 mod common;
 

@@ -112,8 +112,8 @@ fn apply_quiet(
     inputs: &[Input],
     remind: Option<u32>,
     places: &Places,
-    host: &str,
 ) -> Result<Vec<(String, Event)>, Failure> {
+    let host = &host_name();
     let store =
         ssi::quiet::store::Store::lock(&places.state).map_err(|e| fail(Exit::Failure, e))?;
     let mut state = match store.load() {
@@ -244,7 +244,6 @@ pub fn notify(
         &inputs,
         defaults.remind,
         places,
-        &host,
     )?;
     let hooks = if events.is_empty() {
         Vec::new()

@@ -93,7 +93,7 @@ pub fn judge(
     now: Timestamp,
     tz: &TimeZone,
 ) -> Quiet {
-    let live = |s: &&store::Silence| s.until.is_none_or(|u| u > now.as_second());
+    let live = |s: &&store::Silence| s.until.map_or(true, |u| u > now.as_second());
     let why = |s: &store::Silence, all: bool| Why {
         by: s.by.clone(),
         reason: s.reason.clone(),

@@ -119,7 +119,7 @@ impl Route {
 
     /// Whether the hook wants `event`.
     pub fn wants(&self, event: &Event) -> bool {
-        let checks = self.checks.as_ref().is_none_or(|globs| {
+        let checks = self.checks.as_ref().map_or(true, |globs| {
             globs
                 .iter()
                 .any(|g| glob(g.as_bytes(), event.id.as_bytes()))
@@ -131,7 +131,7 @@ impl Route {
         let events = self
             .events
             .as_ref()
-            .is_none_or(|list| list.contains(&event.event));
+            .map_or(true, |list| list.contains(&event.event));
         checks && statuses && events
     }
 
