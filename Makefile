@@ -14,9 +14,11 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DOCDIR ?= $(DATADIR)/doc/service-status-indicator
-# ssi-apply, run by ssi-scripts@.service (and by hand): a program for
-# systemd and administrators, not for PATH.
+# ssi-apply, run by ssi-scripts@.service (and by hand), and ssi-run, run by
+# every generated check unit: programs for systemd, not for PATH. The build
+# tells ssi-generator where ssi-run is (SSI_LIBEXECDIR).
 LIBEXECDIR ?= $(PREFIX)/lib/service-status-indicator
+export SSI_LIBEXECDIR := $(LIBEXECDIR)
 SYSCONFDIR ?= /etc
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 PKG_CONFIG ?= pkg-config
@@ -50,13 +52,16 @@ endif
 # units/service-status-indicator.tmpfiles names the same directory.
 SCRIPTSDIR := /usr/local/bin/service-status-indicator
 
-BINARIES := ssi-generator ssi-status ssi-broadcaster
+BINARIES := ssi-generator ssi-status ssi-broadcaster ssi-run
 MANPAGES := man/ssi-status.1 man/ssi-script.5 man/ssi-generator.8 man/ssi-broadcaster.8
 EXAMPLES := $(wildcard examples/*.bash)
 # Notification hooks shipped as examples (installed as documentation, run
 # only once copied into $(HOOKSDIR)).
 HOOK_EXAMPLES := examples/notify/email examples/notify/webhook examples/notify/README
 HOOKSDIR := $(SYSCONFDIR)/service-status-indicator/notify.d
+# The Prometheus alert rules (with their promtool test) and scrape config
+# the README's "Many machines" loads, installed as documentation.
+PROMETHEUS_EXAMPLES := examples/prometheus/ssi-alerts.yml examples/prometheus/ssi-alerts.test.yml examples/prometheus/scrape-config.yml
 # The notifier's units: installed, enabled by the administrator
 # (systemctl enable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path).
 NOTIFY_UNITS := ssi-notify@.path ssi-notify.timer ssi-notify@.service ssi-notify-hook@.service
@@ -74,7 +79,17 @@ DEMO_ENV := SSI_SCRIPTS_DIR=$(DEMO)/scripts SSI_LOG_DIR=$(DEMO)/log
 DASHBOARD_LISTEN ?= 127.0.0.1:5000
 DASHBOARD_INTERVAL ?= 15
 
-.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh
+# The one version: Cargo.toml's [workspace.package] version, which
+# ssi-status --version, ssi-broadcaster --version and ssi-generator
+# --version print (CARGO_PKG_VERSION) and which `make deb` writes into
+# debian/changelog. A semver pre-release (0.2.0-rc.1) becomes Debian's
+# 0.2.0~rc.1, which sorts before 0.2.0 as it does for cargo.
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
+DEB_VERSION := $(subst -,~,$(VERSION))
+# Where `make deb` puts the package (with its .buildinfo and .changes).
+DEB_OUT ?= $(CARGO_TARGET_DIR)/deb
+
+.PHONY: all build test test-deps lint demo dashboard install uninstall bench clean e2e fresh deb deb-test deb-piuparts
 
 all: build
 
@@ -92,7 +107,8 @@ lint: test-deps
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	shellcheck -x tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/lib/tally.sh tests/fresh/run \
 	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply \
-	    examples/notify/email examples/notify/webhook
+	    examples/notify/email examples/notify/webhook tests/deb/run tests/hooks.sh
+	shellcheck -s sh debian/service-status-indicator.postinst debian/service-status-indicator.prerm debian/service-status-indicator.postrm
 
 # Every suite to its end, then one summary with the skipped tests and why
 # (tests/run.sh).
@@ -162,7 +178,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/notify
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples/prometheus
 	install -m 0755 $(RELEASE)/ssi-status $(RELEASE)/ssi-broadcaster $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(RELEASE)/ssi-generator $(DESTDIR)$(GENERATORDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster.service
@@ -170,7 +186,7 @@ install:
 	sed 's|@BINDIR@|$(BINDIR)|g' units/ssi-broadcaster-push.service >$(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-broadcaster-push.service
 	install -m 0644 units/ssi-broadcaster.socket $(DESTDIR)$(UNITDIR)/
-	install -m 0755 units/ssi-apply $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 units/ssi-apply $(RELEASE)/ssi-run $(DESTDIR)$(LIBEXECDIR)/
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/ssi-scripts@.service >$(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ssi-scripts@.service
 	install -m 0644 units/ssi-scripts@.path $(DESTDIR)$(UNITDIR)/
@@ -189,6 +205,7 @@ install:
 	install -m 0644 man/ssi-generator.8 man/ssi-broadcaster.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 $(HOOK_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/notify/
+	install -m 0644 $(PROMETHEUS_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/prometheus/
 	@# The hooks directory, like the scripts directory, is the administrator's.
 	@if [ ! -d $(DESTDIR)$(HOOKSDIR) ]; then \
 	    echo "install -d -m 0755 $(DESTDIR)$(HOOKSDIR)"; \
@@ -229,33 +246,51 @@ install:
 	    echo "Packagers: enable $(WATCHES) (WantedBy=paths.target) on the target system."; \
 	fi
 
-# Removes exactly what `install` added. Check scripts, logs and the ssi user
-# stay (a system user is never deleted: files may still belong to it).
+# Removes exactly what `install` added, and what the programs wrote that
+# would go on acting without them: node_exporter's textfile (or its alerts
+# fire forever), the runtime directory, failed or not-found units. What is
+# the administrator's or history (scripts, hooks and configuration, logs,
+# the notifier's state, "systemctl edit" drop-ins, the ssi user) is kept
+# and listed, with the command that removes it.
+TEXTFILE := /var/lib/prometheus/node-exporter/ssi.prom
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    prom=$$(systemctl show -p ExecStart --value ssi-metrics-textfile.service 2>/dev/null | sed -n 's/.*--output \([^ ;]*\).*/\1/p' | head -n 1); \
 	    echo "==> stopping the broadcaster: systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service"; \
 	    systemctl disable --now ssi-broadcaster.socket ssi-broadcaster.service ssi-broadcaster-push.service || true; \
-	    echo "==> stopping the metrics textfile: systemctl disable --now $(METRICS_UNITS)"; \
-	    systemctl disable --now $(METRICS_UNITS) || true; \
+	    echo "==> stopping the metrics textfile: systemctl disable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer"; \
+	    systemctl disable --now ssi-metrics-textfile.path ssi-metrics-textfile.timer || true; \
 	    echo "==> stopping the notifier: systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path"; \
 	    systemctl disable --now ssi-notify.timer ssi-notify@1.path ssi-notify@2.path || true; \
 	    echo "==> stopping the scripts watch: systemctl disable --now $(WATCHES)"; \
 	    systemctl disable --now $(WATCHES) || true; \
-	    echo "==> stopping the checks: systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service'"; \
-	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.timer' 'ssi_*.service' 'ssi-notify@*.service' 'ssi-notify-hook@*.service' || true; \
+	    echo "==> stopping the checks: systemctl stop 'ssi_*.timer', then the services"; \
+	    systemctl stop 'ssi_*.timer' || true; \
+	    : "A run under way finishes (stopping it would leave it failed), bounded."; \
+	    for i in $$(seq 60); do \
+	        systemctl list-units --plain --no-legend --state=activating,deactivating 'ssi_*.service' 'ssi-*.service' | grep -q . || break; \
+	        sleep 0.5; \
+	    done; \
+	    systemctl stop 'ssi-scripts@*.service' 'ssi_*.service' 'ssi-notify@*.service' 'ssi-notify-hook@*.service' ssi-metrics-textfile.service || true; \
+	    for f in $(TEXTFILE) $$prom; do \
+	        if [ -f "$$f" ]; then echo "==> removing node_exporter's textfile (its ssi_ series would stay and alert): rm $$f"; rm -f "$$f"; fi; \
+	    done; \
+	    if [ -d /run/$(NAME) ]; then echo "==> rm -r /run/$(NAME)"; rm -rf /run/$(NAME); fi; \
 	elif [ -z "$(DESTDIR)" ]; then \
 	    echo "==> systemd is not running: systemctl disable $(WATCHES)"; \
 	    systemctl disable $(WATCHES) || true; \
+	    if [ -f $(TEXTFILE) ]; then echo "==> rm $(TEXTFILE)"; rm -f $(TEXTFILE); fi; \
 	fi
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,ssi-status ssi-broadcaster) \
-	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply \
+	    $(DESTDIR)$(GENERATORDIR)/ssi-generator $(DESTDIR)$(LIBEXECDIR)/ssi-apply $(DESTDIR)$(LIBEXECDIR)/ssi-run \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,ssi-broadcaster.service ssi-broadcaster-push.service ssi-broadcaster.socket ssi-scripts@.path ssi-scripts@.service $(METRICS_UNITS) $(NOTIFY_UNITS)) \
 	    $(DESTDIR)$(SYSUSERSDIR)/$(NAME).conf $(DESTDIR)$(TMPFILESDIR)/$(NAME).conf \
 	    $(DESTDIR)$(LOGROTATEDIR)/$(NAME) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man,1/ssi-status.1 5/ssi-script.5 8/ssi-generator.8 8/ssi-broadcaster.8) \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES))) \
-	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/notify/,$(notdir $(HOOK_EXAMPLES)))
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/notify/,$(notdir $(HOOK_EXAMPLES))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/prometheus/,$(notdir $(PROMETHEUS_EXAMPLES)))
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples/notify $(DESTDIR)$(DOCDIR)/examples/prometheus $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@# The hooks directory goes only if no hook is left in it.
 	@[ ! -d $(DESTDIR)$(HOOKSDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(SYSCONFDIR)/service-status-indicator
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
@@ -264,10 +299,78 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    echo "==> removing the generated check units: systemctl daemon-reload"; \
 	    systemctl daemon-reload; \
-	    systemctl reset-failed 'ssi_*' 'ssi-scripts@*' 'ssi-notify*' 2>/dev/null || true; \
+	    echo "==> forgetting failed units of ours: systemctl reset-failed 'ssi_*' 'ssi-*'"; \
+	    systemctl reset-failed 'ssi_*' 'ssi-*' 2>/dev/null || true; \
 	fi
-	@echo "Kept: scripts in $(SCRIPTSDIR) and hooks in $(HOOKSDIR) (if any), logs in /var/log/$(NAME),"
-	@echo "the notifier's state in /var/lib/$(NAME), the ssi user."
+	@# What is kept, each only if it is there, and the one command that removes it.
+	@kept=; \
+	stamps=$(DESTDIR)/var/lib/systemd/timers/stamp-ssi_*.timer; \
+	for p in $(DESTDIR)$(SCRIPTSDIR) $(DESTDIR)$(SYSCONFDIR)/$(NAME) $(DESTDIR)/var/log/$(NAME) $(DESTDIR)/var/lib/$(NAME) \
+	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi_*.d $(DESTDIR)$(SYSCONFDIR)/systemd/system/ssi-*.d "$$stamps"; do \
+	    : "The stamps, one per check that ran, are named by their pattern."; \
+	    if [ "$$p" = "$$stamps" ]; then \
+	        n=$$(ls $$stamps 2>/dev/null | wc -l); [ "$$n" -gt 0 ] || continue; \
+	    else \
+	        [ -e "$$p" ] || continue; \
+	    fi; \
+	    case $$p in \
+	    *$(SCRIPTSDIR)) what="your check scripts";; \
+	    *$(SYSCONFDIR)/$(NAME)) what="configuration: notification hooks, push.conf, push.key";; \
+	    */var/log/$(NAME)) what="the checks' logs";; \
+	    */var/lib/$(NAME)) what="the notifier's state (silences, acknowledgements, what was told)";; \
+	    */stamp-*) what="systemd's timer stamps of the checks (Persistent=), $$n";; \
+	    *) what="a drop-in of yours (systemctl edit)";; \
+	    esac; \
+	    [ -n "$$kept" ] || echo "Kept:"; \
+	    printf '  %-60s %s\n' "$$p" "$$what"; \
+	    kept="$$kept $$p"; \
+	done; \
+	user=; if [ -z "$(DESTDIR)" ] && getent passwd ssi >/dev/null 2>&1; then user=1; echo "  the ssi user and group (a system user is not deleted: files may belong to it)"; fi; \
+	if [ -n "$$kept$$user" ]; then \
+	    echo "To remove all of it too:"; \
+	    printf '  sudo rm -r%s' "$$kept"; [ -z "$$user" ] || printf ' && sudo userdel ssi'; echo; \
+	fi
+
+# The Debian package, built by debhelper from debian/ (debian/rules installs
+# with `make install PREFIX=/usr`): $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_ARCH.deb.
+# The crates are fetched first (the only step that may use the network);
+# debian/changelog is written from $(VERSION), the one version.
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || { \
+	    echo "deb: needs dpkg-buildpackage and debhelper: sudo apt-get install dpkg-dev debhelper" >&2; exit 1; }
+	$(CARGO) fetch --locked
+	@mkdir -p $(DEB_OUT)
+	@date=$$(git log -1 --format=%cD 2>/dev/null || date -R); \
+	{ echo "$(NAME) ($(DEB_VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built from the source tree with make deb; the release notes are in"; \
+	  echo "    the project's history."; echo; \
+	  echo " -- Service Status Indicator maintainers <ssi-maintainers@example.org>  $$date"; \
+	} >debian/changelog
+	DEB_OUT=$(abspath $(DEB_OUT)) dpkg-buildpackage --build=binary --no-sign \
+	    --buildinfo-option=-u$(abspath $(DEB_OUT)) --buildinfo-option=-O$(abspath $(DEB_OUT))/$(NAME)_$(DEB_VERSION).buildinfo \
+	    --changes-option=-u$(abspath $(DEB_OUT)) --changes-option=-O$(abspath $(DEB_OUT))/$(NAME)_$(DEB_VERSION).changes
+	@echo "==> $$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
+	@echo "Install it with: sudo apt-get install ./$$(ls $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_*.deb)"
+
+# The package checked: lintian (errors and warnings fail; the overrides and
+# their reasons are in debian/*.lintian-overrides), then its lifecycle
+# under a real systemd: install, upgrade from the previous build, remove,
+# purge (root, systemd-nspawn; a few minutes): tests/deb/run.
+deb-test: test-deps deb
+	lintian --fail-on error,warning $(DEB_OUT)/$(NAME)_$(DEB_VERSION).changes
+	tests/deb/run
+
+# Debian's install/remove/purge tester on the built package, in a fresh
+# Debian 12 chroot made with debootstrap from the package mirror (root,
+# network, a few minutes; not part of `make test`). Ignored: directories that
+# systemd, pulled in as a dependency and purged with us, leaves from its own
+# tmpfiles.d (piuparts.debian.org ignores them for the same reason).
+PIUPARTS_MIRROR ?= http://deb.debian.org/debian
+deb-piuparts: deb
+	piuparts -d bookworm -m $(PIUPARTS_MIRROR) \
+	    -i /root/.ssh/ -i /var/cache/private/ -i /var/lib/private/ -i /var/log/private/ \
+	    -i /var/lib/systemd/coredump/ -i /var/lib/systemd/pstore/ \
+	    $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 
 bench:
 	$(CARGO) bench --locked -p ssi --bench library

@@ -26,10 +26,22 @@ packages=(
     openssl                 # tests/examples/run.sh: the certificate-expiry example
     curl                    # tests/examples/run.sh: the HTTP examples
     procps                  # make e2e: pgrep
-    python3                 # make e2e: the WebSocket client
-    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare
+    python3                 # make e2e: the WebSocket client; helper/tests/tty.rs: the pseudo-terminal driver
+    util-linux              # setpriv (ownership tests), prlimit, nsenter, unshare (broadcaster/tests/push.rs: a resolver that never answers)
+    mount                   # broadcaster/tests/push.rs: mount --bind a resolv.conf in a private mount namespace
     prometheus              # ssi/tests/metrics.rs, tests/prometheus.sh: promtool check metrics, promtool test rules, the real engine
     prometheus-alertmanager # tests/prometheus.sh: alerts delivered to a webhook
+    monitoring-plugins-basic    # generator/tests/run.rs, make e2e: check_dummy, check_tcp run as 'output: nagios' checks
+    monitoring-plugins-standard # the plugin examples' check_disk and friends
+    dpkg-dev                # make deb: dpkg-buildpackage
+    debhelper               # make deb: debian/rules (dh, compat 13)
+    lintian                 # make deb-test: the package is lintian clean
+    piuparts                # make deb-piuparts: Debian's install/purge tester
+    exim4-daemon-light      # make e2e: Debian's default MTA, mail from the email hook to a local mailbox
+    msmtp                   # tests/hooks.sh: the email hook through a synchronous sendmail-compatible relay
+    mawk                    # tests/hooks.sh: the webhook hook's JSON under Debian's default awk
+    gawk                    # tests/hooks.sh: … under GNU awk
+    busybox                 # tests/hooks.sh: … under busybox awk
 )
 # cargo tools: binary name, crate.
 cargo_tools=(

@@ -20,7 +20,7 @@ make=${MAKE:-make}
 # NOBUILD=1 never runs cargo.
 fake_target=$work/target
 mkdir -p "$fake_target/release"
-for b in ssi-generator ssi-status ssi-broadcaster; do
+for b in ssi-generator ssi-status ssi-broadcaster ssi-run; do
     printf '#!/bin/sh\necho fake %s\n' "$b" >"$fake_target/release/$b"
     chmod 755 "$fake_target/release/$b"
 done
@@ -36,9 +36,12 @@ run_make() {
         CARGO_TARGET_DIR="$fake_target" "$@" >"$work/make.out" 2>&1
 }
 
-# What make install ships: examples/*.bash (examples/prometheus/ stays in the source tree).
+# What make install ships: examples/*.bash, the notification hooks and the
+# Prometheus rules and scrape config (issue 22: the README tells people to
+# load them).
 examples=$(cd "$root/examples" && ls -- *.bash)
 hook_examples=$(cd "$root/examples/notify" && ls)
+prometheus_examples=$(cd "$root/examples/prometheus" && ls)
 
 # --- PREFIX=/usr/local (the default) ----------------------------------------
 dest=$work/local
@@ -62,6 +65,7 @@ if run_make "$dest" install; then
                 echo "644 f usr/local/lib/systemd/system/$u"
             done
             echo "755 f usr/local/lib/service-status-indicator/ssi-apply"
+            echo "755 f usr/local/lib/service-status-indicator/ssi-run"
             echo "644 f usr/local/lib/sysusers.d/service-status-indicator.conf"
             echo "644 f usr/local/lib/tmpfiles.d/service-status-indicator.conf"
             echo "644 f etc/logrotate.d/service-status-indicator"
@@ -71,6 +75,7 @@ if run_make "$dest" install; then
             echo "644 f usr/local/share/man/man8/ssi-generator.8"
             for e in $examples; do echo "755 f usr/local/share/doc/service-status-indicator/examples/$e"; done
             for e in $hook_examples; do echo "644 f usr/local/share/doc/service-status-indicator/examples/notify/$e"; done
+            for e in $prometheus_examples; do echo "644 f usr/local/share/doc/service-status-indicator/examples/prometheus/$e"; done
             echo "755 d usr/local/bin/service-status-indicator"
             echo "755 d etc/service-status-indicator/notify.d"
         } | sort -k3
@@ -191,7 +196,7 @@ if run_make "$dest" install PREFIX=/usr; then
     sysusers=$(pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
     missing=()
     for f in "$gen/ssi-generator" "$units/ssi-broadcaster.service" "$units/ssi-scripts@.path" "$sysusers/service-status-indicator.conf" \
-        /usr/bin/ssi-status /usr/lib/service-status-indicator/ssi-apply /usr/share/man/man8/ssi-generator.8 \
+        /usr/bin/ssi-status /usr/lib/service-status-indicator/ssi-apply /usr/lib/service-status-indicator/ssi-run /usr/share/man/man8/ssi-generator.8 \
         /etc/logrotate.d/service-status-indicator; do
         [[ -f $dest$f ]] || missing+=("$f")
     done

@@ -72,6 +72,7 @@ suite examples env SSI_STATUS="$target/debug/ssi-status" tests/examples/run.sh
 suite units tests/units.sh
 suite install tests/install.sh
 suite prometheus tests/prometheus.sh
+suite hooks env SSI_STATUS="$target/debug/ssi-status" tests/hooks.sh
 
 # Rust tests that skipped themselves were counted as passed by their runner.
 rust_skips=$(grep -c '^rust	' "$SSI_TEST_SKIPS" || true)

@@ -216,6 +216,7 @@ cat >"$apply/bin/systemctl" <<'STUB'
 echo "$*" >>"$APPLY/calls"
 case $1 in
 daemon-reload) [[ -z ${RELOAD_HOOK:-} ]] || eval "$RELOAD_HOOK" ;;
+show) [[ ! -f $APPLY/show ]] || cat "$APPLY/show" ;;
 list-units)
     want=() failed_only=
     for a in "$@"; do
@@ -246,6 +247,7 @@ chmod 755 "$apply/scripts/a.sh"
 run_apply() {
     : >"$apply/calls"
     env PATH="$apply/bin:$PATH" APPLY="$apply" SSI_SCRIPTS_DIR="$apply/scripts" RUNTIME_DIRECTORY="$apply/run" \
+        STATE_DIRECTORY="$apply/state" \
         "$@" "$units/ssi-apply" >"$apply/out" 2>&1
 }
 
@@ -265,7 +267,9 @@ start -- ssi_new.timer ssi_failed.timer
 list-units --all --plain --no-legend --no-pager ssi_*.timer ssi_*.service
 stop -- ssi_gone.timer ssi_gone.service
 list-units --all --plain --no-legend --no-pager --state=failed ssi_*.timer ssi_*.service
-reset-failed -- ssi_gone.service"
+reset-failed -- ssi_gone.service
+list-units --all --plain --no-legend --no-pager ssi_*.service
+show --property=Id --property=LoadState --property=SourcePath --property=Environment -- ssi_running.service"
 if run_apply && [[ $(cat "$apply/calls") == "$expected" ]] &&
     grep -qx 'ssi-apply: started ssi_new.timer ssi_failed.timer' "$apply/out" &&
     grep -qx 'ssi-apply: stopped ssi_gone.timer ssi_gone.service (script removed or refused)' "$apply/out"; then
@@ -276,10 +280,11 @@ $(diff <(echo "$expected") "$apply/calls")
 output: $(cat "$apply/out")"
 fi
 
+# (The fourth call asks which scripts are new or changed: step 4.)
 name="ssi-apply with nothing to start or stop only reloads"
 printf '%s\n' 'ssi_running.timer loaded active waiting Timer for Running check' \
     'ssi_done.service not-found inactive dead ssi_done.service' >"$apply/units"
-if run_apply && [[ $(grep -c . "$apply/calls") == 3 && $(head -n 1 "$apply/calls") == daemon-reload ]] &&
+if run_apply && [[ $(grep -c . "$apply/calls") == 4 && $(head -n 1 "$apply/calls") == daemon-reload ]] &&
     ! grep -qE '^(start|stop|reset-failed)' "$apply/calls" && [[ ! -s $apply/out ]]; then
     pass
 else
@@ -319,6 +324,63 @@ if run_apply SSI_SCRIPTS_DIR="$apply/no-such-dir" && grep -qx 'stop -- ssi_old.t
 else
     fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
 fi
+
+# Step 4: what "systemctl show" says of the loaded check services.
+printf '#!/bin/sh\necho "OK, quiet"\n' >"$apply/scripts/q.sh"
+chmod 755 "$apply/scripts/q.sh"
+cat >"$apply/show" <<SHOW
+Id=ssi_a.service
+SourcePath=$apply/scripts/a.sh
+LoadState=loaded
+Environment=
+
+Id=ssi_q.service
+SourcePath=$apply/scripts/q.sh
+LoadState=loaded
+Environment=SSI_RUN_ON_APPLY=no
+
+Id=ssi_gone.service
+SourcePath=$apply/scripts/gone.sh
+LoadState=not-found
+Environment=
+SHOW
+printf '%s\n' 'ssi_a.timer loaded active waiting Timer for A' 'ssi_q.timer loaded active waiting Timer for Q' \
+    'ssi_a.service loaded inactive dead Check A' 'ssi_q.service loaded inactive dead Check Q' \
+    'ssi_gone.service not-found inactive dead ssi_gone.service' >"$apply/units"
+rm -rf "$apply/state"
+started() { grep '^start --no-block' "$apply/calls"; }
+
+name="ssi-apply runs a new script once now, but not one with run-on-apply: no"
+if run_apply && [[ $(started) == "start --no-block -- ssi_a.service" ]] &&
+    grep -qx 'ssi-apply: running once (new or changed script): ssi_a.service' "$apply/out"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply does not run an unchanged script again (by hand, after a reboot: the record is in the state directory)"
+if run_apply && [[ -z $(started) ]] && grep -qx 'show --property=Id --property=LoadState --property=SourcePath --property=Environment -- ssi_a.service ssi_q.service' "$apply/calls"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply runs a script again once its content changed (not one that opted out)"
+printf '#!/bin/sh\necho "OK, changed"\n' >"$apply/scripts/a.sh"
+printf '#!/bin/sh\necho "OK, changed too"\n' >"$apply/scripts/q.sh"
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && [[ $(started) == "start --no-block -- ssi_a.service" ]]; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply started by the path unit without a reload asks nothing of step 4"
+if run_apply TRIGGER_UNIT=ssi-scripts@1.path && ! grep -qE '^(show|start --no-block)' "$apply/calls"; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls")"
+fi
+rm -f "$apply/show"
 
 name="ssi-apply reports a failing systemctl and exits 1"
 if run_apply SYSTEMCTL_EXIT=1; then

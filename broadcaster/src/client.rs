@@ -26,7 +26,7 @@ use tungstenite::{Bytes, Message, WebSocket};
 use crate::http::{self, Access, Request, LINGER};
 use crate::hub::{Client, Fetch, Hub};
 use crate::opts::Tuning;
-use crate::pending::Pending;
+use crate::pending::{Pending, Slot};
 use crate::server::Threads;
 
 /// Incoming frames and messages larger than this close the connection.
@@ -42,6 +42,15 @@ const BATCH: usize = 32;
 /// The close reason of a client that fell behind.
 const TOO_SLOW: &str = "too slow: missed messages, reconnect";
 
+/// Connections past their request head being answered over plain HTTP
+/// (or refused an upgrade), at most; as many per source as may be sending
+/// their head.
+pub const MAX_ANSWERING: usize = 64;
+
+/// Answered connections in their lingering close, at most; beyond, the
+/// oldest is cut short.
+pub const MAX_LINGERING: usize = 64;
+
 /// What every connection thread shares.
 pub struct Context {
     /// The fan-out.
@@ -54,6 +63,10 @@ pub struct Context {
     pub tuning: Tuning,
     /// Connections still sending their request head.
     pub pending: Arc<Pending>,
+    /// Connections past their head that are not WebSocket clients.
+    pub answering: Arc<Pending>,
+    /// Answered connections draining their input before they close.
+    pub lingering: Arc<Pending>,
     /// The history endpoints.
     pub history: crate::history::Source,
     /// WebSocket clients currently connected (or being upgraded).
@@ -75,12 +88,16 @@ impl Context {
             tuning.max_pending,
             tuning.max_pending_per_source,
         ));
+        let answering = Arc::new(Pending::new(MAX_ANSWERING, tuning.max_pending_per_source));
+        let lingering = Arc::new(Pending::new(MAX_LINGERING, MAX_LINGERING));
         Context {
             hub,
             access,
             max_clients,
             tuning,
             pending,
+            answering,
+            lingering,
             history,
             active: AtomicUsize::new(0),
             threads: Arc::default(),
@@ -97,13 +114,16 @@ impl Context {
         let (frames, bytes) = self.hub.queue_size();
         format!(
             "{} WebSocket clients (at most {}), {} connections sending their request \
-             (at most {}, {} per source), {} threads; queue: {frames} messages, {bytes} bytes \
+             (at most {}, {} per source), {} being answered (at most {MAX_ANSWERING}), \
+             {} closing (at most {MAX_LINGERING}), {} threads; queue: {frames} messages, {bytes} bytes \
              (at most {} messages, {} bytes).",
             self.active.load(Ordering::SeqCst),
             self.max_clients,
             self.pending.len(),
             self.tuning.max_pending,
             self.tuning.max_pending_per_source,
+            self.answering.len(),
+            self.lingering.len(),
             self.threads.count(),
             self.tuning.queue_len,
             self.tuning.queue_bytes,
@@ -112,7 +132,10 @@ impl Context {
 }
 
 /// Completes a WebSocket handshake and streams until the client leaves.
-pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
+/// `place` counts the connection among those being answered until it is
+/// counted as a client (the last parameter, so that on every early return
+/// it is given back before the socket closes).
+pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request, place: Slot) {
     // RFC 6455 4.1: the handshake is HTTP/1.1 or later.
     if req.version < 1 {
         let _ = http::respond_text(&mut stream, 400, "", "WebSocket needs HTTP/1.1\n");
@@ -147,6 +170,7 @@ pub fn upgrade(ctx: &Context, mut stream: TcpStream, mut req: Request) {
         return;
     }
     let _active = ActiveGuard(&ctx.active);
+    drop(place);
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"

@@ -69,19 +69,49 @@ impl Request {
     }
 }
 
-/// Half-closes, then drains the peer's input for up to `wait`: closing a
-/// socket with unread input makes the kernel send a reset and discard what
-/// we still had queued for the peer (such as a close frame).
+/// Half-closes, then drains the peer's input for up to `wait` in all:
+/// closing a socket with unread input makes the kernel send a reset and
+/// discard what we still had queued for the peer (such as a close frame).
+/// One deadline, not one per read: a peer sending a byte now and then must
+/// not keep the thread.
 pub fn linger_close(stream: &mut TcpStream, wait: Duration) {
+    let deadline = Instant::now() + wait;
     let _ = stream.set_nonblocking(false);
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(wait));
     let mut buf = [0u8; 512];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => {}
+            _ => return,
         }
     }
+}
+
+/// Answers 503 and closes, without ever blocking: from the accept loop,
+/// or from a connection thread that may not stay. Whatever the client
+/// already sent is read first, so that the close is a FIN and not a reset
+/// that could destroy the answer in flight.
+pub fn refuse(stream: TcpStream, why: &str) {
+    let _ = stream.set_nonblocking(true);
+    let mut buf = [0u8; 2048];
+    for _ in 0..8 {
+        match (&stream).read(&mut buf) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let body = format!("{why}, try again later\n");
+    let resp = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = (&stream).write(resp.as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// Why no request could be read.

@@ -40,6 +40,8 @@ pub struct Hub {
     heap_dirty: AtomicBool,
     /// What `GET /metrics` shows (a lock of its own).
     pub metrics: crate::metrics::Registry,
+    /// The refused scripts, for the dashboard (a lock of its own).
+    pub refused: crate::refused::Refused,
 }
 
 struct Inner {
@@ -123,6 +125,7 @@ impl Hub {
             shutdown: AtomicBool::new(false),
             heap_dirty: AtomicBool::new(false),
             metrics: crate::metrics::Registry::default(),
+            refused: crate::refused::Refused::default(),
         }
     }
 
@@ -160,16 +163,18 @@ impl Hub {
     }
 
     /// Replaces the set of known services, announcing additions, changes
-    /// and removals (a changed service is removed and added again, followed
-    /// by its status, so clients that key rows by id stay consistent).
+    /// and removals. A changed service is announced as added again, with
+    /// the same id, followed by its status: clients that key rows by id
+    /// update the row in place, and no one is shown a removal that did not
+    /// happen (the push outbox sends it to collectors as `agent.ready`).
     pub fn set_services(&self, services: Vec<ServiceInfo>) {
         let mut inner = self.lock();
         let new: BTreeMap<String, ServiceInfo> =
             services.into_iter().map(|s| (s.id.clone(), s)).collect();
         let old = std::mem::take(&mut inner.services);
         let mut frames = Vec::new();
-        for (id, info) in &old {
-            if new.get(id) != Some(info) {
+        for id in old.keys() {
+            if !new.contains_key(id) {
                 frames.push(Message::Removed { service_id: id }.to_frame());
             }
         }
@@ -419,6 +424,25 @@ mod tests {
         out.clear();
         hub.fetch(&c, &mut out, 10);
         assert!(out.is_empty());
+    }
+
+    /// An edited service is announced as added again (clients update the
+    /// row with that id) and never as removed.
+    #[test]
+    fn an_edit_is_added_again_without_a_removal() {
+        let hub = Hub::new(100, usize::MAX);
+        hub.set_services(vec![info("a"), info("b")]);
+        hub.set_status(status("a", "WARNING"));
+        let (c, _) = hub.subscribe().unwrap();
+        let mut edited = info("a");
+        edited.version = "2".into();
+        hub.set_services(vec![edited, info("b")]);
+        let mut out = VecDeque::new();
+        hub.fetch(&c, &mut out, 10);
+        let got: Vec<String> = out.iter().map(text).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].contains("agent.service_added") && got[0].contains(r#""version":"2""#));
+        assert!(got[1].contains("WARNING"));
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod metrics;
 mod opts;
 mod pending;
 mod push;
+mod refused;
 mod routes;
 mod runs;
 mod server;
@@ -110,7 +111,9 @@ fn run(mut o: Opts) -> Result<(), String> {
     let pushers = push::start(&o.push, &hub, &push::Timing::from_env())?;
     if o.no_listen {
         server::notify_ready();
-        push::wait_for_signals(&signals, &hub, &pushers, &rescan);
+        push::wait_for_signals(&signals, &hub, &pushers, || {
+            server::read_signals(&signals).act(&rescan, || pushers.report())
+        });
         return Ok(());
     }
 

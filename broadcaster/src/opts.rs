@@ -34,6 +34,9 @@ Options:
       --push-ca FILE         also trust the CA certificates in this PEM file
       --push-key-file FILE   the agent key, appended to each --push URL
                              [default: $CREDENTIALS_DIRECTORY/push-key]
+      --push-history         after an outage send every status line missed,
+                             not only each service's latest (for collectors
+                             that keep history)
       --no-listen            open no port: only report to the collectors
   -h, --help                 print this help
   -V, --version              print the version
@@ -226,6 +229,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 push.urls.push(v);
             }
             Long("push-ca") => push.ca = Some(dir_value(&mut parser, "--push-ca")?),
+            Long("push-history") => push.history = true,
             Long("push-key-file") => {
                 push.key_file = Some(dir_value(&mut parser, "--push-key-file")?);
             }
@@ -244,6 +248,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             (no_listen, "--no-listen"),
             (push.ca.is_some(), "--push-ca"),
             (push.key_file.is_some(), "--push-key-file"),
+            (push.history, "--push-history"),
         ];
         if let Some((_, name)) = needs_push.iter().find(|(given, _)| *given) {
             return Err(UsageError(format!("{name} needs at least one --push URL")));
@@ -398,7 +403,7 @@ mod tests {
     fn push_options() {
         let o = run(&[
             "--push",
-            "wss://a.example/agents/",
+            "wss://a.example/ws/agent/",
             "--push=ws://127.0.0.1:9/",
             "--push-ca",
             "/ca.pem",
@@ -409,11 +414,22 @@ mod tests {
         .unwrap();
         assert_eq!(
             o.push.urls,
-            ["wss://a.example/agents/", "ws://127.0.0.1:9/"]
+            ["wss://a.example/ws/agent/", "ws://127.0.0.1:9/"]
         );
         assert_eq!(o.push.ca, Some(PathBuf::from("/ca.pem")));
         assert_eq!(o.push.key_file, Some(PathBuf::from("/key")));
         assert!(o.no_listen);
+        assert!(!o.push.history);
+        assert!(
+            run(&["--push", "ws://h/", "--push-history"])
+                .unwrap()
+                .push
+                .history
+        );
+        assert_eq!(
+            run(&["--push-history"]).unwrap_err(),
+            "--push-history needs at least one --push URL"
+        );
         assert!(!run(&[]).unwrap().no_listen);
         assert_eq!(
             run(&["--no-listen"]).unwrap_err(),

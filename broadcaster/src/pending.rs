@@ -1,10 +1,16 @@
-//! Connections that have not finished their HTTP request head: how many
-//! there are, from where, and who gives way when there are too many.
+//! Connections that hold a thread without being WebSocket clients: how
+//! many there are, from where, and who gives way when there are too many.
+//! Three sets are kept this way: connections still sending their request
+//! head, connections past it being answered over plain HTTP (or refused an
+//! upgrade), and answered ones in their lingering close (where the oldest
+//! simply gives way).
 //!
 //! Sending a request head one byte at a time costs an attacker nothing and
-//! holds a thread and a descriptor here until the head deadline. These are
-//! counted apart from WebSocket clients, so they can never take the places
-//! of established clients, and bounded twice: in total, and per source (an
+//! holds a thread and a descriptor here until the head deadline; so does a
+//! complete request followed by a trickle that keeps the close lingering,
+//! or a flood of requests that wait for the history. These are counted
+//! apart from WebSocket clients, so they can never take the places of
+//! established clients, and bounded twice: in total, and per source (an
 //! IPv4 address, or an IPv6 /64). When the total is reached, a newcomer
 //! whose source holds fewer than the biggest holder takes the place of that
 //! holder's oldest connection: one source, or a few, cannot lock out the
@@ -14,12 +20,14 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The place a connection is counted under.
+/// The place a connection is counted under: an IPv4 address (IPv4-mapped
+/// IPv6 ones unmapped), or an IPv6 /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Source(IpAddr);
+pub struct Source(IpAddr);
 
 impl Source {
-    fn of(ip: IpAddr) -> Source {
+    /// The source `ip` counts under.
+    pub fn of(ip: IpAddr) -> Source {
         match ip {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => Source(IpAddr::V4(v4)),
@@ -47,7 +55,7 @@ struct Inner {
     next_id: u64,
 }
 
-/// The connections still in their request head.
+/// A set of connections bounded in total and per source.
 pub struct Pending {
     max_total: usize,
     max_per_source: usize,
@@ -125,7 +133,28 @@ impl Pending {
         })
     }
 
-    /// How many connections are in their request head.
+    /// Counts a new connection from `peer` whose socket is `fd`, always:
+    /// when all places are taken, the oldest connection (from any source)
+    /// is shut down to make room. For connections whose stay is only a
+    /// courtesy, such as a lingering close after the answer is out.
+    pub fn admit_oldest_out(self: &Arc<Pending>, peer: IpAddr, fd: RawFd) -> Slot {
+        let source = Source::of(peer);
+        let mut inner = self.lock();
+        if inner.entries.len() >= self.max_total {
+            let victim = inner.entries.remove(0);
+            // SAFETY: as in `admit`.
+            unsafe { libc::shutdown(victim.fd, libc::SHUT_RDWR) };
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.entries.push(Entry { id, source, fd });
+        Slot {
+            pending: self.clone(),
+            id,
+        }
+    }
+
+    /// How many connections hold a place.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -200,5 +229,27 @@ mod tests {
         slots.clear();
         assert_eq!(p.len(), 0);
         assert!(p.admit(a, fd(8)).is_some());
+    }
+
+    #[test]
+    fn oldest_out_always_admits() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socks: Vec<TcpStream> = (0..4)
+            .map(|_| TcpStream::connect(l.local_addr().unwrap()).unwrap())
+            .collect();
+        let is_shut = |i: usize| {
+            use std::io::Read;
+            socks[i].set_nonblocking(true).unwrap();
+            matches!((&socks[i]).read(&mut [0u8; 1]), Ok(0))
+        };
+        let p = Arc::new(Pending::new(2, 1));
+        let a = ip("192.0.2.1");
+        // The per-source bound does not apply; the total does.
+        let _s: Vec<Slot> = (0..4)
+            .map(|i| p.admit_oldest_out(a, socks[i].as_raw_fd()))
+            .collect();
+        assert_eq!(p.len(), 2);
+        assert!(is_shut(0) && is_shut(1));
+        assert!(!is_shut(2) && !is_shut(3));
     }
 }

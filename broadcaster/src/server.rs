@@ -2,8 +2,8 @@
 //! passed by systemd), readiness notification, signals, and the accept
 //! loop that gives every connection its own small thread, within limits.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -14,7 +14,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::{fcntl_dupfd_cloexec, fcntl_setfd, Errno, FdFlags};
 
-use crate::client::{self, Context};
+use crate::client::{self, Context, MAX_ANSWERING, MAX_LINGERING};
+use crate::http;
 use crate::log;
 use crate::routes;
 use crate::watch::RescanRequest;
@@ -192,28 +193,6 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// At most one accept warning per this long.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
 
-/// Answers 503 and closes, from the accept loop itself: never blocks.
-/// Whatever the client already sent is read first, so that the close is a
-/// FIN and not a reset that could destroy the answer in flight.
-fn refuse(stream: TcpStream, why: &str) {
-    let _ = stream.set_nonblocking(true);
-    let mut buf = [0u8; 2048];
-    for _ in 0..8 {
-        match (&stream).read(&mut buf) {
-            Ok(n) if n > 0 => {}
-            _ => break,
-        }
-    }
-    let body = format!("{why}, try again later\n");
-    let resp = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = (&stream).write(resp.as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-}
-
 /// Accepts connections until SIGTERM or SIGINT, then closes every client
 /// (close frame 1001) and returns within about a second. SIGHUP makes the
 /// watcher rescan scripts and logs; SIGUSR1 writes a one-line report.
@@ -305,7 +284,7 @@ fn accept_all(
                 if out_of_fds && spare.release() {
                     let got = listener
                         .accept()
-                        .map(|(s, _)| refuse(s, "too many open files"));
+                        .map(|(s, _)| http::refuse(s, "too many open files"));
                     spare.reserve(signals);
                     // If even that failed, or the spare is gone, rest.
                     if got.is_ok() && spare.0.is_some() {
@@ -319,25 +298,27 @@ fn accept_all(
     }
 }
 
-/// Threads beyond the WebSocket clients and the pending request heads:
-/// connections past their head, answering plain HTTP or being refused.
+/// Threads beyond the WebSocket clients, the pending request heads, the
+/// connections being answered and the lingering ones: ones on their way
+/// between two of these, or being refused, and ones that lost their place
+/// to another source but still wait for their turn at the history.
 const EXTRA_THREADS: usize = 64;
 
-/// The most connection threads there may be: every client, every pending
-/// head, and some answering plain HTTP.
+/// The most connection threads there may be. Each kind of connection is
+/// bounded on its own, so this is reached only if something is wrong.
 fn max_threads(ctx: &Context) -> usize {
-    ctx.max_clients + ctx.tuning.max_pending + EXTRA_THREADS
+    ctx.max_clients + ctx.tuning.max_pending + MAX_ANSWERING + MAX_LINGERING + EXTRA_THREADS
 }
 
 /// Gives an accepted connection its thread, or refuses it at once when the
 /// pending-head limits (or the thread limit) say so.
 fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
     if ctx.threads.count() >= max_threads(ctx) {
-        refuse(stream, "too many connections");
+        http::refuse(stream, "too many connections");
         return;
     }
     let Some(slot) = ctx.pending.admit(peer, stream.as_raw_fd()) else {
-        refuse(stream, "too many connections still sending their request");
+        http::refuse(stream, "too many connections still sending their request");
         return;
     };
     let _ = stream.set_nonblocking(false);
@@ -348,7 +329,7 @@ fn admit(ctx: &Arc<Context>, stream: TcpStream, peer: IpAddr) {
         .stack_size(CONN_STACK)
         .spawn(move || {
             let _guard = guard;
-            routes::handle(&c, stream, slot);
+            routes::handle(&c, stream, slot, peer);
         });
     if let Err(e) = spawned {
         log!(error: "ssi-broadcaster: cannot start a connection thread: {e}");

@@ -355,9 +355,14 @@ impl Tailer {
         loop {
             let tz = &self.tz;
             let mut updates = Vec::new();
+            // A line without a time stamp takes the log's modification
+            // time, as in every other reader (ssi::status::stamp).
+            let seen = file
+                .metadata()
+                .map_or_else(|_| Timestamp::now(), |m| ssi::logfile::modified(&m));
             let read = t.reader.read(file, &mut buf, |line, _| {
                 if let Some(sl) = StatusLineRef::parse(line) {
-                    let ts = sl.timestamp(Timestamp::now(), tz);
+                    let ts = sl.timestamp(seen, tz);
                     updates.push(StatusUpdate {
                         service_id: id.to_owned(),
                         status: sl.status,

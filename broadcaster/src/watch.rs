@@ -363,6 +363,7 @@ impl Watch {
             Ok(d) => {
                 self.scripts_error = None;
                 self.hub.metrics.set_scripts(&d);
+                self.hub.refused.set(&d);
                 let services = d
                     .valid()
                     .map(|v| ServiceInfo {

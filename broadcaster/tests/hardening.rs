@@ -523,3 +523,367 @@ fn duplicate_host_or_origin_is_refused() {
     ));
     assert_eq!(code, 400, "{resp}");
 }
+
+// Issue 21, item 11: work after the request head, bounded per source.
+
+/// The binary the flood tests drive: this build's, or the one named by
+/// `SSI_FLOOD_BIN` (to measure a release build, before and after).
+fn flood_bin() -> String {
+    std::env::var("SSI_FLOOD_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
+
+/// Starts `flood_bin()` on a free loopback port with `fx`'s directories;
+/// returns it and its port once `/healthz` answers.
+fn start_flood_target(fx: &Fixture) -> (std::process::Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(flood_bin())
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--log-dir")
+        .arg(&fx.logs)
+        .arg("--scripts-dir")
+        .arg(&fx.scripts)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while healthz(port, Duration::from_secs(1)) != 200 {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} never answered on port {port}", flood_bin());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+/// `conns` connections from `sources` addresses (127.0.0.2, …), each
+/// sending `request` and then (if `trickle`) a byte every `every`, never
+/// reading but to notice the end; one that is closed (refused, answered,
+/// evicted) is opened again at once, by four threads of their own so that
+/// a slow connect never delays the trickle. Runs until `stop`; returns how many
+/// connections it opened.
+fn flood(
+    port: u16,
+    sources: usize,
+    conns: usize,
+    request: String,
+    trickle: bool,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    let opened = Arc::new(AtomicUsize::new(0));
+    let opener = |_| {
+        let (live, opened, stop) = (live.clone(), opened.clone(), stop.clone());
+        let request = request.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if live.lock().unwrap().len() >= conns {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                let n = opened.fetch_add(1, Ordering::SeqCst);
+                let src = [127, 0, 0, 2 + (n % sources) as u8];
+                let Ok(mut s) = connect_from(src, port) else {
+                    continue;
+                };
+                if s.write_all(request.as_bytes()).is_ok() && s.set_nonblocking(true).is_ok() {
+                    live.lock().unwrap().push(s);
+                }
+            }
+        })
+    };
+    let openers: Vec<_> = (0..4).map(opener).collect();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            // Closed by the server: end of file, or a reset. (A half-close
+            // is not the end of a trickle: the server may still be reading.)
+            live.lock().unwrap().retain(|s| {
+                if trickle {
+                    (&*s).write(b"x").is_ok()
+                } else {
+                    !drained(s)
+                }
+            });
+            std::thread::sleep(every);
+        }
+        for o in openers {
+            o.join().unwrap();
+        }
+        opened.load(Ordering::SeqCst)
+    })
+}
+
+/// Reads everything `s` (nonblocking) has; says whether it has ended.
+fn drained(mut s: &TcpStream) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// One round of probes from 127.0.0.1: `/healthz`, the dashboard and a new
+/// WebSocket client (up to its `agent.ready`), each given 3 s. Returns the
+/// codes (0: no answer; the WebSocket's 101 when its snapshot came) and the
+/// latencies of `/healthz` and of the WebSocket.
+fn probe(port: u16) -> ([u16; 3], Duration, Duration) {
+    // Not less: a loopback flood can fill the listen backlog, and a SYN
+    // dropped there is sent again after 1 s.
+    let t = Duration::from_secs(3);
+    let started = Instant::now();
+    let health = healthz(port, t);
+    let health_took = started.elapsed();
+    let dashboard = TcpStream::connect(("127.0.0.1", port))
+        .map(|s| {
+            let req = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+            ask(s, &req, t).0
+        })
+        .unwrap_or(0);
+    let started = Instant::now();
+    let ws = TcpStream::connect(("127.0.0.1", port))
+        .ok()
+        .and_then(|s| {
+            s.set_read_timeout(Some(t)).ok()?;
+            let url = format!("ws://127.0.0.1:{port}/");
+            let (mut ws, _) = tungstenite::client::client(url, s).ok()?;
+            let first = ws.read().ok()?;
+            first.to_text().ok()?.contains("agent.ready").then_some(101)
+        })
+        .unwrap_or(0);
+    ([health, dashboard, ws], health_took, started.elapsed())
+}
+
+/// The number of threads of process `pid`.
+fn proc_threads(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Probes `rounds` times while a flood runs; returns the failed rounds and
+/// prints the latencies.
+fn probe_during_flood(port: u16, pid: i32, what: &str, rounds: usize) -> Vec<(usize, [u16; 3])> {
+    let mut failed = Vec::new();
+    let (mut health, mut ws, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        threads.push(proc_threads(pid));
+        let (codes, h, w) = probe(port);
+        if codes != [200, 200, 101] {
+            failed.push((round, codes));
+        }
+        health.push(h);
+        ws.push(w);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    health.sort();
+    ws.sort();
+    eprintln!(
+        "{what}: {}/{rounds} probe rounds failed {failed:?}; /healthz median {:?} max {:?}; \
+         WebSocket to agent.ready median {:?} max {:?}; server threads {threads:?}",
+        failed.len(),
+        health[rounds / 2],
+        health[rounds - 1],
+        ws[rounds / 2],
+        ws[rounds - 1],
+    );
+    failed
+}
+
+/// 400 connections from one address asking for every check's history at
+/// once, again as soon as each is answered: `/healthz`, the dashboard and a
+/// new WebSocket client from another address are still served within 3 s,
+/// and so is a history request from that other address (the flood holds
+/// only its share of the history queue).
+#[test]
+fn history_flood_from_one_source_does_not_lock_out_others() {
+    let fx = Fixture::new();
+    let ids = fx.checks(300, |i| {
+        format!("# name: Check {i}\n# description: d\n# version: 1\n# schedule: *:0/5\n")
+    });
+    let lines: String = (0..200)
+        .map(|i| format!("2026-11-26 10:{:02}:{:02}, OK, line {i}\n", i / 60, i % 60))
+        .collect();
+    for id in &ids {
+        fx.append(id, &lines);
+    }
+    let (mut child, port) = start_flood_target(&fx);
+    let pid = child.id() as i32;
+    let _server = scopeguard(&mut child);
+    let stop = Arc::new(AtomicBool::new(false));
+    let request = format!("GET /api/history HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let attacker = flood(
+        port,
+        1,
+        400,
+        request,
+        false,
+        Duration::from_millis(20),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    let failed = probe_during_flood(port, pid, "/api/history flood from one source", 8);
+    // An honest history request from elsewhere gets its turn.
+    let started = Instant::now();
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let req = format!("GET /api/history?limit=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let (code, body) = ask(s, &req, Duration::from_secs(10));
+    let took = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let opened = attacker.join().unwrap();
+    eprintln!("history from another source during the flood: {code} in {took:?}; the flood opened {opened} connections");
+    assert!(
+        failed.is_empty(),
+        "probes failed under the flood: {failed:?}"
+    );
+    assert_eq!(code, 200, "history from another source: {body}");
+    assert!(body.contains("\"check_0299\""), "{body}");
+    assert!(took < Duration::from_secs(5), "history took {took:?}");
+}
+
+/// 400 connections from one address that send a complete request and then
+/// a byte every 0.3 s, which used to keep the lingering close reading
+/// forever: `/healthz`, the dashboard and new WebSocket clients from
+/// another address are still served within 3 s.
+#[test]
+fn trickle_after_request_from_one_source_does_not_lock_out_others() {
+    trickle_after_request(1);
+}
+
+/// The same from 100 addresses, four each: the total of connections being
+/// answered is reached without any source reaching its own limit, and
+/// newcomers take the oldest places of the biggest holders.
+#[test]
+fn trickle_after_request_from_many_sources_does_not_lock_out_others() {
+    trickle_after_request(100);
+}
+
+fn trickle_after_request(sources: usize) {
+    let fx = Fixture::new();
+    fx.script("a.sh", "Service A");
+    let (mut child, port) = start_flood_target(&fx);
+    let pid = child.id() as i32;
+    let _server = scopeguard(&mut child);
+    let stop = Arc::new(AtomicBool::new(false));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let every = Duration::from_millis(300);
+    let attacker = flood(port, sources, 400, request, true, every, stop.clone());
+    std::thread::sleep(Duration::from_millis(2500));
+    let what = format!("request then a byte every 0.3 s, from {sources} sources");
+    let failed = probe_during_flood(port, pid, &what, 8);
+    stop.store(true, Ordering::SeqCst);
+    let opened = attacker.join().unwrap();
+    eprintln!("the trickle opened {opened} connections");
+    assert!(
+        failed.is_empty(),
+        "probes failed under the flood: {failed:?}"
+    );
+}
+
+/// A peer that, after its answer, sends a byte every 0.1 s no longer keeps
+/// the lingering close reading: the connection is closed within about its
+/// 0.5 s deadline, where each byte used to restart a 0.5 s wait.
+#[test]
+fn lingering_close_has_a_total_deadline() {
+    let fx = Fixture::new();
+    let server = Server::start(&fx);
+    let port = server.port;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut answer = Vec::new();
+    // The answer, then end of file (the server's half-close).
+    s.read_to_end(&mut answer).unwrap();
+    assert!(answer.ends_with(b"\r\n\r\nok\n"), "{answer:?}");
+    let started = Instant::now();
+    let closed = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if s.write(b"x").is_err() {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(4) {
+            break None;
+        }
+    };
+    eprintln!("a byte every 0.1 s after the answer: closed after {closed:?}");
+    let closed = closed.expect("still lingering after 4 s");
+    assert!(
+        closed < Duration::from_millis(1500),
+        "closed after {closed:?}"
+    );
+}
+
+/// Requests for every check's history queue with a bound per source: of
+/// twelve sent at once from one address, some are told 503 with
+/// `Retry-After` at once (the queue holds four per source), the others are
+/// answered, and the next one, alone, is answered too.
+#[test]
+fn history_queue_is_bounded_per_source() {
+    let fx = Fixture::new();
+    let ids = fx.checks(150, |i| {
+        format!("# name: Check {i}\n# description: d\n# version: 1\n# schedule: *:0/5\n")
+    });
+    let lines: String = (0..200)
+        .map(|i| format!("2026-11-26 10:{:02}:{:02}, OK, line {i}\n", i / 60, i % 60))
+        .collect();
+    for id in &ids {
+        fx.append(id, &lines);
+    }
+    let server = Server::start(&fx);
+    let port = server.port;
+    let request = format!("GET /api/history HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let started = Instant::now();
+    assert_eq!(server.get("/api/history").0, 200);
+    eprintln!("one /api/history for 150 checks: {:?}", started.elapsed());
+    let socks: Vec<TcpStream> = (0..12)
+        .map(|_| connect_from([127, 0, 0, 2], port).unwrap())
+        .collect();
+    for mut s in &socks {
+        s.write_all(request.as_bytes()).unwrap();
+    }
+    let answers: Vec<(u16, String)> = socks
+        .into_iter()
+        .map(|s| ask(s, "", Duration::from_secs(15)))
+        .collect();
+    let codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    eprintln!("twelve at once from one address: {codes:?}");
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|a| a.0 == 503)
+        .map(|a| &a.1)
+        .collect();
+    assert!(!refused.is_empty(), "none refused: {codes:?}");
+    assert!(codes.iter().all(|&c| c == 200 || c == 503), "{codes:?}");
+    assert!(
+        codes.iter().filter(|&&c| c == 200).count() >= 4,
+        "{codes:?}"
+    );
+    for r in refused {
+        assert!(r.contains("Retry-After: 5\r\n"), "{r}");
+        assert!(
+            r.contains("4 history requests from this address queued, try again later"),
+            "{r}"
+        );
+    }
+    assert_eq!(server.get("/api/history").0, 200);
+}

@@ -84,6 +84,11 @@ enum Mode {
     Normal,
     /// Completes the upgrade, then neither reads nor answers pings.
     Deaf,
+    /// On its first connection sends a close frame and keeps TCP open,
+    /// reading nothing; later connections are normal.
+    CloseKeepOpen,
+    /// Reads nothing and sends unsolicited pongs (`0xff` × 8) all the time.
+    LiarPong,
 }
 
 /// A WebSocket server on loopback; dropping it kills every connection.
@@ -109,7 +114,10 @@ impl Collector {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
-                acc.fetch_add(1, Ordering::SeqCst);
+                let mode = match (mode, acc.fetch_add(1, Ordering::SeqCst)) {
+                    (Mode::CloseKeepOpen, 1..) => Mode::Normal,
+                    (m, _) => m,
+                };
                 let (tx, st, tls) = (tx.clone(), st.clone(), tls.clone());
                 std::thread::spawn(move || {
                     s.set_nonblocking(false).unwrap();
@@ -175,10 +183,22 @@ fn serve<S: Read + Write>(s: S, tx: &mpsc::Sender<Seen>, stop: &AtomicBool, mode
         Err(_) => return,
     };
     let _ = tx.send(Seen::Connected(path));
+    if mode == Mode::CloseKeepOpen {
+        let _ = ws.close(None);
+        let _ = ws.flush();
+    }
     while !stop.load(Ordering::SeqCst) {
-        if mode == Mode::Deaf {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
+        match mode {
+            Mode::Deaf | Mode::CloseKeepOpen => {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            Mode::LiarPong => {
+                let _ = ws.send(Message::Pong(vec![0xff; 8].into()));
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            Mode::Normal => {}
         }
         match ws.read() {
             Ok(Message::Text(t)) => {
@@ -209,12 +229,18 @@ struct Agent {
 
 impl Agent {
     fn start(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Agent {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
-        cmd.arg("--log-dir")
+        Agent::start_program(fx, env!("CARGO_BIN_EXE_ssi-broadcaster"), args, env)
+    }
+
+    /// `program args --log-dir … --scripts-dir …`: the broadcaster, or a
+    /// wrapper that ends by running it with the arguments it is given.
+    fn start_program(fx: &Fixture, program: &str, args: &[&str], env: &[(&str, &str)]) -> Agent {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .arg("--log-dir")
             .arg(&fx.logs)
             .arg("--scripts-dir")
             .arg(&fx.scripts)
-            .args(args)
             .env_remove("NOTIFY_SOCKET")
             .env_remove("LISTEN_FDS")
             .env_remove("CREDENTIALS_DIRECTORY")
@@ -314,7 +340,7 @@ fn tls_stream_in_order_and_key_hidden() {
     fx.append("alpha", common::line("OK", "before"));
     let pki = pki(fx.tmp.path(), "good", "localhost");
     let collector = Collector::start(0, Some(pki.server.clone()), Mode::Normal);
-    let url = format!("wss://localhost:{}/agents/", collector.port);
+    let url = format!("wss://localhost:{}/ws/agent/", collector.port);
     let key = key_file(&fx);
     let agent = Agent::start(
         &fx,
@@ -331,14 +357,14 @@ fn tls_stream_in_order_and_key_hidden() {
     );
     assert_eq!(
         collector.connected(Duration::from_secs(10)),
-        format!("/agents/{KEY}/")
+        format!("/ws/agent/{KEY}/")
     );
     expect_ready(&collector, &["alpha"]);
     assert_eq!(statuses(&collector, 1), ["before"]);
     let line = agent.line("connected", Duration::from_secs(5));
     assert!(
         line.contains(&format!(
-            "push wss://localhost:{}/agents/<redacted>/: connected",
+            "push wss://localhost:{}/ws/agent/<redacted>/: connected",
             collector.port
         )),
         "{line}"
@@ -366,10 +392,11 @@ fn tls_stream_in_order_and_key_hidden() {
     agent.assert_key_hidden();
 }
 
-/// The collector gone for 10 s while 500 lines are written: after it comes
-/// back, all 500 arrive in order, once, right after agent.ready (the
-/// service's latest status is the last of them, not sent apart), and the
-/// status from before the outage is not sent again.
+/// With `--push-history` (full catch-up, for collectors that keep
+/// history), the collector gone for 10 s while 500 lines are written:
+/// after it comes back, all 500 arrive in order, once, right after
+/// agent.ready (the service's latest status is the last of them, not sent
+/// apart), and the status from before the outage is not sent again.
 #[test]
 fn ten_second_outage_loses_nothing_and_repeats_nothing() {
     let fx = Fixture::new();
@@ -380,7 +407,11 @@ fn ten_second_outage_loses_nothing_and_repeats_nothing() {
     let collector = Collector::start(0, None, Mode::Normal);
     let port = collector.port;
     let url = format!("ws://127.0.0.1:{port}/");
-    let agent = Agent::start(&fx, &["--no-listen", "--push", &url], FAST);
+    let agent = Agent::start(
+        &fx,
+        &["--no-listen", "--push", &url, "--push-history"],
+        FAST,
+    );
     collector.connected(Duration::from_secs(10));
     expect_ready(&collector, &["alpha", "beta"]);
     assert_eq!(statuses(&collector, 2), ["before", "beta-before"]);
@@ -647,4 +678,450 @@ fn thousand_lines_a_second_for_ten_seconds_over_tls() {
         "{n} lines written in {written:.1?}, all received {:.1?} after the first",
         t0.elapsed()
     );
+}
+
+/// CPU seconds the process has used (user + system).
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// 21.1: a collector that sends a close frame and keeps TCP open. The
+/// sender does not spin, gives up on the connection within a bounded time,
+/// reconnects on the schedule and delivers what was written meanwhile.
+#[test]
+fn close_frame_without_tcp_close_neither_spins_nor_sticks() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let collector = Collector::start(0, None, Mode::CloseKeepOpen);
+    let url = format!("ws://127.0.0.1:{}/", collector.port);
+    let agent = Agent::start(&fx, &["--no-listen", "--push", &url], FAST);
+    collector.connected(Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(200));
+    fx.append("alpha", common::line("FAILURE", "after-close"));
+    let pid = agent.child.id();
+    let cpu0 = cpu_secs(pid);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let cpu = cpu_secs(pid) - cpu0;
+    let wall = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "sender CPU while the collector held TCP open after its close: {cpu:.2} s in {wall:.2} s"
+    );
+    assert!(cpu < 0.05 * wall, "{cpu:.2} s of CPU in {wall:.2} s");
+    let lost = agent.line(
+        "connection lost: closed by the collector",
+        Duration::from_secs(5),
+    );
+    assert!(lost.contains("reconnecting in"), "{lost}");
+    assert_eq!(collector.connected(Duration::from_secs(5)), "/");
+    expect_ready(&collector, &["alpha"]);
+    assert_eq!(statuses(&collector, 1), ["after-close"]);
+    fx.append("alpha", common::line("OK", "live"));
+    assert_eq!(statuses(&collector, 1), ["live"]);
+}
+
+/// 21.2: pongs nobody asked for (`0xff` × 8, as a misbehaving collector
+/// sends) acknowledge nothing: with `--push-history` the two lines the
+/// collector never read are sent again on the next connection.
+#[test]
+fn unsolicited_pongs_acknowledge_nothing() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let liar = Collector::start(0, None, Mode::LiarPong);
+    let port = liar.port;
+    let url = format!("ws://127.0.0.1:{port}/");
+    let agent = Agent::start(
+        &fx,
+        &["--no-listen", "--push", &url, "--push-history"],
+        FAST,
+    );
+    liar.connected(Duration::from_secs(10));
+    agent.line("connected", Duration::from_secs(5));
+    fx.append("alpha", common::line("WARNING", "l1"));
+    fx.append("alpha", common::line("FAILURE", "l2"));
+    // Sent, pinged, and showered with pongs that answer no ping.
+    std::thread::sleep(Duration::from_millis(800));
+    drop(liar);
+    agent.line("connection lost", Duration::from_secs(5));
+    let collector = Collector::start(port, None, Mode::Normal);
+    collector.connected(Duration::from_secs(5));
+    let line = agent.line("connected", Duration::from_secs(5));
+    assert!(line.contains("sending 2 held status lines"), "{line}");
+    expect_ready(&collector, &["alpha"]);
+    assert_eq!(statuses(&collector, 2), ["l1", "l2"]);
+}
+
+/// 21.3: the outbox is bounded in bytes: with the collector down and
+/// `--push-history`, 600 lines of 60 kB (36 MB) leave at most 16 MiB held,
+/// the superseded lines dropped first, and the latest line still arrives.
+#[test]
+fn outbox_is_bounded_in_bytes() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    fx.script("beta.sh", "Beta");
+    fx.append("beta", common::line("OK", "beta-only"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    // A second collector, up all along, tells when everything is published.
+    let witness = Collector::start(0, None, Mode::Normal);
+    let witness_url = format!("ws://127.0.0.1:{}/", witness.port);
+    let agent = Agent::start(
+        &fx,
+        &[
+            "--no-listen",
+            "--push",
+            &url,
+            "--push",
+            &witness_url,
+            "--push-history",
+        ],
+        FAST,
+    );
+    agent.line("connection refused", Duration::from_secs(10));
+    witness.connected(Duration::from_secs(10));
+    expect_ready(&witness, &["alpha", "beta"]);
+    assert_eq!(statuses(&witness, 1), ["beta-only"]);
+    // Held from here: the first connection never came, so nothing is acked.
+    fx.append("beta", common::line("OK", "beta-latest"));
+    let big = "x".repeat(60_000);
+    for i in 0..600 {
+        fx.append("alpha", common::line("OK", &format!("{i} {big}")));
+    }
+    assert_eq!(statuses(&witness, 601).len(), 601);
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = agent.child.id();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
+    let report = agent.line(
+        &format!("push {url}: not connected"),
+        Duration::from_secs(5),
+    );
+    eprintln!("{report}; RSS {} MiB", rss_kib(pid) / 1024);
+    let kb: usize = report
+        .split('(')
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("no byte count: {report}"))
+        .parse()
+        .unwrap();
+    assert!(kb <= 16 * 1024, "{report}");
+    let collector = Collector::start(port, None, Mode::Normal);
+    collector.connected(Duration::from_secs(5));
+    let line = agent.line(&format!("push {url}: connected;"), Duration::from_secs(5));
+    assert!(line.contains("dropped over the limit"), "{line}");
+    expect_ready(&collector, &["alpha", "beta"]);
+    let held: usize = line
+        .split("sending ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Every held line, in the order published (the watcher may have read
+    // beta's log before or after alpha's).
+    let got: Vec<String> = statuses(&collector, held)
+        .iter()
+        .map(|m| m.split(' ').next().unwrap().to_string())
+        .collect();
+    assert!(got.contains(&"599".to_string()), "{got:?}");
+    // beta's latest, held, is its service's latest: never dropped.
+    assert!(
+        got.contains(&"beta-latest".to_string()),
+        "{got:?} {}",
+        agent.all.lock().unwrap().join("\n")
+    );
+    assert!(
+        got.len() <= 16 * 1024 * 1024 / 60_000 + 2,
+        "{} lines sent",
+        got.len()
+    );
+}
+
+/// Starts the broadcaster in a mount namespace of its own (unshare and
+/// mount, util-linux; needs root) where /etc/resolv.conf names
+/// `nameserver` and nothing else.
+fn agent_with_resolver(
+    fx: &Fixture,
+    nameserver: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Agent {
+    let conf = fx.tmp.path().join("resolv.conf");
+    std::fs::write(
+        &conf,
+        format!("nameserver {nameserver}\noptions timeout:30 attempts:1\n"),
+    )
+    .unwrap();
+    let mut all = vec![
+        "--mount".to_string(),
+        "--propagation".into(),
+        "private".into(),
+        "sh".into(),
+        "-c".into(),
+        "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"".into(),
+        conf.to_str().unwrap().into(),
+        env!("CARGO_BIN_EXE_ssi-broadcaster").into(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    Agent::start_program(fx, "unshare", &refs, env)
+}
+
+/// 21.4: a resolver that never answers holds an attempt no longer than the
+/// handshake bound, says so, and the next attempt waits for the same
+/// lookup instead of piling up another.
+#[test]
+fn a_silent_resolver_is_bounded_by_the_handshake_deadline() {
+    let fx = Fixture::new();
+    // A name server that reads queries and never answers, on an address
+    // of its own (other test runs may have one too).
+    let ns = format!(
+        "127.83.{}.{}",
+        std::process::id() % 250 + 1,
+        std::process::id() / 250 % 250 + 1
+    );
+    let sink = std::net::UdpSocket::bind((ns.as_str(), 53)).unwrap();
+    let queries = Arc::new(AtomicUsize::new(0));
+    let q = queries.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while sink.recv(&mut buf).is_ok() {
+            q.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let mut env = FAST.to_vec();
+    env.push(("SSI_BROADCASTER_PUSH_HANDSHAKE_MS", "400"));
+    let url = "ws://collector.ssi-test.example:9/ws/agent/";
+    let agent = agent_with_resolver(&fx, &ns, &["--no-listen", "--push", url], &env);
+    let t = Instant::now();
+    let want = "push ws://collector.ssi-test.example:9/ws/agent/: cannot resolve collector.ssi-test.example: \
+                no answer from the name resolver within 0.4 s; retrying";
+    agent.line(want, Duration::from_secs(5));
+    agent.line(want, Duration::from_secs(5));
+    agent.line(want, Duration::from_secs(5));
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    let n = queries.load(Ordering::SeqCst);
+    // One lookup (an A and an AAAA query), not one per attempt.
+    assert!((1..=2).contains(&n), "{n} queries");
+}
+
+fn http_answering(status: &'static str) -> u16 {
+    let http = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in http.incoming() {
+            let Ok(mut s) = s else { break };
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    port
+}
+
+/// 28.1: a 404 or a 500 to the upgrade (what upstream's backend answers to
+/// `/agents/…`) says that the URL path is likely wrong and names the route.
+#[test]
+fn not_found_and_server_error_point_at_the_url_path() {
+    let fx = Fixture::new();
+    let p404 = http_answering("404 Not Found");
+    let p500 = http_answering("500 Internal Server Error");
+    let u404 = format!("ws://127.0.0.1:{p404}/agents/");
+    let u500 = format!("ws://127.0.0.1:{p500}/agents/");
+    let agent = Agent::start(
+        &fx,
+        &["--no-listen", "--push", &u404, "--push", &u500],
+        FAST,
+    );
+    for (u, code) in [(&u404, 404), (&u500, 500)] {
+        let l = agent.line(
+            &format!("push {u}: HTTP {code} during handshake"),
+            Duration::from_secs(5),
+        );
+        assert!(
+            l.contains("the URL path is likely wrong") && l.contains("wss://HOST/ws/agent/"),
+            "{l}"
+        );
+        assert!(l.contains("retrying in"), "{l}");
+    }
+}
+
+/// 28.2: by default (collectors of the upstream schema) an outage with 50
+/// lines written sends each service's latest status once, in log order
+/// across services, and none of the 48 stale ones.
+#[test]
+fn outage_sends_each_latest_status_once_in_log_order() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    fx.script("beta.sh", "Beta");
+    fx.script("gamma.sh", "Gamma");
+    fx.append("alpha", common::line("OK", "a-before"));
+    fx.append("beta", common::line("OK", "b-before"));
+    fx.append("gamma", common::line("OK", "g-before"));
+    let collector = Collector::start(0, None, Mode::Normal);
+    let port = collector.port;
+    let url = format!("ws://127.0.0.1:{port}/ws/agent/");
+    let agent = Agent::start(&fx, &["--no-listen", "--push", &url], FAST);
+    collector.connected(Duration::from_secs(10));
+    expect_ready(&collector, &["alpha", "beta", "gamma"]);
+    assert_eq!(
+        statuses(&collector, 3),
+        ["a-before", "b-before", "g-before"]
+    );
+    drop(collector);
+    agent.line("connection lost", Duration::from_secs(5));
+    // 25 lines each for beta and alpha, alternating; beta's last is older
+    // than alpha's last. gamma writes nothing.
+    for i in 0..25 {
+        fx.append("beta", common::line("WARNING", &format!("b{i}")));
+        std::thread::sleep(Duration::from_millis(5));
+        fx.append("alpha", common::line("FAILURE", &format!("a{i}")));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let collector = Collector::start(port, None, Mode::Normal);
+    collector.connected(Duration::from_secs(5));
+    let line = agent.line("connected", Duration::from_secs(5));
+    assert!(
+        line.contains("sending the latest status of 3 services"),
+        "{line}"
+    );
+    expect_ready(&collector, &["alpha", "beta", "gamma"]);
+    assert_eq!(statuses(&collector, 3), ["g-before", "b24", "a24"]);
+    // Nothing else came before the next live line.
+    fx.append("gamma", common::line("OK", "live"));
+    assert_eq!(statuses(&collector, 1), ["live"]);
+}
+
+/// 28.3: editing a script's manifest reaches the collector as agent.ready
+/// with the new details (upstream's backend updates the row in place and
+/// keeps its status), with no removal and no repeated status; a local
+/// client sees the service added again with the same id, no removal.
+#[test]
+fn an_edit_updates_in_place_everywhere() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    fx.script("beta.sh", "Beta");
+    fx.append("alpha", common::line("WARNING", "a0"));
+    let collector = Collector::start(0, None, Mode::Normal);
+    let url = format!("ws://127.0.0.1:{}/ws/agent/", collector.port);
+    let agent = Agent::start(&fx, &["--listen", "127.0.0.1:0", "--push", &url], FAST);
+    let listening = agent.line("listening on ws://127.0.0.1:", Duration::from_secs(10));
+    let port: u16 = listening
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    collector.connected(Duration::from_secs(10));
+    expect_ready(&collector, &["alpha", "beta"]);
+    assert_eq!(statuses(&collector, 1), ["a0"]);
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (ws, _) = tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
+    let mut local = common::Client { ws };
+    local.snapshot(1);
+
+    // As an editor saves: a new file renamed over the old one.
+    let tmp = fx.script(".alpha.sh.new", "Alpha Renamed");
+    std::fs::rename(&tmp, fx.scripts.join("alpha.sh")).unwrap();
+    let v = collector.next_msg();
+    assert_eq!(v["type"], "agent.ready", "{v}");
+    let services = v["data"]["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2, "{v}");
+    assert_eq!(services[0]["id"], "alpha");
+    assert_eq!(services[0]["name"], "Alpha Renamed");
+    fx.append("beta", common::line("OK", "next"));
+    // The very next message is the new line: no removal, no repeat of a0.
+    assert_eq!(statuses(&collector, 1), ["next"]);
+
+    let v = local.next();
+    assert_eq!(v["type"], "agent.service_added", "{v}");
+    assert_eq!(v["data"]["service"]["name"], "Alpha Renamed");
+    loop {
+        let v = local.next();
+        assert_ne!(v["type"], "agent.service_removed", "{v}");
+        if v["data"]["message"] == "next" {
+            break;
+        }
+    }
+}
+
+/// 28.4: a NUL byte (and other C0 controls but tab) in a message reaches
+/// the collector as U+FFFD, the rule the notification hooks get.
+#[test]
+fn control_characters_never_reach_the_collector() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let collector = Collector::start(0, None, Mode::Normal);
+    let url = format!("ws://127.0.0.1:{}/", collector.port);
+    let _agent = Agent::start(&fx, &["--no-listen", "--push", &url], FAST);
+    collector.connected(Duration::from_secs(10));
+    expect_ready(&collector, &["alpha"]);
+    fx.append(
+        "alpha",
+        b"2026-11-26 10:00:00, FAILURE, cmd\0line\x1b[1m\ttab\x7f\n",
+    );
+    assert_eq!(
+        statuses(&collector, 1),
+        ["cmd\u{fffd}line\u{fffd}[1m\ttab\u{fffd}"]
+    );
+}
+
+/// 28.6: the shipped unit's empty `SetCredential=` default (what systemd
+/// passes when push.key does not exist) means no key: the URL is used as
+/// given. A key file that exists but could not be loaded (a dangling link)
+/// is an error naming it.
+#[test]
+fn an_empty_credential_is_no_key_and_an_unloadable_key_file_is_named() {
+    let fx = Fixture::new();
+    let creds = fx.tmp.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("push-key"), "\n").unwrap();
+    let source = fx.tmp.path().join("push.key");
+    let collector = Collector::start(0, None, Mode::Normal);
+    let url = format!("ws://127.0.0.1:{}/ws/agent/", collector.port);
+    let env = [
+        ("CREDENTIALS_DIRECTORY", creds.to_str().unwrap()),
+        ("SSI_PUSH_KEY_SOURCE", source.to_str().unwrap()),
+    ];
+    let agent = Agent::start(&fx, &["--no-listen", "--push", &url], &env);
+    assert_eq!(collector.connected(Duration::from_secs(10)), "/ws/agent/");
+    drop(agent);
+
+    std::os::unix::fs::symlink("/nonexistent/push.key", &source).unwrap();
+    let mut agent = Agent::start(&fx, &["--no-listen", "--push", &url], &env);
+    let l = agent.line("push.key", Duration::from_secs(10));
+    assert!(
+        l.contains(&format!(
+            "key file {}: exists but could not be loaded",
+            source.display()
+        )) && l.contains("symbolic link"),
+        "{l}"
+    );
+    let status = agent.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
 }

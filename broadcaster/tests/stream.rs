@@ -294,3 +294,32 @@ fn sigint_also_exits_zero() {
     assert!(matches!(c.ws.read(), Ok(Message::Close(Some(_)))));
     assert_eq!(server.wait_exit(Duration::from_secs(2)), Some(0));
 }
+
+/// One rule for a line without a time stamp (ssi::status::stamp): the live
+/// stream gives it the log's modification time, as history and ssi-status
+/// do, not the time it happened to be read.
+#[test]
+fn a_live_line_without_a_time_takes_the_logs_modification_time() {
+    let fx = Fixture::new();
+    fx.script("dummy-service.bash", "Dummy Service");
+    fx.append("dummy_service", line("OK", ""));
+    // No inotify: the line is read only when SIGHUP says so, after its
+    // log's modification time was set an hour back.
+    let server = Server::start_with(&fx, &[], &[("SSI_BROADCASTER_IGNORE_EVENTS", "1")]);
+    let mut c = server.connect();
+    c.snapshot(1);
+    fx.append("dummy_service", "warning, written an hour ago\n");
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .append(true)
+        .open(fx.log("dummy_service"))
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    server.signal(libc::SIGHUP);
+    let v = c.next();
+    assert_eq!(v["data"]["status"], "WARNING", "{v}");
+    let got: jiff::Timestamp = v["data"]["timestamp"].as_str().unwrap().parse().unwrap();
+    let want = jiff::Timestamp::try_from(hour_ago).unwrap();
+    assert_eq!(got.as_second(), want.as_second(), "{v}");
+}

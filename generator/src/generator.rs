@@ -20,6 +20,8 @@ pub struct Config {
     pub scripts_dir: PathBuf,
     /// The log directory (absolute).
     pub log_dir: PathBuf,
+    /// Where `ssi-run` is (absolute, checked by [`units::usable_libexecdir`]).
+    pub libexecdir: String,
 }
 
 /// What a run did, for tests and the debug log.
@@ -73,6 +75,10 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
     let mut wants_made = false;
     let mut summary = Summary::default();
     for script in &discovery.scripts {
+        // A misspelled key is read as a comment: say so, valid or not.
+        for w in &script.warnings {
+            log.warning(&format!("{}: {w}.", script.path.display()));
+        }
         let Some(valid) = script.valid() else {
             log.warning(&format!(
                 "{}: {}, ignoring.",
@@ -88,7 +94,7 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
         let timer = format!("{stem}.timer");
         write_file(
             &cfg.output.join(format!("{stem}.service")),
-            &units::service_unit(&valid, &path, &cfg.log_dir),
+            &units::service_unit(&valid, &path, &cfg.log_dir, &cfg.libexecdir),
         )?;
         write_file(&cfg.output.join(&timer), &units::timer_unit(&valid, &path))?;
         if !wants_made {

@@ -92,10 +92,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // Set only by tests and unusual installs: systemd runs generators with
+    // an empty environment, so the build's LIBEXECDIR applies.
+    let libexecdir =
+        std::env::var("SSI_LIBEXECDIR").unwrap_or_else(|_| units::LIBEXECDIR.to_owned());
+    if !units::usable_libexecdir(&libexecdir) {
+        log.error(&format!(
+            "runner directory {libexecdir:?} (SSI_LIBEXECDIR): expected an absolute path without control characters, quotes or backslashes."
+        ));
+        return ExitCode::FAILURE;
+    }
     let cfg = Config {
         output,
         scripts_dir: resolve(dirs.scripts),
         log_dir,
+        libexecdir,
     };
     match generator::run(&cfg, &log) {
         Ok(summary) => {

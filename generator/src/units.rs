@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use ssi::manifest::Output;
 use ssi::service::ValidScript;
 
 /// First line of every generated unit, as systemd's own generators do.
@@ -36,25 +37,45 @@ pub fn quote_exec_arg(arg: &str) -> String {
     out
 }
 
-/// The `ExecStart=` command line that runs `path`. systemd expands
-/// specifiers in the executable word but not `$`, and refuses an executable
-/// name holding `"`, `'` or `\` outright ("Executable name contains special
-/// characters"). Such a path (it can only come from an unusual scripts
-/// directory) becomes an argument of `/bin/sh`, where anything can be quoted.
-pub fn exec_start(path: &str) -> String {
-    if path.contains(['"', '\'', '\\']) {
-        format!("/bin/sh -c 'exec \"$$0\"' {}", quote_exec_arg(path))
-    } else {
-        format!("\"{}\"", escape_specifiers(path))
+/// Where `make install` puts the runner (`LIBEXECDIR`, given to the build
+/// as `SSI_LIBEXECDIR`; the Makefile's default otherwise). The environment
+/// variable of the same name overrides it when the generator runs (tests,
+/// unusual installs), like `SSI_SCRIPTS_DIR`.
+pub const LIBEXECDIR: &str = match option_env!("SSI_LIBEXECDIR") {
+    Some(dir) => dir,
+    None => "/usr/local/lib/service-status-indicator",
+};
+
+/// Whether `dir` can be the runner's directory in an `ExecStart=`
+/// executable word: absolute, without control characters and without the
+/// characters systemd refuses there (`"`, `'`, `\`).
+pub fn usable_libexecdir(dir: &str) -> bool {
+    dir.starts_with('/')
+        && !dir.contains(|c: char| c.is_control() || matches!(c, '"' | '\'' | '\\'))
+}
+
+/// The `ExecStart=` command line that runs the script at `path` through
+/// `<libexecdir>/ssi-run`, which stamps its status lines, keeps the last
+/// line of its standard error for an `ERROR` line and, for `output:
+/// nagios`, converts a plugin's output. The script is an argument, so any
+/// path can be quoted.
+pub fn exec_start(libexecdir: &str, path: &str, output: Output) -> String {
+    let runner = escape_specifiers(&format!("{libexecdir}/ssi-run"));
+    match output {
+        Output::Status => format!("\"{runner}\" {}", quote_exec_arg(path)),
+        Output::Nagios => format!("\"{runner}\" --output nagios {}", quote_exec_arg(path)),
     }
 }
 
 /// Runs after every run of a check (`ExecStopPost=`, stdout appended to the
-/// same log, whose path the shell gets as `$0`). First it ends a line the
-/// check left unterminated, so that neither our line nor the next run's is
-/// glued to it. Then, when the run failed, it appends an `ERROR` status line
-/// naming the exit status, the signal or the timeout, so a crashed or hung
-/// check never leaves a stale `OK` as its latest status. Written for
+/// same log, whose path the shell gets as `$0`), for what only systemd sees.
+/// First it ends a line the run left unterminated (a run killed mid-line),
+/// so that neither our line nor the next run's is glued to it. Then, when
+/// systemd stopped the run (timeout, a signal to `ssi-run` itself) or could
+/// not start it (its own exit statuses, 200 and up), it appends an `ERROR`
+/// status line with the reason, so a hung check never leaves a stale `OK`
+/// as its latest status. A run that exited on its own got its `ERROR` line
+/// from `ssi-run`, with the reason from standard error. Written for
 /// `/bin/sh`, already escaped for systemd (`$$`, `%%`).
 fn after_run(timeout: u32, log: &str) -> String {
     let script = format!(
@@ -62,7 +83,7 @@ fn after_run(timeout: u32, log: &str) -> String {
 case $$SERVICE_RESULT in \
 success) exit 0 ;; \
 timeout) why=\"timed out after {timeout}s\" ;; \
-exit-code) why=\"exited with status $$EXIT_STATUS\" ;; \
+exit-code) [ \"$$EXIT_STATUS\" -ge 200 ] 2>/dev/null || exit 0; why=\"could not start, exit status $$EXIT_STATUS\" ;; \
 signal) why=\"killed by signal $$EXIT_STATUS\" ;; \
 core-dump) why=\"dumped core on signal $$EXIT_STATUS\" ;; \
 *) why=\"failed: $$SERVICE_RESULT\" ;; \
@@ -74,7 +95,12 @@ printf \"%%s, ERROR, %%s\\n\" \"$$(date \"+%%Y-%%m-%%d %%H:%%M:%%S\")\" \"$$why\
 
 /// `ssi_<id>.service`: a oneshot that runs the script with its stdout
 /// appended to `<log_dir>/<id>.log`.
-pub fn service_unit(s: &ValidScript<'_>, script_path: &str, log_dir: &Path) -> String {
+pub fn service_unit(
+    s: &ValidScript<'_>,
+    script_path: &str,
+    log_dir: &Path,
+    libexecdir: &str,
+) -> String {
     let log = log_dir.join(s.id.log_file_name());
     let mut u = String::with_capacity(1024);
     // Writing to a String cannot fail.
@@ -94,13 +120,21 @@ pub fn service_unit(s: &ValidScript<'_>, script_path: &str, log_dir: &Path) -> S
          StandardOutput=append:{log}\n\
          StandardError=journal\n\
          UMask=0027\n\
+         {opt_out}\
          ExecStopPost={post}\n",
         description = escape_specifiers(s.description),
         source = escape_specifiers(script_path),
-        exec = exec_start(script_path),
+        exec = exec_start(libexecdir, script_path, s.output),
         timeout = s.timeout,
         log = escape_specifiers(&log.to_string_lossy()),
         post = after_run(s.timeout, &log.to_string_lossy()),
+        // Read by ssi-apply, which otherwise runs a new or changed script
+        // once as soon as it is applied.
+        opt_out = if s.run_on_apply {
+            ""
+        } else {
+            "Environment=SSI_RUN_ON_APPLY=no\n"
+        },
     );
     u
 }
@@ -143,13 +177,21 @@ mod tests {
     }
 
     #[test]
-    fn exec_start_direct_or_through_sh() {
-        assert_eq!(exec_start("/a b/$x%n.sh"), "\"/a b/$x%%n.sh\"");
+    fn exec_start_through_the_runner() {
+        let runner = "\"/lib/x%%y/ssi-run\"";
+        let exec_start = |p, o| exec_start("/lib/x%y", p, o);
         assert_eq!(
-            exec_start("/a\"b/c.sh"),
-            "/bin/sh -c 'exec \"$$0\"' \"/a\\\"b/c.sh\""
+            exec_start("/a b/$x%n.sh", Output::Status),
+            format!("{runner} \"/a b/$$x%%n.sh\"")
         );
-        assert!(exec_start("/o'brien/c.sh").starts_with("/bin/sh -c "));
+        assert_eq!(
+            exec_start("/a\"b/c.sh", Output::Status),
+            format!("{runner} \"/a\\\"b/c.sh\"")
+        );
+        assert_eq!(
+            exec_start("/o'brien/c.sh", Output::Nagios),
+            format!("{runner} --output nagios \"/o'brien/c.sh\"")
+        );
     }
 
     /// The post-run line is written by the shell and read by the library's
@@ -170,7 +212,9 @@ mod tests {
         let cases = [
             ("success", "0", None),
             ("timeout", "", Some("timed out after 30s")),
-            ("exit-code", "3", Some("exited with status 3")),
+            // ssi-run wrote the ERROR line of a run that exited on its own.
+            ("exit-code", "3", None),
+            ("exit-code", "203", Some("could not start, exit status 203")),
             ("signal", "KILL", Some("killed by signal KILL")),
             ("core-dump", "SEGV", Some("dumped core on signal SEGV")),
             ("start-limit-hit", "", Some("failed: start-limit-hit")),
@@ -208,6 +252,15 @@ mod tests {
                     assert!(line.time.is_some(), "{result}: no timestamp");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn libexecdir_rule() {
+        assert!(usable_libexecdir(LIBEXECDIR));
+        assert!(usable_libexecdir("/opt/my ssi/lib"));
+        for bad in ["lib", "/a\"b", "/a'b", "/a\\b", "/a\nb", ""] {
+            assert!(!usable_libexecdir(bad), "{bad:?}");
         }
     }
 

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const GENERATOR: &str = env!("CARGO_BIN_EXE_ssi-generator");
+const RUNNER: &str = env!("CARGO_BIN_EXE_ssi-run");
 /// Stands for the per-run temporary directory in expectations.
 const TMP: &str = "@TMP@";
 
@@ -149,6 +150,10 @@ fn run_case(case: &Path) -> Run {
     }
     let out = tmp.path().join("normal");
     fs::create_dir(&out).unwrap();
+    // The runner the units name, where `systemd-analyze verify` finds it.
+    let libexec = tmp.path().join("libexec");
+    fs::create_dir(&libexec).unwrap();
+    fs::copy(RUNNER, libexec.join("ssi-run")).unwrap();
     let mut cmd = Command::new(GENERATOR);
     cmd.arg(&out);
     if nargs == 3 {
@@ -161,6 +166,7 @@ fn run_case(case: &Path) -> Run {
         .env_remove("SYSTEMD_IN_INITRD")
         .env("SSI_SCRIPTS_DIR", &scripts)
         .env("SSI_LOG_DIR", "/var/log/service-status-indicator")
+        .env("SSI_LIBEXECDIR", &libexec)
         .envs(env);
     let output = cmd.output().unwrap();
     let tmp_str = tmp.path().to_str().unwrap().to_owned();

@@ -43,16 +43,23 @@ fn systemd_runs_the_generator_and_accepts_its_units() {
     valid_script(&scripts, "systemd-run.sh");
     fs::set_permissions(&scripts, fs::Permissions::from_mode(0o755)).unwrap();
 
+    // The runner its service runs, where verify looks for it.
+    let libexec = tmp.path().join("libexec");
+    fs::create_dir(&libexec).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_ssi-run"), libexec.join("ssi-run")).unwrap();
+
     let out = Command::new("systemd-analyze")
         .args([
             "--generators=yes",
             "verify",
             "--man=no",
             "ssi_systemd_run.timer",
+            "ssi_systemd_run.service",
         ])
         .env("SYSTEMD_GENERATOR_PATH", &gens)
         .env("SSI_SCRIPTS_DIR", &scripts)
         .env("SSI_LOG_DIR", tmp.path().join("log"))
+        .env("SSI_LIBEXECDIR", &libexec)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -62,6 +62,9 @@ pub fn text(script: &Script, base: u64, local: &LocalZone, iterations: u32) -> S
     for p in script.problems() {
         field(&mut out, "Error", &printable(&p.to_string()));
     }
+    for w in &script.warnings {
+        field(&mut out, "Warning", &printable(&w.to_string()));
+    }
     if let Some(id) = &script.id {
         field(&mut out, "Id", id.as_str());
         let stem = id.unit_stem();

@@ -54,6 +54,8 @@ pub struct Entry {
     pub units: Option<UnitsState>,
     /// Silenced, acknowledged, in maintenance ([`crate::quiet::attach`]).
     pub quiet: ssi::quiet::Quiet,
+    /// The local zone, where the schedule elapses.
+    tz: TimeZone,
 }
 
 impl Entry {
@@ -77,7 +79,29 @@ impl Entry {
             log_error,
             units: None,
             quiet: ssi::quiet::Quiet::default(),
+            tz: tz.clone(),
         }
+    }
+
+    /// A valid script whose log has no status line yet (and could be
+    /// read): it has not run, or not reported, since it was installed.
+    pub fn not_run_yet(&self) -> bool {
+        self.script.is_valid() && self.last.is_none() && self.log_error.is_none()
+    }
+
+    /// When the script runs next: with systemd, the timer's next elapse
+    /// (none for a timer that is not active or not loaded: it will not
+    /// fire); without, the schedule's next elapse after `now`, what systemd
+    /// computes for the timer.
+    pub fn next_run(&self, now: Timestamp) -> Option<Timestamp> {
+        if let Some(units) = &self.units {
+            return units.next_run();
+        }
+        if !self.script.is_valid() {
+            return None;
+        }
+        let spec = self.script.schedule.as_ref()?;
+        spec.next_elapse(now, &self.tz).map(|z| z.timestamp())
     }
 
     /// `ssi_<id>`, when the script has an id.
@@ -127,6 +151,7 @@ impl Entry {
             valid: s.is_valid(),
             errors: s.problems().iter().map(ToString::to_string).collect(),
             problems: s.problems().iter().map(ProblemJson::new).collect(),
+            warnings: s.warnings.iter().map(ToString::to_string).collect(),
             name: m.name.clone(),
             description: m.description.clone(),
             version: m.version.clone(),
@@ -139,7 +164,8 @@ impl Entry {
             log: self.log.as_ref().map(|p| p.display().to_string()),
             log_error: self.log_error.clone(),
             late: self.is_late(now),
-            next_run: units.and_then(UnitsState::next_run).map(rfc3339),
+            not_run_yet: self.not_run_yet(),
+            next_run: self.next_run(now).map(rfc3339),
             last_trigger: units.and_then(UnitsState::last_trigger).map(rfc3339),
             timer_active: units.and_then(UnitsState::timer_active),
             timer_state: timer.and_then(systemd::Unit::state),
@@ -189,6 +215,9 @@ pub struct EntryJson {
     pub errors: Vec<String>,
     /// The same problems, each with a stable machine-readable code.
     pub problems: Vec<ProblemJson>,
+    /// Manifest comments that look like misspelled keys; they do not make
+    /// the script invalid.
+    pub warnings: Vec<String>,
     /// `# name:`.
     pub name: Option<String>,
     /// `# description:`.
@@ -213,7 +242,10 @@ pub struct EntryJson {
     pub log_error: Option<String>,
     /// The timer fired, the timeout passed, and no status came.
     pub late: bool,
-    /// Timer's next elapse, RFC 3339 UTC.
+    /// A valid script without a status line yet.
+    pub not_run_yet: bool,
+    /// Next run, RFC 3339 UTC: the timer's next elapse, or without
+    /// systemd the schedule's.
     pub next_run: Option<String>,
     /// Timer's last trigger, RFC 3339 UTC.
     pub last_trigger: Option<String>,

@@ -14,12 +14,26 @@ use crate::look::{self, paint, printable};
 struct Column {
     header: &'static str,
     cells: Vec<(String, &'static str)>,
+    /// When the terminal is too narrow, columns go in this order, highest
+    /// first; 0: never (id, status, last run, message).
+    drop: u8,
 }
+
+/// How many characters of a message a row keeps, when the message is that
+/// long, however narrow the terminal: columns go first.
+pub const WANT_MESSAGE: usize = 30;
+/// The narrowest the id column gets on a very narrow terminal.
+const MIN_ID: usize = 8;
 
 /// The table: `ID NAME VERSION SCHEDULE STATUS LAST RUN [NEXT RUN TIMER]
 /// MESSAGE`, columns as wide as their widest cell, the last one unpadded.
-/// `systemd` adds the two systemd columns. With a terminal `width`, long
-/// messages are cut to fit, ending in `…`, as systemctl does.
+/// `systemd` adds the two systemd columns.
+///
+/// With a terminal `width` every row fits on one line, as in `systemctl`:
+/// the least needed columns are left out (TIMER, VERSION, NEXT RUN,
+/// SCHEDULE, NAME) and times are shortened until the message keeps at
+/// least [`WANT_MESSAGE`] characters, then the message is cut to what is
+/// left, ending in `…`. Without a width (`--full`, a pipe) nothing is cut.
 pub fn table(
     entries: &[Entry],
     systemd: bool,
@@ -28,49 +42,45 @@ pub fn table(
     color: bool,
     width: Option<usize>,
 ) -> String {
-    let dash = || ("-".to_owned(), "");
-    let opt = |v: &Option<String>| v.as_deref().map_or_else(dash, |s| (printable(s), ""));
-    let mut cols = vec![
-        col("ID", entries, |e| (printable(&e.label()), "")),
-        col("NAME", entries, |e| opt(&e.script.manifest.name)),
-        col("VERSION", entries, |e| opt(&e.script.manifest.version)),
-        col("SCHEDULE", entries, |e| opt(&e.script.manifest.schedule)),
-        col("STATUS", entries, |e| status_cell(e, now)),
-        col("LAST RUN", entries, |e| match &e.last {
-            Some(l) => (look::short_time(l.timestamp, tz), ""),
-            None => dash(),
-        }),
-    ];
-    if systemd {
-        cols.push(col("NEXT RUN", entries, |e| {
-            match e.units.as_ref().and_then(UnitsState::next_run) {
-                Some(t) => (look::short_time(t, tz), ""),
-                None => dash(),
+    let Some(width) = width else {
+        return render(&columns(entries, systemd, tz, now, false), None, color);
+    };
+    for compact in [false, true] {
+        let mut cols = columns(entries, systemd, tz, now, compact);
+        loop {
+            if need(&cols) <= width {
+                return render(&cols, Some(width), color);
             }
-        }));
-        cols.push(col("TIMER", entries, |e| {
-            let timer = e.units.as_ref().and_then(|u| u.timer.as_ref());
-            match timer.and_then(|t| t.state()) {
-                Some(s) => (printable(&s), ""),
-                None => dash(),
-            }
-        }));
-    }
-    cols.push(col("MESSAGE", entries, |e| {
-        if !e.script.is_valid() {
-            (printable(&e.script.reason()), "")
-        } else if let Some(err) = &e.log_error {
-            (printable(err), "")
-        } else {
-            match &e.last {
-                Some(l) if !l.line.message.is_empty() => (printable(&l.line.message), ""),
-                _ => dash(),
-            }
+            let Some(worst) = cols.iter().map(|c| c.drop).max().filter(|d| *d > 0) else {
+                break;
+            };
+            cols.retain(|c| c.drop != worst);
         }
-    }));
+    }
+    // Not even id, status, time and message fit: the id is cut too.
+    let mut cols = columns(entries, systemd, tz, now, true);
+    cols.retain(|c| c.drop == 0);
+    let over = need(&cols).saturating_sub(width);
+    let id_width = widths(&cols)[0];
+    let room = id_width.saturating_sub(over).max(MIN_ID);
+    for cell in &mut cols[0].cells {
+        cell.0 = ellipsize(&cell.0, Some(room));
+    }
+    render(&cols, Some(width), color)
+}
 
-    let widths: Vec<usize> = cols
-        .iter()
+/// Characters a row needs: every column but the message, with their gaps,
+/// and as much of the message as [`WANT_MESSAGE`] asks.
+fn need(cols: &[Column]) -> usize {
+    let w = widths(cols);
+    let last = cols.len() - 1;
+    let fixed: usize = w[..last].iter().map(|w| w + 2).sum();
+    fixed + w[last].min(WANT_MESSAGE)
+}
+
+/// Each column as wide as its widest cell or header.
+fn widths(cols: &[Column]) -> Vec<usize> {
+    cols.iter()
         .map(|c| {
             c.cells
                 .iter()
@@ -79,15 +89,21 @@ pub fn table(
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// The rows; with a `width`, the message is cut to what is left of it.
+fn render(cols: &[Column], width: Option<usize>, color: bool) -> String {
+    let widths = widths(cols);
     let mut out = String::new();
     let last = cols.len() - 1;
+    let rows = cols.first().map_or(0, |c| c.cells.len());
     let mut line = |cells: Vec<(String, &str)>| {
         let mut row = String::new();
         for (i, (text, sgr)) in cells.into_iter().enumerate() {
             if i == last {
                 let used: usize = widths[..last].iter().map(|w| w + 2).sum();
-                let room = width.map(|w| w.saturating_sub(used).max(MIN_MESSAGE));
+                let room = width.map(|w| w.saturating_sub(used).max(1));
                 row.push_str(&paint(&ellipsize(&text, room), sgr, color));
             } else {
                 let pad = widths[i].saturating_sub(text.chars().count()) + 2;
@@ -98,15 +114,73 @@ pub fn table(
         let _ = writeln!(out, "{}", row.trim_end());
     };
     line(cols.iter().map(|c| (c.header.to_owned(), "")).collect());
-    for r in 0..entries.len() {
+    for r in 0..rows {
         line(cols.iter().map(|c| c.cells[r].clone()).collect());
     }
     out
 }
 
-/// The narrowest a cut message gets, however little room the other
-/// columns leave.
-const MIN_MESSAGE: usize = 12;
+/// Every column of the table; `compact` gives times in their short form.
+fn columns(
+    entries: &[Entry],
+    systemd: bool,
+    tz: &TimeZone,
+    now: Timestamp,
+    compact: bool,
+) -> Vec<Column> {
+    let dash = || ("-".to_owned(), "");
+    let opt = |v: &Option<String>| v.as_deref().map_or_else(dash, |s| (printable(s), ""));
+    let time = |t: Timestamp| {
+        if compact {
+            look::compact_time(t, now, tz)
+        } else {
+            look::short_time(t, tz)
+        }
+    };
+    let mut cols = vec![
+        col("ID", 0, entries, |e| (printable(&e.label()), "")),
+        col("NAME", 1, entries, |e| opt(&e.script.manifest.name)),
+        col("VERSION", 4, entries, |e| opt(&e.script.manifest.version)),
+        col("SCHEDULE", 2, entries, |e| opt(&e.script.manifest.schedule)),
+        col("STATUS", 0, entries, |e| status_cell(e, now)),
+        col("LAST RUN", 0, entries, |e| match &e.last {
+            Some(l) => (time(l.timestamp), ""),
+            None => dash(),
+        }),
+    ];
+    if systemd {
+        cols.push(col("NEXT RUN", 3, entries, |e| {
+            match e.units.as_ref().and_then(UnitsState::next_run) {
+                Some(t) => (time(t), ""),
+                None => dash(),
+            }
+        }));
+        cols.push(col("TIMER", 5, entries, |e| {
+            let timer = e.units.as_ref().and_then(|u| u.timer.as_ref());
+            match timer.and_then(|t| t.state()) {
+                Some(s) => (printable(&s), ""),
+                None => dash(),
+            }
+        }));
+    }
+    cols.push(col("MESSAGE", 0, entries, |e| {
+        if !e.script.is_valid() {
+            (printable(&e.script.reason()), "")
+        } else if let Some(err) = &e.log_error {
+            (printable(err), "")
+        } else {
+            match &e.last {
+                Some(l) if !l.line.message.is_empty() => (printable(&l.line.message), ""),
+                Some(_) => dash(),
+                None => match e.next_run(now) {
+                    Some(t) => (format!("next run {}", time(t)), ""),
+                    None => dash(),
+                },
+            }
+        }
+    }));
+    cols
+}
 
 /// `text` cut to `room` characters, the last one `…`, when it is longer.
 fn ellipsize(text: &str, room: Option<usize>) -> String {
@@ -122,17 +196,19 @@ fn ellipsize(text: &str, room: Option<usize>) -> String {
 
 fn col(
     header: &'static str,
+    drop: u8,
     entries: &[Entry],
     f: impl Fn(&Entry) -> (String, &'static str),
 ) -> Column {
     Column {
         header,
         cells: entries.iter().map(f).collect(),
+        drop,
     }
 }
 
-/// `INVALID`, `-` (no status yet), or the status, with ` (late)` when the
-/// run is overdue.
+/// `INVALID`, `not run yet` (no status line yet), or the status, with
+/// ` (late)` when the run is overdue.
 fn status_cell(e: &Entry, now: Timestamp) -> (String, &'static str) {
     let (text, sgr) = plain_status_cell(e, now);
     match e.quiet.label() {
@@ -149,8 +225,8 @@ fn plain_status_cell(e: &Entry, now: Timestamp) -> (String, &'static str) {
     match (&e.last, late) {
         (Some(l), false) => (l.line.status.to_string(), look::status_sgr(l.line.status)),
         (Some(l), true) => (format!("{} (late)", l.line.status), look::LATE_SGR),
-        (None, true) => ("- (late)".to_owned(), look::LATE_SGR),
-        (None, false) => ("-".to_owned(), ""),
+        (None, true) => ("not run yet (late)".to_owned(), look::LATE_SGR),
+        (None, false) => ("not run yet".to_owned(), ""),
     }
 }
 
@@ -193,7 +269,7 @@ fn classify(e: &Entry, now: Timestamp) -> (&'static str, Nagios) {
         return ("late", Nagios::Warning);
     }
     match e.last.as_ref().map(|l| l.line.status) {
-        None => ("without status", Nagios::Unknown),
+        None => ("not run yet", Nagios::Unknown),
         Some(Status::Ok) => ("ok", Nagios::Ok),
         Some(Status::Update) => ("update", Nagios::Ok),
         Some(Status::Warning) => ("warning", Nagios::Warning),
@@ -208,7 +284,7 @@ const WORDS: [&str; 9] = [
     "error",
     "failure",
     "invalid",
-    "without status",
+    "not run yet",
     "unknown",
     "late",
     "warning",

@@ -51,6 +51,23 @@ pub fn terminal_width() -> Option<usize> {
     (ws.ws_col > 0).then_some(usize::from(ws.ws_col))
 }
 
+/// The terminal's height in lines when standard output is one (`LINES`
+/// first, then the tty's size).
+pub fn terminal_height() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(l) = std::env::var("LINES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+    {
+        return Some(l);
+    }
+    let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdout()).ok()?;
+    (ws.ws_row > 0).then_some(usize::from(ws.ws_row))
+}
+
 /// The ANSI SGR code for a status, by severity.
 pub fn status_sgr(s: Status) -> &'static str {
     match s {
@@ -91,6 +108,22 @@ pub fn short_time(ts: Timestamp, tz: &TimeZone) -> String {
     ts.to_zoned(tz.clone())
         .strftime("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// A time in at most 12 characters, for a narrow table, as `ls -l` does:
+/// `10:00:05` on `now`'s day, `Nov 26 10:00` in its year, else
+/// `2025-11-26`; in the local zone.
+pub fn compact_time(ts: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
+    let t = ts.to_zoned(tz.clone());
+    let n = now.to_zoned(tz.clone());
+    let format = if t.date() == n.date() {
+        "%H:%M:%S"
+    } else if t.year() == n.year() {
+        "%b %d %H:%M"
+    } else {
+        "%Y-%m-%d"
+    };
+    t.strftime(format).to_string()
 }
 
 /// `Thu 2026-11-26 10:00:00 UTC`, in the local zone, as systemd prints
@@ -146,5 +179,16 @@ mod tests {
         let t = Timestamp::from_second(1_764_151_200).unwrap();
         assert_eq!(short_time(t, &TimeZone::UTC), "2025-11-26 10:00:00");
         assert_eq!(long_time(t, &TimeZone::UTC), "Wed 2025-11-26 10:00:00 UTC");
+        let at = |s| Timestamp::from_second(s).unwrap();
+        let utc = &TimeZone::UTC;
+        assert_eq!(compact_time(t, at(1_764_151_200 + 3600), utc), "10:00:00");
+        assert_eq!(
+            compact_time(t, at(1_764_151_200 + 86_400), utc),
+            "Nov 26 10:00"
+        );
+        assert_eq!(
+            compact_time(t, at(1_764_151_200 + 86_400 * 60), utc),
+            "2025-11-26"
+        );
     }
 }

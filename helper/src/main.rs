@@ -17,6 +17,7 @@ mod run;
 mod show;
 mod silence;
 mod systemd;
+mod watch;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -259,9 +260,12 @@ struct ListArgs {
     /// With --prometheus: replace FILE atomically instead of printing
     #[arg(long, requires = "prometheus", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Do not cut long messages to the terminal's width
+    /// Print every column and whole messages, however wide the terminal
     #[arg(short = 'l', long)]
     full: bool,
+    /// Redraw the table whenever a script or a log changes, until Ctrl-C
+    #[arg(short = 'w', long, conflicts_with_all = ["json", "nagios", "prometheus"])]
+    watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -482,9 +486,46 @@ fn one(ctx: &Ctx, arg: &str) -> Result<Entry, Failure> {
     }
 }
 
-fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
-    let entries = load(ctx, true)?;
+/// The table for the terminal as it is now (`--full`: uncut).
+fn table(ctx: &Ctx, a: &ListArgs, entries: &[Entry], now: Timestamp) -> String {
+    if entries.is_empty() {
+        return format!("No check scripts in {}.\n", ctx.dirs.scripts.display());
+    }
     let systemd = entries.iter().any(|e| e.units.is_some());
+    let width = if a.full { None } else { look::terminal_width() };
+    list::table(entries, systemd, &ctx.tz, now, ctx.color, width)
+}
+
+/// `--watch`: a title line and the table, drawn again on every change.
+fn watch(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
+    let start = std::time::Instant::now();
+    let dirs = [ctx.dirs.scripts.as_path(), ctx.dirs.logs.as_path()];
+    watch::run(&dirs, || {
+        let now = ctx.now + start.elapsed();
+        let title = format!(
+            "ssi-status --watch: {} (Ctrl-C to quit)  {}\n",
+            ctx.dirs.scripts.display(),
+            look::short_time(now, &ctx.tz)
+        );
+        let body = match load(ctx, true) {
+            Ok(entries) => table(ctx, a, &entries, now),
+            Err(f) => format!("ssi-status: {}\n", f.message),
+        };
+        let height = look::terminal_height().map(|h| h.saturating_sub(1));
+        title + &watch::fit_height(&body, height)
+    })
+    .map_err(|m| fail(Exit::Failure, m))?;
+    Ok(Outcome {
+        stdout: String::new(),
+        code: Exit::Success,
+    })
+}
+
+fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
+    if a.watch {
+        return watch(ctx, a);
+    }
+    let entries = load(ctx, true)?;
     if a.nagios {
         let (line, code) = list::nagios(&entries, ctx.now);
         return Ok(Outcome {
@@ -510,11 +551,8 @@ fn list(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
     let stdout = if a.json {
         let objs: Vec<_> = entries.iter().map(|e| e.to_json(ctx.now)).collect();
         to_json(&objs)?
-    } else if entries.is_empty() {
-        format!("No check scripts in {}.\n", ctx.dirs.scripts.display())
     } else {
-        let width = if a.full { None } else { look::terminal_width() };
-        list::table(&entries, systemd, &ctx.tz, ctx.now, ctx.color, width)
+        table(ctx, a, &entries, ctx.now)
     };
     Ok(Outcome {
         stdout,

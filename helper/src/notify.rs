@@ -470,7 +470,9 @@ pub fn test(
         event: Kind::Test,
         id,
         name,
-        previous_status: status.clone(),
+        // A test is no change: no status before it (a mail that said
+        // "OK (was OK)" read as one).
+        previous_status: String::new(),
         status,
         message,
         timestamp: rfc3339(ctx.now),

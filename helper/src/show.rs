@@ -172,6 +172,9 @@ pub fn text(
             field(&mut out, "Error", &printable(&p.to_string()));
         }
     }
+    for w in &s.warnings {
+        field(&mut out, "Warning", &printable(&w.to_string()));
+    }
     if let Some(stem) = entry.unit_stem() {
         field(&mut out, "Units", &format!("{stem}.service, {stem}.timer"));
     }
@@ -215,9 +218,12 @@ pub fn text(
             field(&mut out, "Message", &msg);
         }
         None => {
-            let none = match &entry.log_error {
-                Some(e) => printable(e),
-                None => "- (no status line yet)".to_owned(),
+            let none = match (&entry.log_error, entry.next_run(now)) {
+                (Some(e), _) => printable(e),
+                (None, Some(next)) if s.is_valid() => {
+                    format!("not run yet; next run {}", look::long_time(next, tz))
+                }
+                (None, _) => "- (no status line yet)".to_owned(),
             };
             field(&mut out, "Status", &format!("{none}{late}"));
         }

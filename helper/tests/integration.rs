@@ -76,13 +76,14 @@ fn path_with_fake(dir: &Path) -> String {
 }
 
 /// The fields every list/check/show object has, and their JSON types.
-const LIST_FIELDS: [(&str, &str); 30] = [
+const LIST_FIELDS: [(&str, &str); 32] = [
     ("id", "string?"),
     ("unit", "string?"),
     ("path", "string"),
     ("valid", "bool"),
     ("errors", "array"),
     ("problems", "array"),
+    ("warnings", "array"),
     ("name", "string?"),
     ("description", "string?"),
     ("version", "string?"),
@@ -95,6 +96,7 @@ const LIST_FIELDS: [(&str, &str); 30] = [
     ("log", "string?"),
     ("log_error", "string?"),
     ("late", "bool"),
+    ("not_run_yet", "bool"),
     ("next_run", "string?"),
     ("last_trigger", "string?"),
     ("timer_active", "bool?"),
@@ -199,9 +201,13 @@ fn list_json_statuses_and_shape() {
     assert_eq!(d["message"], "/ at 91%");
     assert_eq!(d["late"], false);
     assert_eq!(d["log"], dir.join("logs/disk_usage.log").to_str().unwrap());
-    // Without systemd the systemd fields are null.
+    // Without systemd the next run is the schedule's (*:0/5; issue 23
+    // wants a script's next run in every view), the systemd fields are null.
+    let next = d["next_run"].as_str().expect("next_run from the schedule");
+    assert!(next.ends_with(":00Z"), "{next}");
+    let minute: u32 = next[14..16].parse().unwrap();
+    assert_eq!(minute % 5, 0, "{next}");
     for k in [
-        "next_run",
         "last_trigger",
         "timer_active",
         "timer_state",

@@ -281,6 +281,8 @@ fn notify_test_reports_each_hook() {
         ),
         (Some("test"), Some("disk"), Some("WARNING"))
     );
+    // A test is no change: "WARNING (was WARNING)" in a mail read as one.
+    assert_eq!(runs[0]["previous_status"].as_str(), Some(""));
     fs::remove_file(site.path("hooks/bad")).unwrap();
     let out = site.ssi(&["notify-test"]);
     assert!(out.status.success());

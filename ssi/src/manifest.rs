@@ -8,11 +8,14 @@
 //! comment  = *space "#" *any EOL
 //! key line = *space "#" *space key *space ":" *space value *space EOL
 //! key      = "name" / "description" / "version" / "schedule" / "timeout"
-//!          / "notify-after" / "maintenance" / "remind-every"          (any case)
+//!          / "notify-after" / "output" / "run-on-apply"
+//!          / "maintenance" / "remind-every"                        (any case)
 //! EOL      = [ CR ] LF
 //! ```
 //!
-//! Other `# word: …` comments are ordinary comments. `schedule:` and
+//! Other `# word: …` comments are ordinary comments, but one whose word is
+//! a near miss of a key (`# timout: 10`) earns a [`Warning`] naming the key
+//! it resembles ([`near_key`]); it stays a comment. `schedule:` and
 //! `timeout:` values may end in a ` # comment`. Only the first
 //! [`MAX_HEADER_BYTES`] of a file are read.
 
@@ -40,6 +43,27 @@ pub const MAX_NOTIFY_AFTER: u32 = 100;
 
 /// The longest `# remind-every:` (a year).
 pub const MAX_REMIND_EVERY_SECS: u32 = 31_536_000;
+/// `# output:`, what a check's standard output and exit status mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// `status` (the default): the script prints status lines itself.
+    #[default]
+    Status,
+    /// `nagios`: a Monitoring Plugins-style check; its exit status and
+    /// first line become the status line (see ssi-script(5)).
+    Nagios,
+}
+
+impl Output {
+    /// The value as written in a manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Output::Status => "status",
+            Output::Nagios => "nagios",
+        }
+    }
+}
 
 /// The manifest's values as far as they could be read; a value is `None`
 /// when its key is missing or its value is unusable (not UTF-8, or for
@@ -69,6 +93,13 @@ pub struct Fields {
     /// again; `None` when absent (the notifier's default applies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_every: Option<u32>,
+    /// `# output:`; `None` when absent (status lines, as always).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Output>,
+    /// `# run-on-apply:`, whether a new or changed script runs once as soon
+    /// as it is applied; `None` when absent (it does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_on_apply: Option<bool>,
 }
 
 /// A read manifest: its values, where the schedule was, and every problem.
@@ -81,6 +112,97 @@ pub struct Parsed {
     pub schedule_line: usize,
     /// Each problem, e.g. `line 3: name "ab": expected 3 to 60 characters, got 2`.
     pub errors: Vec<Error>,
+    /// Comments that look like a misspelled key; they do not make the
+    /// script invalid.
+    pub warnings: Vec<Warning>,
+}
+
+/// A `# word: …` comment whose word is close to a key: most likely a
+/// misspelling (`# timout: 10`), which would otherwise be silently ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Its line (1-based).
+    pub line: usize,
+    /// The word as written (lossily decoded).
+    pub word: String,
+    /// The key it resembles.
+    pub key: &'static str,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: \"{}:\" is not a manifest key, did you mean \"{}:\"? The line is read as a comment",
+            self.line, self.word, self.key
+        )
+    }
+}
+
+/// The key `word` most likely misspells, if any: a word that is not a key
+/// (in any case) but is at most one edit (a letter added, dropped, changed,
+/// or two swapped; `-` and `_` alike) from a key of up to five letters, or
+/// two edits from a longer one. Short keys get one edit only so that common
+/// comment words (`# Note:`, `# Date:`, `# Author:`) are not mistaken.
+pub fn near_key(word: &str) -> Option<&'static str> {
+    let w: Vec<char> = word
+        .chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    if Key::from_bytes(word.as_bytes()).is_some() || w.is_empty() {
+        return None;
+    }
+    KNOWN_KEYS
+        .iter()
+        .map(|&k| (edits(&w, &k.chars().collect::<Vec<_>>()), k))
+        // 0: a key another part of the project reads; not a misspelling.
+        .filter(|&(d, k)| d > 0 && d <= if k.len() <= 5 { 1 } else { 2 })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// Every key a manifest line may have: the ones this module reads, and the
+/// ones other parts of the project add, so their misspellings are caught too.
+const KNOWN_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "version",
+    "schedule",
+    "timeout",
+    "notify-after",
+    "output",
+    "run-on-apply",
+];
+
+/// Optimal string alignment distance: insertions, deletions,
+/// substitutions and swaps of two neighbours each count one.
+fn edits(a: &[char], b: &[char]) -> usize {
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// One problem of a manifest. `Display` gives the text people read (the
@@ -168,10 +290,12 @@ enum Key {
     NotifyAfter,
     Maintenance,
     RemindEvery,
+    Output,
+    RunOnApply,
 }
 
 impl Key {
-    const ALL: [Key; 8] = [
+    const ALL: [Key; 10] = [
         Key::Name,
         Key::Description,
         Key::Version,
@@ -180,6 +304,8 @@ impl Key {
         Key::NotifyAfter,
         Key::Maintenance,
         Key::RemindEvery,
+        Key::Output,
+        Key::RunOnApply,
     ];
 
     fn as_str(self) -> &'static str {
@@ -192,6 +318,8 @@ impl Key {
             Key::NotifyAfter => "notify-after",
             Key::Maintenance => "maintenance",
             Key::RemindEvery => "remind-every",
+            Key::Output => "output",
+            Key::RunOnApply => "run-on-apply",
         }
     }
 
@@ -245,6 +373,14 @@ pub fn parse(content: &[u8]) -> Parsed {
             break;
         };
         let Some(key) = Key::from_bytes(word) else {
+            let word = String::from_utf8_lossy(word);
+            if let Some(key) = near_key(&word) {
+                parsed.warnings.push(Warning {
+                    line: lineno,
+                    word: word.into_owned(),
+                    key,
+                });
+            }
             continue;
         };
         let slot = &mut seen[key as usize];
@@ -264,7 +400,11 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
-                Key::NotifyAfter | Key::Maintenance | Key::RemindEvery => {}
+                Key::NotifyAfter
+                | Key::Output
+                | Key::RunOnApply
+                | Key::Maintenance
+                | Key::RemindEvery => {}
                 _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
@@ -284,9 +424,13 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         return;
     };
     let value = match key {
-        Key::Schedule | Key::Timeout | Key::NotifyAfter | Key::Maintenance | Key::RemindEvery => {
-            strip_trailing_comment(value)
-        }
+        Key::Schedule
+        | Key::Timeout
+        | Key::NotifyAfter
+        | Key::Output
+        | Key::RunOnApply
+        | Key::Maintenance
+        | Key::RemindEvery => strip_trailing_comment(value),
         _ => value,
     };
     let mut fail = |expected: String| {
@@ -359,6 +503,24 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
             Ok(secs) => parsed.fields.remind_every = Some(secs),
             Err(why) => fail(why),
         },
+        Key::Output => {
+            if value.eq_ignore_ascii_case("nagios") {
+                parsed.fields.output = Some(Output::Nagios);
+            } else if value.eq_ignore_ascii_case("status") {
+                parsed.fields.output = Some(Output::Status);
+            } else {
+                fail("expected \"status\" (the default) or \"nagios\"".to_owned());
+            }
+        }
+        Key::RunOnApply => {
+            if value.eq_ignore_ascii_case("yes") {
+                parsed.fields.run_on_apply = Some(true);
+            } else if value.eq_ignore_ascii_case("no") {
+                parsed.fields.run_on_apply = Some(false);
+            } else {
+                fail("expected \"yes\" (the default) or \"no\"".to_owned());
+            }
+        }
     }
 }
 
@@ -437,6 +599,8 @@ mod tests {
                 notify_after: None,
                 maintenance: None,
                 remind_every: None,
+                output: None,
+                run_on_apply: None,
             }
         );
         assert_eq!(p.schedule_line, 5);
@@ -463,6 +627,45 @@ mod tests {
         assert_eq!(
             e("# remind-every: 0"),
             vec!["line 6: remind-every \"0\": expected 1 to 31536000 seconds, got 0"]
+        );
+    }
+
+    #[test]
+    fn output_and_run_on_apply_rules() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
+        assert_eq!(t("# output: nagios").fields.output, Some(Output::Nagios));
+        assert_eq!(
+            t("# Output: NAGIOS # plugin").fields.output,
+            Some(Output::Nagios)
+        );
+        assert_eq!(t("# output: status").fields.output, Some(Output::Status));
+        assert_eq!(t("# output: nagios").errors, Vec::<Error>::new());
+        assert_eq!(t("# run-on-apply: no").fields.run_on_apply, Some(false));
+        assert_eq!(t("# Run-On-Apply: YES").fields.run_on_apply, Some(true));
+        assert_eq!(parse(GOOD.as_bytes()).fields.output, None);
+        assert_eq!(parse(GOOD.as_bytes()).fields.run_on_apply, None);
+        for bad in ["nagio", "json", ""] {
+            assert_eq!(
+                e(&format!("# output: {bad}")),
+                vec![format!(
+                    "line 6: output {bad:?}: expected \"status\" (the default) or \"nagios\""
+                )],
+                "{bad}"
+            );
+        }
+        for bad in ["false", "0", "never", ""] {
+            assert_eq!(
+                e(&format!("# run-on-apply: {bad}")),
+                vec![format!(
+                    "line 6: run-on-apply {bad:?}: expected \"yes\" (the default) or \"no\""
+                )],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            e("# output: nagios\n# output: status"),
+            vec!["line 7: output given twice (first on line 6), expected it once"]
         );
     }
 
@@ -526,6 +729,196 @@ mod tests {
     fn other_word_colon_lines_are_comments() {
         let p = parse(format!("{GOOD}# author: me\n# Note: x\n").as_bytes());
         assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn misspelled_keys_are_warned_about_and_stay_comments() {
+        let p = parse(
+            format!("{GOOD}# timout: 10\n# Shedule: daily\n# DESCRIPTON: x\n# notify_afer: 2\n")
+                .as_bytes(),
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        // Read as comments: the default timeout still applies.
+        assert_eq!(p.fields.timeout, Some(DEFAULT_TIMEOUT_SECS));
+        let got: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "line 6: \"timout:\" is not a manifest key, did you mean \"timeout:\"? The line is read as a comment",
+                "line 7: \"Shedule:\" is not a manifest key, did you mean \"schedule:\"? The line is read as a comment",
+                "line 8: \"DESCRIPTON:\" is not a manifest key, did you mean \"description:\"? The line is read as a comment",
+                "line 9: \"notify_afer:\" is not a manifest key, did you mean \"notify-after:\"? The line is read as a comment",
+            ]
+        );
+    }
+
+    /// Keys are case-insensitive (DESIGN.md): `# Name:` is the name, not a
+    /// near miss, so it is neither an error nor a warning.
+    #[test]
+    fn a_key_in_another_case_is_the_key() {
+        let p =
+            parse(b"# Name: Dummy Service\n# DESCRIPTION: d\n# Version: 1\n# SchEdule: daily\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(p.fields.name.as_deref(), Some("Dummy Service"));
+        assert_eq!(near_key("Name"), None);
+        assert_eq!(near_key("Nmae"), Some("name"));
+        assert_eq!(near_key("NAMES"), Some("name"));
+    }
+
+    #[test]
+    fn near_keys() {
+        for (word, key) in [
+            ("timout", "timeout"),
+            ("timeuot", "timeout"),
+            ("time-out", "timeout"),
+            ("shedule", "schedule"),
+            ("schedual", "schedule"),
+            ("descripton", "description"),
+            ("desription", "description"),
+            ("verison", "version"),
+            ("versoin", "version"),
+            ("nme", "name"),
+            ("notify-afte", "notify-after"),
+        ] {
+            assert_eq!(near_key(word), Some(key), "{word}");
+        }
+        for word in [
+            "note",
+            "Note",
+            "author",
+            "Author",
+            "date",
+            "license",
+            "usage",
+            "example",
+            "see",
+            "todo",
+            "time",
+            "type",
+            "mode",
+            "host",
+            "copyright",
+            "maintainer",
+            "requires",
+            "summary",
+            "purpose",
+            "output",
+            "timeout",
+            "x",
+        ] {
+            assert_eq!(near_key(word), None, "{word}");
+        }
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Words people put in script headers as `# Word: …` comments.
+        const COMMENT_WORDS: &[&str] = &[
+            "note",
+            "notes",
+            "author",
+            "authors",
+            "date",
+            "license",
+            "licence",
+            "usage",
+            "example",
+            "examples",
+            "see",
+            "todo",
+            "fixme",
+            "copyright",
+            "maintainer",
+            "email",
+            "url",
+            "homepage",
+            "requires",
+            "depends",
+            "summary",
+            "purpose",
+            "returns",
+            "exit",
+            "time",
+            "type",
+            "tags",
+            "host",
+            "user",
+            "path",
+            "args",
+            "env",
+            "port",
+            "mode",
+            "created",
+            "updated",
+            "changed",
+            "warning",
+            "bug",
+            "history",
+            "contact",
+            "origin",
+            "source",
+            "status",
+        ];
+
+        /// One edit of a key: insert, delete, change or swap at `at`.
+        fn edit(key: &str, kind: u8, at: usize, c: char) -> String {
+            let mut v: Vec<char> = key.chars().collect();
+            let at = at % v.len();
+            match kind % 4 {
+                0 => v.insert(at, c),
+                1 => {
+                    v.remove(at);
+                }
+                2 => v[at] = c,
+                _ => {
+                    if v.len() >= 2 {
+                        let a = at % (v.len() - 1);
+                        v.swap(a, a + 1);
+                    }
+                }
+            }
+            v.into_iter().collect()
+        }
+
+        proptest! {
+            #[test]
+            fn ordinary_comments_never_warn(
+                i in 0..COMMENT_WORDS.len(),
+                upper in any::<bool>(),
+                value in "[ -~]{0,40}",
+            ) {
+                let w = COMMENT_WORDS[i];
+                let w = if upper { w.to_ascii_uppercase() } else { w.to_owned() };
+                let p = parse(format!("{}# {w}: {value}\n", super::GOOD).as_bytes());
+                prop_assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+                prop_assert!(p.errors.is_empty(), "{:?}", p.errors);
+            }
+
+            #[test]
+            fn one_edit_of_a_key_is_warned_about(
+                k in 0..5usize,
+                kind in 0u8..4,
+                at in 0usize..20,
+                c in "[a-z]",
+                upper in any::<bool>(),
+            ) {
+                let key = ["name", "description", "version", "schedule", "timeout"][k];
+                let word = edit(key, kind, at, c.chars().next().unwrap_or('x'));
+                prop_assume!(!word.is_empty() && Key::from_bytes(word.as_bytes()).is_none());
+                let word = if upper { word.to_ascii_uppercase() } else { word };
+                let p = parse(format!("{}# {word}: 10\n", super::GOOD).as_bytes());
+                prop_assert!(p.errors.is_empty(), "{:?}", p.errors);
+                prop_assert_eq!(p.warnings.len(), 1, "{}", word);
+                // The named key is within one edit of the word (usually `key`).
+                let named: Vec<char> = p.warnings[0].key.chars().collect();
+                let lower: Vec<char> = word.to_ascii_lowercase().chars().collect();
+                prop_assert!(edits(&lower, &named) <= 1, "{} -> {}", word, p.warnings[0].key);
+            }
+        }
     }
 
     #[test]

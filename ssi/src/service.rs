@@ -23,7 +23,7 @@ pub use self::id::{is_id, is_ignored_name, IdError, ServiceId, MAX_ID_LEN, UNIT_
 pub use self::problem::Problem;
 use self::trust::{enforce_owner, insecure, insecure_ancestors};
 use crate::calendar::CalendarSpec;
-use crate::manifest::{self, Fields};
+use crate::manifest::{self, Fields, Output};
 
 /// One candidate script and everything known about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct Script {
     pub schedule: Option<CalendarSpec>,
     /// Valid or not, and why not: the one record of validity.
     pub verdict: Verdict,
+    /// Manifest comments that look like misspelled keys (they do not
+    /// affect validity).
+    pub warnings: Vec<manifest::Warning>,
 }
 
 /// Whether a script passed every rule.
@@ -67,6 +70,10 @@ pub struct Valid {
     pub schedule: CalendarSpec,
     /// Run time limit in seconds.
     pub timeout: u32,
+    /// `output:`, what its output and exit status mean.
+    pub output: Output,
+    /// `run-on-apply:`, whether it runs once as soon as it is applied.
+    pub run_on_apply: bool,
 }
 
 /// A valid script, borrowed: what unit files are written from.
@@ -88,6 +95,10 @@ pub struct ValidScript<'a> {
     pub schedule: &'a CalendarSpec,
     /// Run time limit in seconds.
     pub timeout: u32,
+    /// `output:`, what its output and exit status mean.
+    pub output: Output,
+    /// `run-on-apply:`, whether it runs once as soon as it is applied.
+    pub run_on_apply: bool,
 }
 
 impl Script {
@@ -110,6 +121,8 @@ impl Script {
             schedule_text: &v.schedule_text,
             schedule: &v.schedule,
             timeout: v.timeout,
+            output: v.output,
+            run_on_apply: v.run_on_apply,
         })
     }
 
@@ -162,6 +175,7 @@ impl Script {
             manifest,
             schedule,
             verdict,
+            warnings: Vec::new(),
         }
     }
 
@@ -179,6 +193,8 @@ impl Script {
             schedule_text: m.schedule.clone().ok_or("schedule")?,
             schedule: schedule.clone().ok_or("schedule")?,
             timeout: m.timeout.ok_or("timeout")?,
+            output: m.output.unwrap_or_default(),
+            run_on_apply: m.run_on_apply.unwrap_or(true),
         })
     }
 }
@@ -341,13 +357,15 @@ fn judge_placed(
             problems.push(Problem::InsecureSymlinkTarget(why));
         }
     }
-    Script::settle(
+    let mut script = Script::settle(
         path.to_owned(),
         found.id,
         found.manifest,
         found.schedule,
         problems,
-    )
+    );
+    script.warnings = found.warnings;
+    script
 }
 
 /// What judging one file found, before the verdict.
@@ -356,6 +374,7 @@ struct Found {
     manifest: Fields,
     schedule: Option<CalendarSpec>,
     problems: Vec<Problem>,
+    warnings: Vec<manifest::Warning>,
 }
 
 /// Judges one file, given what `fs::metadata` (symlinks followed) said of it.
@@ -365,6 +384,7 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Fo
         manifest: Fields::default(),
         schedule: None,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let problems = &mut found.problems;
     match path.file_name().map(ServiceId::from_file_name) {
@@ -423,6 +443,7 @@ fn judge(path: &Path, meta: io::Result<fs::Metadata>, enforce_owner: bool) -> Fo
                 }
             }
             found.manifest = parsed.fields;
+            found.warnings = parsed.warnings;
         }
         Err(e) => problems.push(Problem::Unreadable(e.to_string())),
     }

@@ -136,6 +136,37 @@ impl StatusLine {
     }
 }
 
+/// How a status line's time stamp is written (local time), the grammar's
+/// `timestamp`.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The time stamp of a status line written at `time` (local time).
+pub fn format_time(time: DateTime) -> String {
+    time.strftime(TIME_FORMAT).to_string()
+}
+
+/// The one rule for the time of a status line: a line printed without a
+/// time stamp gets one when it is written to the log (by `ssi-run`), so
+/// that every tool reads the same time from the file itself. `line` (one
+/// line without its `\n`) is returned stamped with `now` when it is a
+/// status line without a time stamp (leading white space dropped), and
+/// `None` when it is to be written as it is (it has a time stamp, or it is
+/// not a status line). A line without one that is read anyway (written by
+/// something else, or in a log from before the runner) takes the log's
+/// modification time: [`StatusLine::timestamp`]'s `seen`.
+pub fn stamp(line: &[u8], now: DateTime) -> Option<Vec<u8>> {
+    let parsed = StatusLineRef::parse(line)?;
+    if parsed.time.is_some() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(line);
+    let trimmed = line.get(text.len() - text.trim_start().len()..)?;
+    let mut out = format_time(now).into_bytes();
+    out.extend_from_slice(b", ");
+    out.extend_from_slice(trimmed);
+    Some(out)
+}
+
 /// A status line as it lies in a log, its message still the line's bytes:
 /// what readers that look at many lines parse, so that a line costs
 /// neither an allocation nor a UTF-8 pass unless its message is wanted.
@@ -601,5 +632,32 @@ mod tests {
         assert_eq!(rfc3339(l.timestamp(seen, &tz)), "2026-07-01T10:00:00Z");
         let l = StatusLine::parse("OK").unwrap();
         assert_eq!(l.timestamp(seen, &tz), seen);
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    #[test]
+    fn stamps_only_status_lines_without_a_time() {
+        let now: DateTime = "2026-12-05T08:01:02".parse().unwrap();
+        let s = |l: &str| stamp(l.as_bytes(), now).map(|v| String::from_utf8(v).unwrap());
+        assert_eq!(
+            s("OK, fine").as_deref(),
+            Some("2026-12-05 08:01:02, OK, fine")
+        );
+        assert_eq!(
+            s("  warning").as_deref(),
+            Some("2026-12-05 08:01:02, warning")
+        );
+        assert_eq!(s("2026-01-01 00:00:00, OK, old"), None);
+        assert_eq!(s("working on it"), None);
+        assert_eq!(s(""), None);
+        // What it writes reads back with the time it was given.
+        let line = StatusLine::parse(&s("FAILURE, disk full").unwrap()).unwrap();
+        assert_eq!(line.time, Some(now));
+        assert_eq!(line.status, Status::Failure);
+        assert_eq!(line.message, "disk full");
     }
 }

@@ -448,7 +448,7 @@ if selected "notify: email"; then
     if printf '%s\n' "$hook_json" | env "${hook_env[@]}" SSI_EMAIL_CONF="$notify/email.conf" "$examples/notify/email" 2>"$work/stderr"; then
         msg=$(cat "$notify/sendmail.in")
         problems=()
-        [[ $(cat "$notify/sendmail.args") == "-t -i" ]] || problems+=("args: $(cat "$notify/sendmail.args")")
+        [[ $(cat "$notify/sendmail.args") == "-t -i -odi" ]] || problems+=("args: $(cat "$notify/sendmail.args")")
         headers=$(sed '/^$/q' <<<"$msg")
         for h in 'From: ssi@web1' 'To: ops@example.com' 'Subject: [web1] Disk usage: OK -> FAILURE' \
             'MIME-Version: 1.0' 'Content-Type: text/plain; charset=UTF-8'; do

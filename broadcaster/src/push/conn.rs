@@ -4,9 +4,9 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
@@ -68,16 +68,88 @@ const BATCH: usize = 64;
 const MAX_INCOMING: usize = 64 * 1024;
 /// How long the close frame may take at shutdown.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// How long, after the collector's close frame, it may take to close TCP
+/// (RFC 6455 7.1.1: the server closes it first) before we do.
+const CLOSED_TCP_WAIT: Duration = Duration::from_secs(2);
+/// Stack size of a name lookup thread (getaddrinfo needs more than a little).
+const LOOKUP_STACK: usize = 128 * 1024;
+
+/// A name lookup running in its own thread, so that a resolver that never
+/// answers holds up nothing: the sender waits for it at most what is left
+/// of the handshake's deadline, and the next attempt waits for the same
+/// lookup rather than starting another.
+struct Lookup {
+    host: String,
+    port: u16,
+    answer: mpsc::Receiver<io::Result<Vec<SocketAddr>>>,
+}
+
+impl Lookup {
+    fn start(host: &str, port: u16) -> Result<Lookup, String> {
+        let (tx, answer) = mpsc::channel();
+        let name = host.to_string();
+        std::thread::Builder::new()
+            .name("ssi-push-dns".into())
+            .stack_size(LOOKUP_STACK)
+            .spawn(move || {
+                let _ = tx.send(
+                    (name.as_str(), port)
+                        .to_socket_addrs()
+                        .map(Iterator::collect),
+                );
+            })
+            .map_err(|e| format!("cannot start a name lookup: {e}"))?;
+        Ok(Lookup {
+            host: host.to_string(),
+            port,
+            answer,
+        })
+    }
+}
+
+/// The addresses of `host`, waiting at most until `deadline`. A lookup
+/// still running from an earlier attempt is waited for, not repeated.
+fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    pending: &mut Option<Lookup>,
+    timing: &Timing,
+) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let lookup = match pending.take() {
+        Some(l) if l.host == host && l.port == port => l,
+        _ => Lookup::start(host, port)?,
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    match lookup.answer.recv_timeout(left) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}")),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            *pending = Some(lookup);
+            Err(format!(
+                "cannot resolve {host}: no answer from the name resolver within {} s",
+                secs(timing.handshake)
+            ))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(format!("cannot resolve {host}: the lookup failed"))
+        }
+    }
+}
 
 /// Connects, sends, reconnects, until told to stop.
 pub fn send_loop(shared: &Shared, tls: &Arc<rustls::ClientConfig>, timing: &Timing) {
     let shown = shared.target.shown();
     let mut failures: u32 = 0;
+    let mut lookup = None;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        match connect(shared, tls, timing) {
+        match connect(shared, tls, timing, &mut lookup) {
             Ok(ws) => {
                 shared.connections.fetch_add(1, Ordering::SeqCst);
                 let why = session(ws, shared, timing);
@@ -112,12 +184,14 @@ pub fn send_loop(shared: &Shared, tls: &Arc<rustls::ClientConfig>, timing: &Timi
     }
 }
 
-/// TCP, TLS and the WebSocket upgrade, within `timing.handshake` (each
-/// read and write of the handshake is bounded by what is left of it).
+/// The name lookup, TCP, TLS and the WebSocket upgrade, within
+/// `timing.handshake` (each read and write of the handshake is bounded by
+/// what is left of it).
 fn connect(
     shared: &Shared,
     tls: &Arc<rustls::ClientConfig>,
     timing: &Timing,
+    lookup: &mut Option<Lookup>,
 ) -> Result<Ws, String> {
     let deadline = Instant::now() + timing.handshake;
     let request = shared
@@ -134,10 +208,7 @@ fn connect(
         .to_string();
     let secure = uri.scheme_str() == Some("wss");
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let addrs: Vec<_> = (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
+    let addrs = resolve(&host, port, deadline, lookup, timing)?;
     let mut last = format!("{host} has no address");
     let mut stream = None;
     for addr in addrs {
@@ -206,6 +277,12 @@ fn io_reason(e: &io::Error, timing: &Timing) -> String {
 /// Why a WebSocket operation failed, in a few words.
 fn ws_reason(e: &WsError, timing: &Timing) -> String {
     match e {
+        // The upstream backend answers 500 to a path it has no route for.
+        WsError::Http(r) if matches!(r.status().as_u16(), 404 | 500) => format!(
+            "HTTP {} during handshake; the URL path is likely wrong (upstream's \
+             collectors take wss://HOST/ws/agent/, the key appended)",
+            r.status().as_u16()
+        ),
         WsError::Http(r) => format!("HTTP {} during handshake", r.status().as_u16()),
         WsError::Io(e) => io_reason(e, timing),
         WsError::Tls(TlsError::Rustls(e)) => tls::reason(e),
@@ -235,28 +312,49 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         Some(Ok(())) => {}
         _ => return "cannot make the socket nonblocking".into(),
     }
-    let (prelude, held, dropped) = {
+    let (prelude, held, dropped, superseded, history) = {
         let mut outbox = shared.outbox();
         let prelude = outbox.connect();
-        (prelude, outbox.held_statuses(), outbox.take_dropped())
+        (
+            prelude,
+            outbox.held_statuses(),
+            outbox.take_dropped(),
+            outbox.take_superseded(),
+            outbox.history(),
+        )
     };
     shared.connected.store(true, Ordering::SeqCst);
     let dropped = if dropped > 0 {
         format!(
-            " ({dropped} older held lines were dropped over the limit of {}; \
+            " ({dropped} older held lines were dropped over the limit of {} lines or {} MiB; \
              the latest status of every service is kept)",
-            timing.hold
+            timing.hold,
+            timing.hold_bytes >> 20
         )
     } else {
         String::new()
     };
-    log!("ssi-broadcaster: push {shown}: connected; sending {held} held status lines{dropped}.");
+    if history {
+        log!(
+            "ssi-broadcaster: push {shown}: connected; sending {held} held status lines{dropped}."
+        );
+    } else {
+        log!(
+            "ssi-broadcaster: push {shown}: connected; sending the latest status of {} services \
+             ({superseded} lines superseded meanwhile are not sent){dropped}.",
+            prelude.len().saturating_sub(1)
+        );
+    }
 
     let mut queue: VecDeque<Bytes> = prelude.into();
     // tungstenite holds bytes the socket did not take.
     let mut blocked = false;
-    // When the unanswered ping was sent.
+    // When the unanswered ping was sent, and what it carried: only the pong
+    // that echoes it acknowledges anything.
     let mut ping_out: Option<Instant> = None;
+    let mut ping_payload = [0u8; 16];
+    // Since when the collector has sent its close frame.
+    let mut closed_at: Option<Instant> = None;
     let mut last_ping = Instant::now();
     let mut closed_by: Option<String> = None;
     loop {
@@ -271,6 +369,13 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         let now = Instant::now();
         if ping_out.is_some_and(|t| now.duration_since(t) >= timing.ping * 2) {
             return format!("no pong for {} s", secs(timing.ping * 2));
+        }
+        if let (Some(why), Some(t)) = (&closed_by, closed_at) {
+            // Our answering close frame went out with the flushes since;
+            // a collector that keeps TCP open after it is not waited for.
+            if now.duration_since(t) >= CLOSED_TCP_WAIT {
+                return why.clone();
+            }
         }
         shared.clear_wake();
 
@@ -317,7 +422,9 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
             let seq = shared.outbox().last_sent();
             ping_out = Some(now);
             last_ping = now;
-            match ws.write(Message::Ping(seq.to_be_bytes().to_vec().into())) {
+            ping_payload[..8].copy_from_slice(&seq.to_be_bytes());
+            ping_payload[8..].copy_from_slice(&nonce().to_be_bytes());
+            match ws.write(Message::Ping(ping_payload.to_vec().into())) {
                 Ok(()) => {}
                 Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => blocked = true,
                 Err(e) => return ws_reason(&e, timing),
@@ -337,13 +444,18 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
             match ws.read() {
                 Ok(Message::Pong(p)) => {
                     got = true;
-                    if let Ok(b) = <[u8; 8]>::try_from(&p[..]) {
-                        shared.outbox().ack(u64::from_be_bytes(b));
+                    // An unsolicited pong, or one answering an earlier ping,
+                    // proves life but acknowledges nothing.
+                    if ping_out.is_some() && p[..] == ping_payload[..] {
+                        let mut seq = [0u8; 8];
+                        seq.copy_from_slice(&ping_payload[..8]);
+                        shared.outbox().ack(u64::from_be_bytes(seq));
                         ping_out = None;
                     }
                 }
                 Ok(Message::Close(f)) => {
                     got = true;
+                    closed_at.get_or_insert_with(Instant::now);
                     closed_by = Some(match f {
                         Some(f) => format!(
                             "closed by the collector ({} {})",
@@ -364,15 +476,20 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         if got {
             continue;
         }
-        if !blocked && queue.is_empty() && shared.outbox().has_unsent() {
+        // After the collector's close nothing more is sent: what is unsent
+        // must not keep this loop awake.
+        if !blocked && queue.is_empty() && closed_by.is_none() && shared.outbox().has_unsent() {
             continue;
         }
 
         // Sleep until the socket, the outbox or a timer wants us.
-        let until = match ping_out {
+        let mut until = match ping_out {
             Some(t) => t + timing.ping * 2,
             None => last_ping + timing.ping,
         };
+        if let Some(t) = closed_at {
+            until = until.min(t + CLOSED_TCP_WAIT);
+        }
         let left = until.saturating_duration_since(Instant::now());
         let Some(sock) = tcp(&ws) else {
             return "no socket".into();
@@ -389,6 +506,14 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
             let _ = rustix::event::poll(&mut fds, Some(&timespec(left)));
         }
     }
+}
+
+/// A number no collector can guess, for ping payloads.
+fn nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
 }
 
 /// Sends a close frame (1001) and waits briefly for it to go out.

@@ -1,6 +1,7 @@
 //! Reporting to remote collectors (`--push URL`): an outbound WebSocket per
 //! collector that sends the stream a local client gets, reconnects with
-//! backoff and catches up on what it missed.
+//! backoff and, after an outage, sends each service's latest status (or,
+//! with `--push-history`, every line it missed).
 //!
 //! Each collector has two threads. The feeder reads the hub like a local
 //! client and only ever moves frames into the collector's bounded outbox,
@@ -25,7 +26,7 @@ use rustix::event::{PollFd, PollFlags};
 use tungstenite::Bytes;
 
 use crate::hub::{Fetch, Hub};
-use outbox::Outbox;
+use outbox::{Bounds, Outbox};
 use target::{Key, Target};
 
 pub use target::check_url;
@@ -35,7 +36,7 @@ const STACK: usize = 256 * 1024;
 /// Frames taken from the hub per lock.
 const FEED_BATCH: usize = 256;
 
-/// What `--push`, `--push-ca` and `--push-key-file` asked for.
+/// What `--push`, `--push-ca`, `--push-key-file` and `--push-history` asked for.
 #[derive(Debug, Clone, Default)]
 pub struct PushOpts {
     /// Collector URLs (checked by `check_url`), without the key.
@@ -44,6 +45,8 @@ pub struct PushOpts {
     pub ca: Option<PathBuf>,
     /// The file holding the agent key.
     pub key_file: Option<PathBuf>,
+    /// After an outage send every held line, not only each service's latest.
+    pub history: bool,
 }
 
 /// Timings and bounds. The defaults are the upstream agent's; the
@@ -62,6 +65,9 @@ pub struct Timing {
     pub handshake: Duration,
     /// Status lines held per collector, at most (`SSI_BROADCASTER_PUSH_HOLD`).
     pub hold: usize,
+    /// Bytes of events held per collector, at most
+    /// (`SSI_BROADCASTER_PUSH_HOLD_BYTES`).
+    pub hold_bytes: usize,
 }
 
 impl Default for Timing {
@@ -72,6 +78,7 @@ impl Default for Timing {
             ping: Duration::from_secs(30),
             handshake: Duration::from_secs(10),
             hold: 10_000,
+            hold_bytes: 16 << 20,
         }
     }
 }
@@ -93,6 +100,9 @@ impl Timing {
         t.handshake = ms("SSI_BROADCASTER_PUSH_HANDSHAKE_MS").unwrap_or(t.handshake);
         if let Some(n) = num("SSI_BROADCASTER_PUSH_HOLD") {
             t.hold = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = num("SSI_BROADCASTER_PUSH_HOLD_BYTES") {
+            t.hold_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         t
     }
@@ -196,10 +206,7 @@ pub fn start(opts: &PushOpts, hub: &Arc<Hub>, timing: &Timing) -> Result<Pushers
     if opts.urls.is_empty() {
         return Ok(pushers);
     }
-    let key = match Key::locate(opts.key_file.as_deref()) {
-        Some(f) => Some(Key::read(&f)?),
-        None => None,
-    };
+    let key = Key::configured(opts.key_file.as_deref())?;
     let targets = opts
         .urls
         .iter()
@@ -215,7 +222,11 @@ pub fn start(opts: &PushOpts, hub: &Arc<Hub>, timing: &Timing) -> Result<Pushers
         }
         let shared = Arc::new(Shared {
             target,
-            outbox: Mutex::new(Outbox::new(timing.hold)),
+            outbox: Mutex::new(Outbox::new(Bounds {
+                lines: timing.hold,
+                bytes: timing.hold_bytes,
+                history: opts.history,
+            })),
             stop: AtomicBool::new(false),
             resync: AtomicBool::new(false),
             connected: AtomicBool::new(false),
@@ -284,15 +295,19 @@ impl Pushers {
         self.collectors
             .iter()
             .map(|c| {
-                let held = c.outbox().held_statuses();
+                let (held, bytes) = {
+                    let o = c.outbox();
+                    (o.held_statuses(), o.held_bytes())
+                };
                 let state = if c.connected.load(Ordering::SeqCst) {
                     "connected"
                 } else {
                     "not connected"
                 };
                 format!(
-                    "push {}: {state}, {held} status lines held, {} connections so far.",
+                    "push {}: {state}, {held} status lines held ({} kB), {} connections so far.",
                     c.target.shown(),
+                    bytes.div_ceil(1024),
                     c.connections.load(Ordering::SeqCst)
                 )
             })
@@ -300,19 +315,21 @@ impl Pushers {
     }
 }
 
-/// The main thread's loop with `--no-listen`: waits for signals as the
-/// accept loop does without a listener (TERM and INT stop, HUP rescans,
-/// USR1 reports), then closes every collector connection.
+/// The main thread's loop with `--no-listen`: waits for `signals` to be
+/// readable and lets `act` handle them as the accept loop does without a
+/// listener (TERM and INT stop, HUP rescans, USR1 reports; `act` says
+/// whether to stop), then closes every collector connection. `act` comes
+/// from the caller so that this sink does not reach up into the server.
 pub fn wait_for_signals(
     signals: &nix::sys::signalfd::SignalFd,
     hub: &Hub,
     pushers: &Pushers,
-    rescan: &crate::watch::RescanRequest,
+    mut act: impl FnMut() -> bool,
 ) {
     loop {
         let mut fds = [PollFd::new(signals, PollFlags::IN)];
         let _ = rustix::event::poll(&mut fds, None);
-        if crate::server::read_signals(signals).act(rescan, || pushers.report()) {
+        if act() {
             break;
         }
     }
@@ -399,6 +416,7 @@ mod tests {
         assert_eq!(t.backoff(u32::MAX), Duration::from_secs(30));
         assert_eq!(t.ping, Duration::from_secs(30));
         assert_eq!(t.hold, 10_000);
+        assert_eq!(t.hold_bytes, 16 << 20);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! last path segment (the upstream convention), and the form of the URL
 //! that may be shown, with the key replaced by `<redacted>`.
 //!
-//! `--push wss://collector.example/agents/` with the key `K` in the key file
-//! connects to `wss://collector.example/agents/K/` and is shown as
-//! `wss://collector.example/agents/<redacted>/`. Without a key the URL is
+//! `--push wss://collector.example/ws/agent/` (upstream's route,
+//! `ws/agent/<agent_key>/`) with the key `K` in the key file connects to
+//! `wss://collector.example/ws/agent/K/` and is shown as
+//! `wss://collector.example/ws/agent/<redacted>/`. Without a key the URL is
 //! used as given.
 
 use std::fmt;
@@ -12,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 /// The name of the key under systemd's `LoadCredential=` (`$CREDENTIALS_DIRECTORY/push-key`).
 pub const CREDENTIAL: &str = "push-key";
+/// Where the unit loads the credential from, so that a key file systemd
+/// passed over (a dangling link, a directory) is reported, not ignored.
+pub const CREDENTIAL_SOURCE: &str = "SSI_PUSH_KEY_SOURCE";
 /// Longest accepted key.
 const MAX_KEY: usize = 1024;
 
@@ -32,7 +36,11 @@ impl Key {
     pub fn read(file: &Path) -> Result<Key, String> {
         let bytes = std::fs::read(file)
             .map_err(|e| format!("key file {}: cannot read: {e}", file.display()))?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Key::parse(&bytes, file)
+    }
+
+    fn parse(bytes: &[u8], file: &Path) -> Result<Key, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
             format!(
                 "key file {}: expected one line of letters, digits and -._~",
                 file.display()
@@ -53,15 +61,49 @@ impl Key {
         Ok(Key(key.to_string()))
     }
 
-    /// The key file to use: `--push-key-file`, else the credential systemd
-    /// passed (`LoadCredential=push-key:…`), else none.
-    pub fn locate(option: Option<&Path>) -> Option<PathBuf> {
+    /// The key to use: from `--push-key-file`, else from the credential
+    /// systemd passed (`LoadCredential=push-key:…`), else none.
+    ///
+    /// A credential of nothing but white space is the shipped unit's
+    /// `SetCredential=` default, which systemd passes when the key file
+    /// does not exist: no key. If the file named by `SSI_PUSH_KEY_SOURCE`
+    /// exists all the same (a dangling link, a directory), the key was
+    /// configured and could not be loaded: that is an error, not a
+    /// connection without the key.
+    pub fn configured(option: Option<&Path>) -> Result<Option<Key>, String> {
         if let Some(p) = option {
-            return Some(p.to_path_buf());
+            return Key::read(p).map(Some);
         }
-        let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+        let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+            return Ok(None);
+        };
         let p = Path::new(&dir).join(CREDENTIAL);
-        p.exists().then_some(p)
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("key file {}: cannot read: {e}", p.display())),
+        };
+        if !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Key::parse(&bytes, &p).map(Some);
+        }
+        let Some(source) = std::env::var_os(CREDENTIAL_SOURCE).map(PathBuf::from) else {
+            return Ok(None);
+        };
+        let what = match std::fs::symlink_metadata(&source) {
+            Err(_) => return Ok(None),
+            Ok(m) if m.is_symlink() => match std::fs::metadata(&source) {
+                Err(e) => format!("a symbolic link to nothing readable: {e}"),
+                Ok(_) => "a symbolic link systemd could not follow".to_string(),
+            },
+            Ok(m) if m.is_dir() => "a directory".to_string(),
+            Ok(m) if m.is_file() => "systemd passed no key from it".to_string(),
+            Ok(_) => "not a regular file".to_string(),
+        };
+        Err(format!(
+            "key file {}: exists but could not be loaded as the credential {CREDENTIAL} ({what}); \
+             expected a regular file with the agent key (remove it for a collector that takes no key)",
+            source.display()
+        ))
     }
 }
 
@@ -133,7 +175,9 @@ pub fn check_url(v: &str) -> Result<(), String> {
         .or_else(|| lower.strip_prefix("ws://"))
     {
         Some(r) => r,
-        None => return bad("expected a ws:// or wss:// URL, e.g. wss://collector.example/agents/"),
+        None => {
+            return bad("expected a ws:// or wss:// URL, e.g. wss://collector.example/ws/agent/")
+        }
     };
     if v.contains(['?', '#']) {
         return bad("expected no query or fragment (the agent key comes from --push-key-file)");
@@ -162,15 +206,15 @@ mod tests {
         std::fs::write(&f, "s3cr3t-K_ey~1\n").unwrap();
         let k = Key::read(&f).unwrap();
         assert_eq!(format!("{k:?}"), "<redacted>");
-        let t = Target::new("wss://c.example/agents/", Some(&k)).unwrap();
-        assert_eq!(t.url(), "wss://c.example/agents/s3cr3t-K_ey~1/");
-        assert_eq!(t.shown(), "wss://c.example/agents/<redacted>/");
+        let t = Target::new("wss://c.example/ws/agent/", Some(&k)).unwrap();
+        assert_eq!(t.url(), "wss://c.example/ws/agent/s3cr3t-K_ey~1/");
+        assert_eq!(t.shown(), "wss://c.example/ws/agent/<redacted>/");
         assert!(!format!("{t:?}").contains("s3cr3t"));
         assert_eq!(
-            t.scrub("GET /agents/s3cr3t-K_ey~1/"),
-            "GET /agents/<redacted>/"
+            t.scrub("GET /ws/agent/s3cr3t-K_ey~1/"),
+            "GET /ws/agent/<redacted>/"
         );
-        let err = Target::new("wss://c.example/agents", Some(&k)).unwrap_err();
+        let err = Target::new("wss://c.example/ws/agent", Some(&k)).unwrap_err();
         assert!(err.contains("end with \"/\""), "{err}");
         assert!(!err.contains("s3cr3t"));
         let plain = Target::new("ws://127.0.0.1:9/x", None).unwrap();
@@ -199,7 +243,7 @@ mod tests {
     #[test]
     fn urls() {
         for ok in [
-            "wss://collector.example/agents/",
+            "wss://collector.example/ws/agent/",
             "ws://127.0.0.1:8080/",
             "ws://[::1]:8080/a/",
             "WSS://Collector.Example",
