@@ -71,7 +71,7 @@ pub fn lines(q: &Quiet, tz: &TimeZone) -> Vec<(&'static str, String)> {
         out.push(("Acknowledged", format!("{status} {}", describe(w, tz))));
     }
     if let Some(w) = &q.maintenance {
-        out.push(("In maintenance", describe(w, tz)));
+        out.push(("In window", describe(w, tz)));
     }
     out
 }
