@@ -138,7 +138,7 @@ demo: build
 	@$(DEMO_ENV) $(RELEASE)/ssi-generator $(DEMO)/units
 	@cd $(DEMO)/units && echo "    wrote $$(ls | grep -c '\.service$$') services, $$(ls | grep -c '\.timer$$') timers and $$(ls timers.target.wants 2>/dev/null | wc -l) timers.target.wants links"
 	@echo "==> running every check once, stdout appended to $(DEMO)/log/<id>.log as its unit would"
-	@tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log
+	@SSI_RUN=$(RELEASE)/ssi-run tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log
 	@echo "==> ssi-status"
 	@$(DEMO_ENV) $(RELEASE)/ssi-status
 	@echo
@@ -155,7 +155,7 @@ dashboard: demo
 	( trap 'exit 0' TERM; \
 	  while :; do \
 	    sleep $(DASHBOARD_INTERVAL) & wait $$!; \
-	    tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log; \
+	    SSI_RUN=$(RELEASE)/ssi-run tests/examples/run-as-units.sh $(DEMO)/scripts $(DEMO)/log $(DEMO)/stderr.log; \
 	  done ) & loop=$$!; \
 	trap 'kill $$loop 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(DEMO_ENV) $(RELEASE)/ssi-broadcaster --listen $(DASHBOARD_LISTEN)

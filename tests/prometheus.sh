@@ -8,8 +8,10 @@
 #   ssi_check_status{status="FAILURE"} == 1
 # names exactly the failing checks of each host, that SsiCheckFailing
 # fires and Alertmanager delivers it to a webhook run here, and that it
-# resolves once the checks are OK again. Only the processes started here
-# are ended, by their PIDs. Prints "prometheus: N passed, M failed".
+# resolves once the checks are OK again. The real check_disk's performance
+# data (beta's "disk" run) reaches /metrics in bytes, promtool-clean, and
+# Prometheus. Only the processes started here are ended, by their PIDs.
+# Prints "prometheus: N passed, M failed".
 # shellcheck disable=SC2317 # functions called through trap and wait_for
 set -u
 
@@ -35,7 +37,8 @@ finish() {
 }
 
 missing=()
-for tool in promtool prometheus prometheus-alertmanager python3 curl; do
+check_disk=/usr/lib/nagios/plugins/check_disk
+for tool in promtool prometheus prometheus-alertmanager python3 curl "$check_disk"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]} > 0)); then
@@ -88,6 +91,20 @@ status alpha db FAILURE
 status beta web FAILURE
 status beta disk OK
 status gamma web OK
+# beta's disk check is the real check_disk: its performance data follows
+# its status line as a plugin check's run writes it ("perfdata: ...").
+disk_out=$("$check_disk" -w 20% -c 10% -p / 2>&1)
+disk_perf=${disk_out#*|}
+disk_perf=${disk_perf%%$'\n'*}
+printf 'perfdata: %s\n' "$disk_perf" >>"$work/beta/logs/disk.log"
+# What the plugin said of "/", in bytes (B, or MB/GB as 1024-multiples).
+disk_bytes=$(python3 - "$disk_perf" <<'PY'
+import re, sys
+m = re.search(r"(?:^|\s)'?/'?=([0-9.]+)(B|KB|MB|GB|TB)?;", sys.argv[1])
+k = {"B": 1, None: 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}[m.group(2)]
+print(int(round(float(m.group(1)) * k)))
+PY
+)
 
 # Three broadcasters on ports of their own; each prints its port.
 declare -A port
@@ -205,6 +222,32 @@ if wait_for 30 failing_are $'alpha/db\nbeta/web'; then
 else
     fail "$name" "got: $(query 'ssi_check_status{status="FAILURE"} == 1' | tr '\n' ' '); up: $(query 'up' | tr '\n' ' '); log: $(tail -n 3 "$work/prom.log")"
 fi
+
+name="check_disk's performance data on /metrics in bytes, with thresholds and bounds, promtool-clean"
+metrics=$(curl -sf "http://127.0.0.1:${port[beta]}/metrics")
+problems=()
+grep -qxF "ssi_check_perfdata{id=\"disk\",label=\"/\",unit=\"bytes\"} $disk_bytes" <<<"$metrics" ||
+    problems+=("no ssi_check_perfdata of / = $disk_bytes bytes")
+for f in warning critical min max; do
+    grep -q "^ssi_check_perfdata_$f{id=\"disk\",label=\"/\",unit=\"bytes\"} [0-9]" <<<"$metrics" || problems+=("no _$f")
+done
+if ! out=$(promtool check metrics <<<"$metrics" 2>&1); then problems+=("promtool: $out"); fi
+if ((${#problems[@]} == 0)); then
+    pass
+else
+    fail "$name" "${problems[*]} (plugin said: $disk_out) $(grep perfdata <<<"$metrics")"
+fi
+{ echo "# check_disk: $disk_out"; grep '^ssi_check_perfdata' <<<"$metrics"; } >"$work/perfdata.prom"
+
+name="Prometheus has check_disk's / in bytes from beta"
+disk_in_prom() {
+    [[ $(curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" \
+        --data-urlencode 'query=ssi_check_perfdata{label="/",unit="bytes"}' |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(" ".join(m["metric"]["host"] + "/" + m["metric"]["id"] + "=" + m["value"][1] for m in r))') == "beta/disk=$disk_bytes" ]]
+}
+if wait_for 15 disk_in_prom; then pass; else fail "$name" "expected beta/disk=$disk_bytes"; fi
 
 name="every target is up and every check has its series"
 # Polled: with 1 s intervals, one late scrape on a busy machine leaves a

@@ -12,6 +12,12 @@
 //! schedule's next run is computed when a status line or a script changes,
 //! not per scrape.
 //!
+//! The performance data of each check's last run ([`Registry::set_perfdata`])
+//! comes from the tailer, which reads the `perfdata:` line after a status
+//! line; a status line alone clears it (its run gave none). Malformed
+//! performance data is logged once per check, again only when what is
+//! wrong changes.
+//!
 //! The one exception: silences and acknowledgements are set by
 //! `ssi-status` in another process, so a scrape (and `GET /api/quiet`)
 //! reads the small `quiet.json` of the notifier's state directory whole,
@@ -27,6 +33,7 @@ use jiff::Timestamp;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
 use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, QuietFlags, Snapshot};
+use ssi::perfdata::Perfdata;
 use ssi::quiet::store::QuietState;
 use ssi::quiet::window::Window;
 use ssi::quiet::Quiet;
@@ -68,6 +75,10 @@ struct State {
     /// Per log id, also for logs without a script (a script added later
     /// comes with its status, as on the WebSocket).
     seen: BTreeMap<String, Seen>,
+    /// Per log id, the performance data of the last run, when it gave any.
+    perfdata: BTreeMap<String, Arc<Perfdata>>,
+    /// Per log id, the problems last logged of its performance data.
+    reported: BTreeMap<String, Vec<String>>,
 }
 
 /// What `/metrics` shows, kept up to date by the watcher and the hub.
@@ -158,10 +169,26 @@ impl Registry {
             let lines = st.seen.get(&u.service_id).map_or(0, |s| s.lines) + 1;
             st.seen
                 .insert(u.service_id.clone(), Seen { status, at, lines });
+            // A new run: its performance data, if any, follows.
+            st.perfdata.remove(&u.service_id);
             if let Some(script) = st.scripts.get_mut(&u.service_id) {
                 self.plan(script, Some(at), now);
             }
         }
+    }
+
+    /// Takes the performance data of the run whose status line `id` last
+    /// recorded, logging its problems when they differ from the ones last
+    /// logged for `id`.
+    pub fn set_perfdata(&self, id: &str, perfdata: Perfdata) {
+        let mut st = self.lock();
+        if perfdata.problems.is_empty() {
+            st.reported.remove(id);
+        } else if st.reported.get(id) != Some(&perfdata.problems) {
+            log!(warning: "ssi-broadcaster: {id}: {}, ignoring.", perfdata.problems.join("; "));
+            st.reported.insert(id.to_owned(), perfdata.problems.clone());
+        }
+        st.perfdata.insert(id.to_owned(), Arc::new(perfdata));
     }
 
     /// The schedule's next run after the last line (or since first seen).
@@ -221,6 +248,7 @@ impl Registry {
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
                     quiet: quiet.get(id).map(QuietFlags::from).unwrap_or_default(),
+                    perfdata: st.perfdata.get(id).cloned(),
                 }
             })
             .collect();
@@ -298,6 +326,37 @@ mod tests {
         let a = st.seen["a"];
         assert_eq!((a.status, a.lines), (Status::Failure, 2));
         assert_eq!(a.at, "2026-11-26T10:05:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn perfdata_is_the_last_runs_and_a_status_line_alone_clears_it() {
+        let r = Registry::new(TimeZone::UTC);
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("load.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n# name: Load\n# description: d\n# version: 1\n# schedule: minutely\necho OK\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        r.set_scripts(&ssi::service::discover(dir.path()).unwrap());
+        r.record(&[update("load", "OK", "2026-11-26T10:00:00Z")]);
+        r.set_perfdata("load", Perfdata::parse("load1=0.5;1;2 bad=x"));
+        let now = "2026-11-26T10:00:01Z".parse().unwrap();
+        let text = render(&r.snapshot(0, now), Format::Text);
+        assert!(
+            text.contains("ssi_check_perfdata{id=\"load\",label=\"load1\",unit=\"number\"} 0.5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssi_check_perfdata_ignored{id=\"load\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(r.lock().reported["load"].len(), 1);
+        r.record(&[update("load", "OK", "2026-11-26T10:01:00Z")]);
+        let text = render(&r.snapshot(0, now), Format::Text);
+        assert!(!text.contains("ssi_check_perfdata{"), "{text}");
     }
 
     #[test]

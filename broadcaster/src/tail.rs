@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use rustix::process::{getrlimit, Resource};
 use ssi::logfile::forward::{Mark, Reader};
 use ssi::logfile::{last_status_in, not_regular};
+use ssi::perfdata::Perfdata;
 use ssi::service::is_id;
 use ssi::status::{rfc3339, StatusLineRef};
 
@@ -64,6 +65,9 @@ struct Tracked {
     ctime: (i64, i64),
     /// When the descriptor was last used (a counter), for eviction.
     used: u64,
+    /// The last line read was a status line: a `perfdata:` line now is
+    /// that run's performance data.
+    after_status: bool,
 }
 
 impl Tracked {
@@ -74,6 +78,7 @@ impl Tracked {
             mtime: (0, 0),
             ctime: (0, 0),
             used: 0,
+            after_status: false,
         }
     }
 
@@ -288,6 +293,9 @@ impl Tailer {
                     message: last.line.message,
                     timestamp: rfc3339(last.timestamp),
                 });
+                if let Some(p) = last.perfdata {
+                    self.hub.metrics.set_perfdata(id, Perfdata::parse(&p));
+                }
             }
         }
         self.read_new(id, &mut t, &file);
@@ -355,6 +363,10 @@ impl Tailer {
         loop {
             let tz = &self.tz;
             let mut updates = Vec::new();
+            // The performance data of the last status line read, which
+            // may be one read before.
+            let mut perfdata = None;
+            let after_status = &mut t.after_status;
             // A line without a time stamp takes the log's modification
             // time, as in every other reader (ssi::status::stamp).
             let seen = file
@@ -369,6 +381,13 @@ impl Tailer {
                         message: sl.message().into_owned(),
                         timestamp: rfc3339(ts),
                     });
+                    perfdata = None;
+                    *after_status = true;
+                } else {
+                    if *after_status {
+                        perfdata = Perfdata::of_line(line);
+                    }
+                    *after_status = false;
                 }
             });
             if !matches!(read, Ok(n) if n > 0) {
@@ -377,6 +396,9 @@ impl Tailer {
             // One publication per chunk read: a burst wakes clients rarely.
             self.published += updates.len() as u64;
             self.hub.set_statuses(updates);
+            if let Some(p) = perfdata {
+                self.hub.metrics.set_perfdata(id, p);
+            }
         }
         self.buf = buf;
     }
@@ -513,6 +535,64 @@ mod tests {
         rig.append("svc", b"2026-11-26 10:10:00, OK, back\n");
         rig.tailer.check("svc.log", Seen::Event);
         assert_eq!(rig.updates()[0][2], "back");
+    }
+
+    /// The `perfdata:` line after a status line is its run's, also when
+    /// read one event later; at start the last run's is read back.
+    #[test]
+    fn perfdata_lines_reach_the_metrics() {
+        let labels = |hub: &Hub| -> Vec<String> {
+            let snap = hub.metrics.snapshot(0, Timestamp::now());
+            snap.checks
+                .iter()
+                .flat_map(|c| c.perfdata.iter().flat_map(|p| &p.metrics))
+                .map(|m| format!("{}={:?}", m.label, m.value))
+                .collect()
+        };
+        let mut rig = Rig::new(&["svc"]);
+        let d = {
+            let dir = tempfile::tempdir().unwrap();
+            let s = dir.path().join("svc.sh");
+            std::fs::write(
+                &s,
+                "#!/bin/sh\n# name: Svc\n# description: d\n# version: 1\n# schedule: daily\n",
+            )
+            .unwrap();
+            std::fs::set_permissions(&s, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            ssi::service::discover(dir.path()).unwrap()
+        };
+        rig.hub.metrics.set_scripts(&d);
+        rig.append("svc", b"2026-12-05 10:00:00, WARNING, DISK WARNING\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert!(labels(&rig.hub).is_empty());
+        rig.append("svc", b"perfdata: '/'=1KB;2;3 load1=0.5\n");
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(labels(&rig.hub), ["/=Some(1024.0)", "load1=Some(0.5)"]);
+        rig.append(
+            "svc",
+            b"2026-12-05 10:05:00, OK, no numbers\nperfdata: stray=1 after noise\n",
+        );
+        rig.tailer.check("svc.log", Seen::Event);
+        assert_eq!(
+            labels(&rig.hub),
+            ["stray=Some(1.0)"],
+            "directly after: its run's"
+        );
+        rig.append(
+            "svc",
+            b"2026-12-05 10:10:00, OK, again\nnoise\nperfdata: late=1\n",
+        );
+        rig.tailer.check("svc.log", Seen::Event);
+        assert!(labels(&rig.hub).is_empty(), "not directly after: none");
+        assert_eq!(rig.updates().len(), 3, "the statuses count as before");
+        // A broadcaster started now reads the last run's back.
+        rig.append("svc", b"2026-12-05 10:15:00, OK, last\nperfdata: x=2s\n");
+        let hub = Arc::new(Hub::new(1 << 20, usize::MAX));
+        hub.metrics.set_scripts(&d);
+        let mut t = Tailer::new(rig.dir.path().to_owned(), hub.clone());
+        t.scan(true);
+        assert_eq!(labels(&hub), ["x=Some(2.0)"]);
     }
 
     /// Truncated to less than was read, with a partial line pending.

@@ -804,3 +804,148 @@ fn dashboard_refused_scripts_not_run_yet_and_statuses_apart() {
         phone.display()
     );
 }
+
+/// `n` runs of a plugin check, one every 5 minutes up to a minute ago, each
+/// a status line and its `perfdata:` line (the runner's log format) with
+/// the value `value(i)`, in MB, against a warning at 30000 MB and a critical
+/// at 33000 MB of 36000 MB.
+fn plugin_log(n: usize, value: impl Fn(usize) -> u32) -> String {
+    let now = jiff::Timestamp::now();
+    (0..n)
+        .map(|i| {
+            let t = now - jiff::SignedDuration::from_secs(60 + 300 * (n - 1 - i) as i64);
+            let v = value(i);
+            let status = match v {
+                _ if v >= 33000 => "FAILURE",
+                _ if v >= 30000 => "WARNING",
+                _ => "OK",
+            };
+            format!(
+                "{}, {status}, DISK {status} - used: / {v} MB\nperfdata: '/'={v}MB;30000;33000;0;36000 'free inodes'=80%;;;0;100\n",
+                t.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+        })
+        .collect()
+}
+
+/// A plugin's performance data: the row shows its main value beside the
+/// status, and the detail draws each label over the recent runs with its
+/// warning and critical thresholds as lines at their heights; a
+/// screenshot of it for the report.
+#[test]
+fn dashboard_charts_performance_data_with_threshold_lines() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    let fx = Fixture::new();
+    fx.script("root-fs.sh", "Root file system");
+    fx.script("backup.sh", "Nightly Backup");
+    // Filling up, then a clean-up: OK, WARNING, FAILURE, OK.
+    let value = |i: usize| {
+        if i < 20 {
+            26000 + 400 * i as u32
+        } else {
+            27000
+        }
+    };
+    fx.append("root_fs", plugin_log(24, value));
+    fx.append("backup", line("OK", "3 GiB in 4 min"));
+    let server = Server::start_with(&fx, &[], &[("TZ", "UTC")]);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+
+    let row = "document.querySelector('tr[data-service-id=\"root_fs\"]')";
+    b.wait_for(
+        &format!("{row}?.querySelector('.status .pd')?.textContent ?? null"),
+        json!("/ 26.4 GiB"),
+    );
+    // A check without performance data shows none.
+    assert_eq!(
+        b.eval("document.querySelector('tr[data-service-id=\"backup\"] .pd')"),
+        json!(null)
+    );
+
+    b.eval(&format!("{row}.click()"));
+    let fig = "document.querySelector('#detail figure[data-label=\"/\"]')";
+    b.wait_for(&format!("!!{fig}"), json!(true));
+    assert_eq!(
+        b.eval(
+            "[...document.querySelectorAll('#detail figure')].map(f => f.dataset.label).join('|')"
+        ),
+        json!("/|free inodes")
+    );
+    // One point per run, the threshold lines at their values' heights:
+    // the series crosses the warning line and the critical line.
+    let geometry = b.eval(&format!(
+        "(() => {{ const f = {fig}; const pts = f.querySelector('polyline.series').getAttribute('points')
+            .split(' ').map(p => +p.split(',')[1]);
+          const w = f.querySelector('line.thr-warning'), c = f.querySelector('line.thr-critical');
+          return {{ n: pts.length, warn: +w.dataset.value, crit: +c.dataset.value,
+            wy: +w.getAttribute('y1'), cy: +c.getAttribute('y1'),
+            top: Math.min(...pts), first: pts[0], last: pts[pts.length - 1],
+            caption: f.querySelector('figcaption').textContent,
+            wcolour: getComputedStyle(w).stroke, ccolour: getComputedStyle(c).stroke,
+            wshown: w.getBoundingClientRect().width > 100 }}; }})()"
+    ));
+    assert_eq!(geometry["n"], json!(24), "{geometry}");
+    let y = |k: &str| geometry[k].as_f64().unwrap();
+    assert_eq!(y("warn"), 30000.0 * 1048576.0, "{geometry}");
+    assert_eq!(y("crit"), 33000.0 * 1048576.0, "{geometry}");
+    // SVG y grows downwards: critical above warning, the peak above both,
+    // the first and last runs below the warning line.
+    assert!(y("cy") < y("wy"), "{geometry}");
+    assert!(y("top") < y("cy"), "{geometry}");
+    assert!(y("first") > y("wy") && y("last") > y("wy"), "{geometry}");
+    assert_ne!(geometry["wcolour"], geometry["ccolour"], "{geometry}");
+    assert_eq!(geometry["wshown"], json!(true), "{geometry}");
+    assert_eq!(
+        geometry["caption"],
+        json!("/26.4 GiBwarning 29.3 GiBcritical 32.2 GiB")
+    );
+    // The ratio label: percent, no thresholds.
+    assert_eq!(
+        b.eval("document.querySelector('#detail figure[data-label=\"free inodes\"] figcaption b').textContent"),
+        json!("80%")
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#detail figure[data-label=\"free inodes\"] line.thr').length"),
+        json!(0)
+    );
+    let shot = screenshot(&mut b, "dashboard-perfdata", 1100, 900, false);
+    eprintln!("screenshot: {}", shot.display());
+}
+
+/// Not a test: a screenshot of a dashboard already running, for notes and
+/// reports. `SSI_SHOT_URL=http://127.0.0.1:PORT/ SSI_SHOT_DETAIL=<id>
+/// SSI_SHOT_OUT=file.png cargo test -p ssi-broadcaster --test browser --
+/// --ignored screenshot_of_a_running_dashboard` (without SSI_SHOT_DETAIL, the
+/// table).
+#[test]
+#[ignore = "a tool: needs SSI_SHOT_URL naming a running dashboard"]
+fn screenshot_of_a_running_dashboard() {
+    let exe = chromium().expect("chromium is not installed");
+    let url = std::env::var("SSI_SHOT_URL").expect("SSI_SHOT_URL");
+    let mut b = Browser::open(&exe, &url);
+    b.wait_for(
+        "document.getElementById('conn').dataset.state",
+        json!("connected"),
+    );
+    // The histories (and with them the charts' data) come over HTTP.
+    b.wait_for(
+        "[...document.querySelectorAll('#rows tr')].every(r => r.querySelector('.tick') || !r.querySelector('.s-NONE') )",
+        json!(true),
+    );
+    if let Some(id) = std::env::var("SSI_SHOT_DETAIL")
+        .ok()
+        .filter(|d| !d.is_empty())
+    {
+        b.eval(&format!(
+            "document.querySelector('tr[data-service-id=\"{id}\"]').click()"
+        ));
+        b.wait_for("!!document.querySelector('#detail[open]')", json!(true));
+    }
+    let shot = screenshot(&mut b, "running-dashboard", 1200, 1000, false);
+    let out = std::env::var("SSI_SHOT_OUT").unwrap_or_else(|_| shot.display().to_string());
+    std::fs::copy(&shot, &out).unwrap();
+    eprintln!("screenshot: {out}");
+}

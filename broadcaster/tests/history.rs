@@ -362,3 +362,38 @@ fn failing_or_missing_systemctl_gives_no_durations() {
     assert_eq!(code, 200, "{resp}");
     assert_eq!(durations(&body(&resp)["services"][0]), [None, None, None]);
 }
+
+/// A plugin check's runs carry their performance data (the `perfdata:`
+/// line directly after each status line), in base units; a run without
+/// any has no `perfdata`, and malformed items are left out.
+#[test]
+fn plugin_runs_carry_their_perfdata() {
+    let fx = Fixture::new();
+    fx.script("disk.sh", "Disk");
+    fx.append(
+        "disk",
+        "2026-11-20 09:00:00, OK, DISK OK\nperfdata: '/'=1024KB;2048;3072;0;4096 'free inodes'=80%\n\
+         2026-11-20 10:00:00, UNKNOWN, no data\n\
+         2026-11-20 11:00:00, WARNING, DISK WARNING\nperfdata: /=2.5GB;2;3 bogus=1rpm\n",
+    );
+    let server = Server::start(&fx);
+    let (code, resp) = server.get("/api/services/disk/history");
+    assert_eq!(code, 200, "{resp}");
+    let v = body(&resp);
+    let e = v["entries"].as_array().unwrap();
+    assert_eq!(e.len(), 3, "{v}");
+    let first = &e[0]["perfdata"];
+    assert_eq!(first[0]["label"], "/");
+    assert_eq!(first[0]["unit"], "bytes");
+    assert_eq!(first[0]["value"], 1048576.0);
+    assert_eq!(first[0]["warning"]["end"], 2097152.0);
+    assert_eq!(first[0]["max"], 4194304.0);
+    assert_eq!(first[1]["label"], "free inodes");
+    assert_eq!(first[1]["unit"], "ratio");
+    assert_eq!(first[1]["value"], 0.8);
+    assert!(e[1].get("perfdata").is_none(), "{v}");
+    let last = e[2]["perfdata"].as_array().unwrap();
+    assert_eq!(last.len(), 1, "the malformed item is left out: {v}");
+    assert_eq!(last[0]["value"], 2.5 * 1073741824.0);
+    assert_eq!(e[2]["status"], "WARNING");
+}

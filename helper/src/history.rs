@@ -51,8 +51,8 @@ pub fn json<'a>(entry: &Entry, history: &'a History) -> HistoryJson<'a> {
     }
 }
 
-/// One line per status line, newest last: time, status, message, and the
-/// run's duration when known.
+/// One line per status line, newest last: time, status, message, the
+/// run's duration when known, and its performance data's values.
 pub fn text(history: &History, tz: &TimeZone, color: bool) -> String {
     if history.entries.is_empty() {
         return "(no status lines)\n".to_owned();
@@ -72,6 +72,14 @@ pub fn text(history: &History, tz: &TimeZone, color: bool) -> String {
         }
         if let Some(d) = e.duration {
             let _ = write!(out, "  (took {})", duration(d));
+        }
+        if !e.perfdata.is_empty() {
+            let values: Vec<String> = e
+                .perfdata
+                .iter()
+                .map(|m| format!("{}={}", m.label, m.human_value()))
+                .collect();
+            let _ = write!(out, "  [{}]", printable(&values.join(", ")));
         }
         out = out.trim_end().to_owned();
         out.push('\n');

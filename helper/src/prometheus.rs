@@ -7,11 +7,13 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::late::schedule_interval;
 use ssi::metrics::{Check, CheckInfo, Snapshot};
+use ssi::perfdata::Perfdata;
 
 use crate::entry::Entry;
 
@@ -41,6 +43,9 @@ pub fn snapshot(entries: &[Entry], now: Timestamp, tz: &TimeZone) -> Snapshot {
                 .and_then(|v| schedule_interval(v.schedule, last.map_or(now, |l| l.timestamp), tz)),
             status_lines: None,
             quiet: (&e.quiet).into(),
+            perfdata: last
+                .and_then(|l| l.perfdata.as_deref())
+                .map(|p| Arc::new(Perfdata::parse(p))),
         });
     }
     snap

@@ -12,6 +12,7 @@ use crate::entry::{Entry, EntryJson};
 use crate::history;
 use crate::look::{self, paint, printable};
 use ssi::history::Availability;
+use ssi::perfdata::{Metric, Perfdata};
 
 /// How many log lines `show` prints.
 pub const TAIL_LINES: usize = 10;
@@ -99,6 +100,22 @@ pub struct ShowJson {
     availability: Option<Availability>,
     /// How long the last run took, in milliseconds, when systemd knows.
     last_run_duration_ms: Option<i64>,
+    /// The performance data of the last run (absent when it gave none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    perfdata: Vec<Metric>,
+    /// What was wrong with it (absent when nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    perfdata_problems: Vec<String>,
+}
+
+/// The performance data of `entry`'s last run.
+fn perfdata(entry: &Entry) -> Perfdata {
+    entry
+        .last
+        .as_ref()
+        .and_then(|l| l.perfdata.as_deref())
+        .map(Perfdata::parse)
+        .unwrap_or_default()
 }
 
 /// The JSON object for `entry`.
@@ -109,6 +126,7 @@ pub fn json(
     now: Timestamp,
 ) -> ShowJson {
     let stem = entry.unit_stem();
+    let pd = perfdata(entry);
     ShowJson {
         entry: entry.to_json(now),
         service_unit: stem.as_ref().map(|s| format!("{s}.service")),
@@ -118,6 +136,8 @@ pub fn json(
         availability,
         last_run_duration_ms: history::last_run(entry.units.as_ref())
             .map(|(_, d)| d.as_millis() as i64),
+        perfdata: pd.metrics,
+        perfdata_problems: pd.problems,
     }
 }
 
@@ -216,6 +236,17 @@ pub fn text(
                 printable(&l.line.message)
             };
             field(&mut out, "Message", &msg);
+            let pd = perfdata(entry);
+            for (i, m) in pd.metrics.iter().enumerate() {
+                if i == 0 {
+                    field(&mut out, "Perfdata", &printable(&m.describe()));
+                } else {
+                    let _ = writeln!(out, "{:14}{}", "", printable(&m.describe()));
+                }
+            }
+            for p in &pd.problems {
+                field(&mut out, "Perfdata", &printable(&format!("{p}, ignored")));
+            }
         }
         None => {
             let none = match (&entry.log_error, entry.next_run(now)) {

@@ -1,4 +1,5 @@
-//! A check's recent history: its last status lines, newest read first from
+//! A check's recent history: its last status lines (each with its run's
+//! performance data, [`crate::perfdata`]), newest read first from
 //! the end of its log with the bounded backwards reader of
 //! [`crate::logfile`], and its availability over the last 24 hours and 7
 //! days. One implementation for `ssi-status history` and the broadcaster's
@@ -24,6 +25,7 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 use crate::logfile::{modified, open_regular, scan_lines_backwards};
+use crate::perfdata::{Metric, Perfdata};
 use crate::status::{rfc3339, Status, StatusLineRef};
 
 /// How many bytes from the end of a log a history read looks at, at most:
@@ -44,7 +46,7 @@ pub const AVAILABILITY_MAX_LINES: u32 = 20_160;
 pub const RUN_SLACK: SignedDuration = SignedDuration::from_secs(5);
 
 /// One status line of a history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// When it was given (the line's time, or the log's modification time
     /// for a line without one).
@@ -56,6 +58,10 @@ pub struct Entry {
     /// How long the run that wrote it took, when known (see
     /// [`History::attach_run`]).
     pub duration: Option<SignedDuration>,
+    /// The performance data of its run (the `perfdata:` line directly
+    /// after it, [`crate::perfdata`]), the malformed items left out; empty
+    /// when the run gave none.
+    pub perfdata: Vec<Metric>,
 }
 
 /// Share of good (OK or UPDATE) status lines in a window.
@@ -188,10 +194,18 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
     let mut counted: Option<bool> = None;
     let av = &mut history.availability;
     let entries = &mut history.entries;
+    // The line after the one being looked at, when it is a `perfdata:` one.
+    let mut after: Option<Vec<u8>> = None;
     scan_lines_backwards(&mut file, meta.len(), MAX_SCAN, |raw| {
         let Some(line) = StatusLineRef::parse(raw) else {
+            if !entries_done {
+                after = raw
+                    .starts_with(crate::perfdata::PREFIX.as_bytes())
+                    .then(|| raw.to_vec());
+            }
             return true;
         };
+        let perfdata = after.take();
         let ts = line.timestamp(mtime, tz);
         if !entries_done {
             if q.since.is_some_and(|s| ts < s) {
@@ -202,6 +216,9 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
                     status: line.status,
                     message: cut(line.message().into_owned()),
                     duration: None,
+                    perfdata: perfdata
+                        .and_then(|p| Perfdata::of_line(&p))
+                        .map_or_else(Vec::new, |p| p.metrics),
                 });
                 entries_done = entries.len() >= limit;
             }
@@ -242,16 +259,22 @@ fn cut(mut message: String) -> String {
 }
 
 /// `{"timestamp": "…Z", "status": "OK", "message": "…"}`, plus
-/// `"duration_ms"` when the duration is known.
+/// `"duration_ms"` when the duration is known and `"perfdata"` (an array
+/// of [`Metric`]) when the run gave performance data.
 impl Serialize for Entry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut o = s.serialize_struct("Entry", 4)?;
+        let mut o = s.serialize_struct("Entry", 5)?;
         o.serialize_field("timestamp", &rfc3339(self.timestamp))?;
         o.serialize_field("status", &self.status)?;
         o.serialize_field("message", &self.message)?;
         match self.duration {
             Some(d) => o.serialize_field("duration_ms", &d.as_millis())?,
             None => o.skip_field("duration_ms")?,
+        }
+        if self.perfdata.is_empty() {
+            o.skip_field("perfdata")?;
+        } else {
+            o.serialize_field("perfdata", &self.perfdata)?;
         }
         o.end()
     }
@@ -428,6 +451,41 @@ mod tests {
         let mut h = read_history(f.path(), &TimeZone::UTC, &q(5, "2026-11-26T11:00:00Z")).unwrap();
         h.attach_run(ts("2026-11-26T10:30:00Z"), ts("2026-11-26T10:30:01Z"));
         assert!(h.entries.iter().all(|e| e.duration.is_none()));
+    }
+
+    #[test]
+    fn each_entry_carries_its_runs_perfdata() {
+        let f = log(b"2026-12-05 09:55:00, OK, LOAD OK\n\
+            perfdata: load1=0.5;1;2;0 'load 5'=0.25\n\
+            2026-12-05 10:00:00, WARNING, LOAD WARNING\n\
+            perfdata: load1=1.5;1;2;0 bad=x\n\
+            2026-12-05 10:05:00, OK, no numbers this time\n\
+            noise\n\
+            perfdata: load1=9\n");
+        let h = read_history(f.path(), &TimeZone::UTC, &q(5, "2026-12-05T11:00:00Z")).unwrap();
+        let got: Vec<Vec<(&str, Option<f64>)>> = h
+            .entries
+            .iter()
+            .map(|e| {
+                e.perfdata
+                    .iter()
+                    .map(|m| (m.label.as_str(), m.value))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                vec![("load1", Some(0.5)), ("load 5", Some(0.25))],
+                vec![("load1", Some(1.5))],
+                vec![],
+            ]
+        );
+        // The status lines count as they did.
+        assert_eq!(h.availability.day, Share { good: 2, total: 3 });
+        let json = serde_json::to_value(&h.entries).unwrap();
+        assert_eq!(json[1]["perfdata"][0]["critical"]["end"], 2.0);
+        assert!(json[2].get("perfdata").is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod logfile;
 pub mod manifest;
 pub mod metrics;
 pub mod notify;
+pub mod perfdata;
 pub mod quiet;
 pub mod service;
 pub mod status;

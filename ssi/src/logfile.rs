@@ -1,7 +1,8 @@
-//! A check's log file: its latest status line and its last lines, read
-//! backwards from the end so that the cost does not depend on the log's
-//! size, never blocking on something that is not a regular file and never
-//! following a symbolic link.
+//! A check's log file: its latest status line (with the `perfdata:` line
+//! of its run, [`crate::perfdata`]) and its last lines, read backwards
+//! from the end so that the cost does not depend on the log's size, never
+//! blocking on something that is not a regular file and never following a
+//! symbolic link.
 //! [`forward`] reads what a log gained since a mark, for the programs that
 //! follow logs.
 
@@ -15,6 +16,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use crate::perfdata::PREFIX;
 use crate::status::{StatusLine, StatusLineRef};
 
 /// A log's latest status, with its time resolved.
@@ -25,6 +27,10 @@ pub struct LastStatus {
     /// When it was given: the line's own time stamp, or the log's
     /// modification time for a line without one.
     pub timestamp: Timestamp,
+    /// The performance data of its run, as written on the `perfdata:` line
+    /// directly after it (without the prefix; read it with
+    /// [`crate::perfdata::Perfdata::parse`]); `None` when there is none.
+    pub perfdata: Option<String>,
 }
 
 /// How far back from the end of a log we look for a status line. Checks
@@ -57,21 +63,29 @@ pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastS
     let meta = file.metadata()?;
     let mtime = modified(&meta);
     let mut found = None;
+    // The line after the one being looked at, when it is a `perfdata:` one.
+    let mut after: Option<String> = None;
     scan_lines_backwards(
         file,
         meta.len(),
         MAX_SCAN,
         |line| match StatusLineRef::parse(line) {
             Some(l) => {
-                found = Some(l.into_owned());
+                found = Some((l.into_owned(), after.take()));
                 false
             }
-            None => true,
+            None => {
+                after = line
+                    .strip_prefix(PREFIX.as_bytes())
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                true
+            }
         },
     )?;
-    Ok(found.map(|line| LastStatus {
+    Ok(found.map(|(line, perfdata)| LastStatus {
         timestamp: line.timestamp(mtime, tz),
         line,
+        perfdata,
     }))
 }
 
@@ -365,6 +379,32 @@ mod tests {
         let f = log(b"OK, caf\xe9\n");
         let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
         assert_eq!(last.line.message, "caf\u{fffd}");
+    }
+
+    #[test]
+    fn last_status_carries_the_perfdata_line_after_it() {
+        let f = log(b"2026-12-05 09:55:00, OK, DISK OK\nperfdata: '/'=1MB\n\
+            2026-12-05 10:00:00, WARNING, DISK WARNING - free space: / 3326 MB (9%)\n\
+            perfdata: '/'=12345MB;20000;30000;0;40000 load1=0.5;1;2\n");
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.line.status, Status::Warning);
+        assert_eq!(
+            last.perfdata.as_deref(),
+            Some("'/'=12345MB;20000;30000;0;40000 load1=0.5;1;2")
+        );
+        // A run without performance data has none, whatever came before.
+        let f = log(b"OK, a\nperfdata: x=1\nOK, b\n");
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.perfdata, None);
+        // Only the line directly after the status line is its run's.
+        let f = log(b"OK, a\nnoise\nperfdata: x=1\n");
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.perfdata, None);
+        // Garbage in it does not cost the status.
+        let f = log(b"FAILURE, down\nperfdata: \xff=zz ;;\n");
+        let last = read_last_status(f.path(), &TimeZone::UTC).unwrap().unwrap();
+        assert_eq!(last.line.status, Status::Failure);
+        assert!(last.perfdata.is_some());
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //! | `ssi_check_info` | `id`, `name`, `schedule`, `version` | 1, valid scripts only |
 //! | `ssi_check_last_status_timestamp_seconds` | `id` | Unix time of the last status line; absent before the first |
 //! | `ssi_check_late` | `id` | 1 when late ([`crate::late::is_late`]) |
+//! | `ssi_check_perfdata` | `id`, `label`, `unit` | each performance-data label of the last run, in base units (`NaN` for `U`) |
+//! | `ssi_check_perfdata_critical` | `id`, `label`, `unit` | its critical threshold ([`crate::perfdata::Range::gauge`]), where given |
+//! | `ssi_check_perfdata_ignored` | `id` | performance-data items of the last run left out (malformed, repeated, beyond [`crate::perfdata::MAX_LABELS`]); checks with performance data only |
+//! | `ssi_check_perfdata_max` | `id`, `label`, `unit` | its highest possible value, where given |
+//! | `ssi_check_perfdata_min` | `id`, `label`, `unit` | its lowest possible value, where given |
+//! | `ssi_check_perfdata_warning` | `id`, `label`, `unit` | its warning threshold, where given |
 //! | `ssi_check_schedule_interval_seconds` | `id` | the schedule's gap between two runs after the last status line |
 //! | `ssi_check_silenced` | `id` | 1 when silenced (`ssi-status silence`) |
 //! | `ssi_check_status` | `id`, `status` | 1 for the current status, 0 for the five others; all 0 before the first line |
@@ -26,12 +32,18 @@
 //! makes no id has no label to carry, so it is only counted, in
 //! `ssi_scripts_without_id`. Two scripts with one id (both refused) are
 //! one `id`. Series are sorted by their labels, so equal states render to
-//! equal bytes.
+//! equal bytes, except the performance data's, which keep the plugin's
+//! order of labels within a check. A check has at most
+//! [`crate::perfdata::MAX_LABELS`] labels, so at most 5 × 32 performance
+//! series; the labels past the bound are left out and counted in
+//! `ssi_check_perfdata_ignored`.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::perfdata::{Metric, Perfdata};
 use crate::status::Status;
 
 /// An exposition format.
@@ -106,7 +118,7 @@ pub struct CheckInfo {
 }
 
 /// One check (a script with an id) as the metrics show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Check {
     /// Service id.
     pub id: String,
@@ -127,6 +139,9 @@ pub struct Check {
     pub status_lines: Option<u64>,
     /// Silenced, acknowledged, in maintenance ([`crate::quiet`]).
     pub quiet: QuietFlags,
+    /// The performance data of the last run, when it gave any (shared: a
+    /// scrape copies no label).
+    pub perfdata: Option<Arc<Perfdata>>,
 }
 
 /// The three quiet gauges of one check.
@@ -158,7 +173,7 @@ pub struct Broadcaster {
 }
 
 /// Everything one scrape shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     /// The checks, in any order.
     pub checks: Vec<Check>,
@@ -298,6 +313,8 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
         w.id_sample("ssi_check_late", &c.id, i64::from(c.late));
     }
 
+    perfdata_families(&mut w, &merged);
+
     w.family(
         "ssi_check_schedule_interval_seconds",
         Kind::Gauge,
@@ -384,6 +401,90 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
     w.out
 }
 
+/// The `ssi_check_perfdata*` families of `checks`, when any has
+/// performance data (no empty families where no plugin runs).
+fn perfdata_families(w: &mut Writer, checks: &[(&Check, bool)]) {
+    if checks.iter().all(|(c, _)| c.perfdata.is_none()) {
+        return;
+    }
+    type Pick = fn(&Metric) -> Option<f64>;
+    let families: [(&str, &str, Pick); 5] = [
+        (
+            "ssi_check_perfdata",
+            "Each performance-data label of the check's last run, in base units (seconds, bytes, ratio, number, counter); NaN when the plugin said U.",
+            |m| Some(m.value.unwrap_or(f64::NAN)),
+        ),
+        (
+            "ssi_check_perfdata_critical",
+            "The critical threshold of a performance-data label: its upper end, or its lower end when open above.",
+            |m| m.critical.and_then(|r| r.gauge()),
+        ),
+        (
+            "ssi_check_perfdata_max",
+            "The highest possible value of a performance-data label.",
+            |m| m.max,
+        ),
+        (
+            "ssi_check_perfdata_min",
+            "The lowest possible value of a performance-data label.",
+            |m| m.min,
+        ),
+        (
+            "ssi_check_perfdata_warning",
+            "The warning threshold of a performance-data label: its upper end, or its lower end when open above.",
+            |m| m.warning.and_then(|r| r.gauge()),
+        ),
+    ];
+    for (i, (name, help, pick)) in families.into_iter().enumerate() {
+        w.family(name, Kind::Gauge, "", help);
+        for (c, _) in checks {
+            for m in c.perfdata.iter().flat_map(|p| &p.metrics) {
+                if let Some(v) = pick(m) {
+                    w.out.push_str(name);
+                    w.out.push_str("{id=\"");
+                    escape_into(&mut w.out, &c.id);
+                    w.out.push_str("\",label=\"");
+                    escape_into(&mut w.out, &m.label);
+                    w.out.push_str("\",unit=\"");
+                    w.out.push_str(m.unit.as_str());
+                    w.out.push_str("\"} ");
+                    push_float(&mut w.out, v);
+                    w.out.push('\n');
+                }
+            }
+        }
+        if i == 1 {
+            // Alphabetical: `_ignored` sorts between `_critical` and `_max`.
+            w.family(
+                "ssi_check_perfdata_ignored",
+                Kind::Gauge,
+                "",
+                "Performance-data items of the check's last run left out: malformed, a label repeated, or beyond 32 labels.",
+            );
+            for (c, _) in checks {
+                if let Some(p) = &c.perfdata {
+                    w.id_sample("ssi_check_perfdata_ignored", &c.id, p.ignored as i64);
+                }
+            }
+        }
+    }
+}
+
+/// A sample value as both formats read it: `NaN`, `+Inf`, `-Inf`, or the
+/// shortest decimal that reads back as `v` (an exponent for very large or
+/// small ones).
+fn push_float(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v != 0.0 && (v.abs() >= 1e15 || v.abs() < 1e-6) {
+        let _ = write!(out, "{v:e}");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
 struct Writer {
     out: String,
     format: Format,
@@ -460,7 +561,71 @@ mod tests {
             interval_secs: Some(300),
             quiet: QuietFlags::default(),
             status_lines: None,
+            perfdata: None,
         }
+    }
+
+    #[test]
+    fn perfdata_in_base_units_with_thresholds_and_bounds() {
+        let mut c = check("root_fs", Some(Status::Warning));
+        c.perfdata = Some(Arc::new(Perfdata::parse(
+            "'/'=12345MB;20000;30000;0;40000 'say \"hi\"\\'=U;~:5 rpm=3rpm",
+        )));
+        let mut other = check("load", Some(Status::Ok));
+        other.perfdata = Some(Arc::new(Perfdata::parse("load1=0.5;1:;2")));
+        let text = render(
+            &Snapshot {
+                checks: vec![c, other, check("plain", Some(Status::Ok))],
+                ..Snapshot::default()
+            },
+            Format::Text,
+        );
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("ssi_check_perfdata"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                r#"ssi_check_perfdata{id="load",label="load1",unit="number"} 0.5"#,
+                r#"ssi_check_perfdata{id="root_fs",label="/",unit="bytes"} 12944670720"#,
+                r#"ssi_check_perfdata{id="root_fs",label="say \"hi\"\\",unit="number"} NaN"#,
+                r#"ssi_check_perfdata_critical{id="load",label="load1",unit="number"} 2"#,
+                r#"ssi_check_perfdata_critical{id="root_fs",label="/",unit="bytes"} 31457280000"#,
+                r#"ssi_check_perfdata_ignored{id="load"} 0"#,
+                r#"ssi_check_perfdata_ignored{id="root_fs"} 1"#,
+                r#"ssi_check_perfdata_max{id="root_fs",label="/",unit="bytes"} 41943040000"#,
+                r#"ssi_check_perfdata_min{id="root_fs",label="/",unit="bytes"} 0"#,
+                r#"ssi_check_perfdata_warning{id="load",label="load1",unit="number"} 1"#,
+                r#"ssi_check_perfdata_warning{id="root_fs",label="/",unit="bytes"} 20971520000"#,
+                r#"ssi_check_perfdata_warning{id="root_fs",label="say \"hi\"\\",unit="number"} 5"#,
+            ]
+        );
+        assert!(text.contains("# TYPE ssi_check_perfdata gauge\n"));
+        // No plugin, no families.
+        let plain = render(
+            &Snapshot {
+                checks: vec![check("plain", Some(Status::Ok))],
+                ..Snapshot::default()
+            },
+            Format::Text,
+        );
+        assert!(!plain.contains("perfdata"), "{plain}");
+    }
+
+    #[test]
+    fn floats_render_as_prometheus_reads_them() {
+        let f = |v: f64| {
+            let mut s = String::new();
+            push_float(&mut s, v);
+            s
+        };
+        assert_eq!(f(0.5), "0.5");
+        assert_eq!(f(-3.0), "-3");
+        assert_eq!(f(1e300), "1e300");
+        assert_eq!(f(2.5e-9), "2.5e-9");
+        assert_eq!(f(f64::NAN), "NaN");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
     }
 
     #[test]

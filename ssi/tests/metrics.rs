@@ -6,6 +6,7 @@ mod promtool;
 
 use jiff::Timestamp;
 use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::perfdata::Perfdata;
 use ssi::status::Status;
 
 /// Names that break a careless renderer: quote, backslash, newline, and
@@ -35,6 +36,11 @@ fn hostile() -> Snapshot {
             interval_secs: Some(86_400),
             quiet: Default::default(),
             status_lines: Some(i as u64 * 7),
+            // Labels as hostile as the names, every unit, U and huge values.
+            perfdata: Some(std::sync::Arc::new(Perfdata::parse(&format!(
+                "'{}'=5%;80;90;0;100 'back\\slash \"q\"'=1.5ms;;@1:2;; u=U n=17c big=1e20TB tiny=0.000001us",
+                name.replace('\n', " ").replace('\'', "''")
+            )))),
         })
         .chain([Check {
             id: "refused".into(),
@@ -46,6 +52,7 @@ fn hostile() -> Snapshot {
             interval_secs: None,
             quiet: Default::default(),
             status_lines: None,
+            perfdata: None,
         }])
         .collect();
     Snapshot {
@@ -74,6 +81,17 @@ fn promtool_accepts_hostile_names() {
             "{text}"
         );
         assert!(text.contains(r#"name="Überprüfung – 检查 ✓""#), "{text}");
+        assert!(
+            text.contains(
+                r#"ssi_check_perfdata{id="check_0",label="Quote \" inside",unit="ratio"} 0.05"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ssi_check_perfdata{id="check_1",label="back\\slash \"q\"",unit="seconds"} 0.0015"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"ssi_check_perfdata{id="check_0",label="u",unit="number"} NaN"#));
         assert!(
             text.contains(r#"name="Ends with backslash\\",schedule"#),
             "{text}"

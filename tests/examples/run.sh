@@ -391,6 +391,69 @@ expect "http: no curl" http-health.bash UNKNOWN '^curl is not available$' PATH="
 expect "http: bad timeout" http-health.bash UNKNOWN '^SSI_HTTP_TIMEOUT="0" is not a positive whole number$' SSI_HTTP_TIMEOUT=0
 
 # ---------------------------------------------------------------------------
+# plugin-*.bash: Monitoring Plugins checks ("output: nagios"), run as they
+# are: the plugin's exit status, its first line and its performance data
+# after "|". Against the real plugins (monitoring-plugins-basic).
+
+plugins=/usr/lib/nagios/plugins
+# expect_plugin NAME SCRIPT EXIT_CODES FIRST_LINE_REGEX [VAR=value...]
+# Runs examples/SCRIPT and checks: its exit code is one of EXIT_CODES
+# (e.g. "0 1 2"), and its first line matches FIRST_LINE_REGEX.
+expect_plugin() {
+    local name=$1 script=$2 codes=$3 pattern=$4
+    shift 4
+    selected "$name" || return 0
+    local out rc first
+    out=$(cd "$work" && env "$@" "$examples/$script" 2>"$work/stderr")
+    rc=$?
+    first=${out%%$'\n'*}
+    if [[ " $codes " != *" $rc "* ]]; then
+        fail "$name" "exit code $rc, expected one of $codes (stdout: $out; stderr: $(head -c 300 "$work/stderr"))"
+    elif ! grep -Eq -- "$pattern" <<<"$first"; then
+        fail "$name" "first line \"$first\" does not match /$pattern/"
+    else
+        pass "$name"
+    fi
+}
+for p in check_disk check_load check_http; do
+    if [[ ! -x $plugins/$p ]] && selected "plugin"; then
+        fail "plugin: $p" "$plugins/$p is not installed (sudo make test-deps installs monitoring-plugins-basic)"
+    fi
+done
+expect_plugin "plugin: disk, real check_disk" plugin-root-fs.bash "0 1 2" \
+    '^DISK (OK|WARNING|CRITICAL) - .*\| */=[0-9]+(B|MB|MiB);[0-9]+;[0-9]+;0;[0-9]+'
+expect_plugin "plugin: load, real check_load" plugin-load.bash "0 1 2" \
+    '^LOAD (OK|WARNING|CRITICAL) - .*\|load1=[0-9.]+;.* scaled_load1=[0-9.]+;0\.900;1\.500;0;'
+http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if selected "plugin: http"; then
+    mkdir -p "$work/www"
+    echo hello >"$work/www/index.html"
+    python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$http_port" >/dev/null 2>&1 &
+    server_pid=$!
+    for _ in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
+        sleep 0.1
+    done
+    expect_plugin "plugin: http, real check_http, a listening port" plugin-dashboard-http.bash "0" \
+        '^HTTP OK: HTTP/1\.[01] 200 OK - [0-9]+ bytes in [0-9.]+ second response time *\|time=[0-9.]+s;1\.0+;5\.0+;0\.0+;[0-9.]* +size=[0-9]+B;;;0' \
+        SSI_HTTP_PORT="$http_port" SSI_HTTP_PATH=/index.html
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=
+    expect_plugin "plugin: http, real check_http, a closed port" plugin-dashboard-http.bash "2" \
+        "port $http_port: Connection refused" SSI_HTTP_PORT="$http_port"
+fi
+for script in plugin-root-fs.bash plugin-load.bash plugin-dashboard-http.bash; do
+    expect_plugin "plugin: $script without the plugin" "$script" "3" \
+        '^(DISK|LOAD|HTTP) UNKNOWN - /nonexistent/check_[a-z]+ is not installed \(apt-get install monitoring-plugins-basic\)$' \
+        SSI_PLUGINS_DIR=/nonexistent
+    name="plugin: $script says output: nagios"
+    if selected "$name"; then
+        if grep -Eqx '#[[:space:]]*output:[[:space:]]*nagios' "$examples/$script"; then pass "$name"; else fail "$name" "no '# output: nagios'"; fi
+    fi
+done
+
+# ---------------------------------------------------------------------------
 # run-as-units.sh, the runner behind "make demo": ids, logs, modes, ERROR lines.
 
 if selected "run-as-units"; then
@@ -430,6 +493,32 @@ if selected "run-as-units"; then
         pass "$name"
     else
         fail "$name" "$(cat "$demo/log/slow.log")"
+    fi
+
+    # A plugin check: without the runner an UNKNOWN line says what it needs;
+    # with it (a stub recording its arguments), it runs through it with
+    # --output nagios, and other scripts without.
+    plug=$work/demo-plugin
+    mkdir -p "$plug/scripts"
+    cp "$examples/plugin-load.bash" "$examples/dummy-service.bash" "$plug/scripts/"
+    "$root/tests/examples/run-as-units.sh" "$plug/scripts" "$plug/log" "$plug/stderr"
+    name="run-as-units: a plugin check without the runner is UNKNOWN, saying why"
+    if [[ $(cat "$plug/log/plugin_load.log") =~ ^[0-9-]{10}\ [0-9:]{8},\ UNKNOWN,\ .*needs\ the\ runner:\ set\ SSI_RUN\ to\ ssi-run$ ]]; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$plug/log/plugin_load.log")"
+    fi
+    stub "$plug/bin" ssi-run <<'STUB'
+echo "OK, ssi-run $*"
+STUB
+    rm -rf "$plug/log"
+    SSI_RUN=$plug/bin/ssi-run "$root/tests/examples/run-as-units.sh" "$plug/scripts" "$plug/log" "$plug/stderr"
+    name="run-as-units: with SSI_RUN, a plugin check runs through it with --output nagios"
+    if [[ $(cat "$plug/log/plugin_load.log") == "OK, ssi-run --output nagios $plug/scripts/plugin-load.bash" &&
+        $(cat "$plug/log/dummy_service.log") == "OK, ssi-run $plug/scripts/dummy-service.bash" ]]; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$plug/log/"*.log)"
     fi
 fi
 
