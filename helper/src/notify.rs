@@ -12,6 +12,15 @@
 //! never run it twice, and removes its file when the hook succeeded or its
 //! attempts ran out; the next pass drops it from the outbox. A restart or a
 //! reboot re-sends nothing delivered and loses nothing owed.
+//!
+//! One hook hears of one check in the order things happened (a recovery
+//! never before its failure): the deliveries of one hook and one check are
+//! a *chain*. A pass starts only the oldest owed delivery of each chain; a
+//! delivery, once done or given up, starts the next of its chain; a delivery
+//! started while an older one of its chain is owed waits for it (it is left
+//! owed, and started again in its turn). Chains do not wait for each other,
+//! and since every pass (the timer's, every minute) starts the oldest of
+//! each chain, a delivery whose unit died never holds its chain for long.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +36,7 @@ use ssi::notify::hook;
 use ssi::notify::hush;
 use ssi::notify::owed::{Claimed, Owed};
 use ssi::notify::route::{self, Hook};
-use ssi::notify::state::{Delivery, Loaded, Store};
+use ssi::notify::state::{Delivery, Loaded, State, Store};
 use ssi::quiet::window::Window;
 use ssi::service::discover_executables;
 use ssi::status::rfc3339;
@@ -292,8 +301,8 @@ pub fn notify(
         });
     }
     if systemd::is_running() {
-        let keys: Vec<String> = due.into_iter().map(|(k, _)| k).collect();
-        start_units(&keys)?;
+        // The next of each chain is started by the delivery before it.
+        start_units(&heads(&due))?;
     } else {
         let mut synced = Instant::now();
         for (key, delivery) in &due {
@@ -314,6 +323,34 @@ pub fn notify(
         stdout: String::new(),
         code: Exit::Success,
     })
+}
+
+/// The chain a delivery belongs to: its hook and its check. One hook is
+/// told of one check in the order the events were owed.
+fn chain(d: &Delivery) -> (&str, &str) {
+    (&d.hook, &d.event.id)
+}
+
+/// The first delivery of each chain among `due` (owed, in order).
+fn heads(due: &[(String, Delivery)]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    due.iter()
+        .filter(|(_, d)| seen.insert(chain(d)))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The oldest delivery of `of`'s chain still owed (its file there) in
+/// `state`. Asked under the state lock, so that a pass owing a new
+/// delivery of the chain meanwhile has either saved it or not yet listed
+/// what is owed (and then starts it itself).
+fn first_of_chain(state: &State, owed: &Owed, of: &Delivery) -> Result<Option<String>, Failure> {
+    let present = owed.keys().map_err(|e| fail(Exit::Failure, e))?;
+    Ok(state
+        .in_order()
+        .into_iter()
+        .find(|(k, d)| present.contains(*k) && chain(d) == chain(of))
+        .map(|(k, _)| k.clone()))
 }
 
 /// `systemctl start --no-block` of every delivery's unit: one call; a unit
@@ -345,21 +382,51 @@ fn start_units(keys: &[String]) -> Result<(), Failure> {
 }
 
 /// Delivers `key` of the outbox (`notify-deliver`, one hook unit): see
-/// [`deliver_claimed`]. A key no longer owed is done already.
+/// [`deliver_claimed`]; then, under systemd, starts the next delivery of
+/// its chain, whether this one was delivered or given up. A key no longer
+/// owed is done already; one whose chain owes an older delivery is left
+/// owed: that one starts it when done (or a later pass does).
 pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Failure> {
+    let done = Outcome {
+        stdout: String::new(),
+        code: Exit::Success,
+    };
     let owed = owed(places)?;
-    let delivery = {
+    let (delivery, first) = {
         let store = locked(places)?;
-        load_state(&store)?.state.outbox.remove(key)
+        let state = load_state(&store)?.state;
+        let Some(delivery) = state.outbox.get(key).cloned() else {
+            return Ok(done);
+        };
+        let first = first_of_chain(&state, &owed, &delivery)?;
+        (delivery, first)
     };
-    let result = match delivery {
-        Some(d) => deliver_claimed(&owed, key, &d, places, retry),
-        None => Ok(Outcome {
-            stdout: String::new(),
-            code: Exit::Success,
-        }),
-    };
+    if let Some(first) = first.filter(|k| k != key) {
+        eprintln!(
+            "ssi-status: {} ({} of {}): waits for delivery {first}, owed before it",
+            delivery.hook,
+            delivery.event.event.as_str(),
+            delivery.event.id
+        );
+        return Ok(done);
+    }
+    let result = deliver_claimed(&owed, key, &delivery, places, retry);
+    // Done for good before the next is told: a power cut must not re-send
+    // this one after its successor.
     owed.sync().map_err(|e| fail(Exit::Failure, e))?;
+    if systemd::is_running() {
+        // Still owed (another process holds it): that one starts the next.
+        let next = {
+            let store = locked(places)?;
+            first_of_chain(&load_state(&store)?.state, &owed, &delivery)?
+        };
+        if let Some(next) = next.filter(|k| k != key) {
+            // The timer's pass starts it within a minute if this fails.
+            if let Err(f) = start_units(&[next]) {
+                eprintln!("ssi-status: {}", f.message);
+            }
+        }
+    }
     result
 }
 

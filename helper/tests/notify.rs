@@ -469,3 +469,167 @@ fn a_message_with_control_bytes_is_delivered_cleaned() {
         "{text}"
     );
 }
+
+/// A fake `systemctl` in the site that appends each call's arguments to
+/// `systemctl.calls` (and prints nothing, as `start --no-block` does).
+fn fake_systemctl(site: &Site) -> PathBuf {
+    let p = site.path("systemctl");
+    fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\n",
+            site.path("systemctl.calls").display()
+        ),
+    )
+    .unwrap();
+    chmod(&p, 0o755);
+    p
+}
+
+/// The delivery keys each `systemctl start` call named, one list per call
+/// (calls other than `start` are left out).
+fn started(site: &Site) -> Vec<Vec<String>> {
+    let calls = fs::read_to_string(site.path("systemctl.calls")).unwrap_or_default();
+    fs::remove_file(site.path("systemctl.calls")).ok();
+    calls
+        .lines()
+        .filter(|l| l.starts_with("start "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|u| u.strip_prefix("ssi-notify-hook@"))
+                .map(|u| u.trim_end_matches(".service").to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// Under systemd, each delivery runs in its own unit; two events of one
+/// check told in one pass (FAILURE then its recovery) reached the hook in
+/// either order, since the pass started both units at once. Now a pass
+/// starts only the oldest owed delivery of each hook and check (another
+/// check's at once), the second of a check waits while the first is owed,
+/// and the first, once delivered or given up, starts the second; a later
+/// pass starts whatever is owed and not running.
+#[test]
+fn under_systemd_one_check_is_told_to_one_hook_in_order() {
+    let site = Site::new("");
+    let other = site.path("scripts/load.bash");
+    fs::write(
+        &other,
+        "#!/bin/sh\n# name: Load\n# description: l\n# version: 1\n# schedule: hourly\necho OK\n",
+    )
+    .unwrap();
+    chmod(&other, 0o755);
+    site.hook("rec", "");
+    site.hook("bad", "exit 7");
+    let systemctl = fake_systemctl(&site);
+    let under_systemd = |args: &[&str]| {
+        let out = site
+            .cmd(args)
+            .env("SSI_ASSUME_SYSTEMD", "1")
+            .env("SSI_SYSTEMCTL", &systemctl)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stderr)
+    };
+    let load_status = |line: &str| {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(site.path("logs/load.log"))
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+    site.status("OK");
+    load_status("OK");
+    site.notify();
+    // Both lines at once: one pass owes the change and the recovery.
+    site.status("2026-11-26 10:01:00, FAILURE, disk full\n2026-11-26 10:02:00, OK, disk fine");
+    load_status("2026-11-26 10:01:30, WARNING, load 9");
+    let (code, stderr) = under_systemd(&["notify"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let key = |what: &str, hook: &str| -> String {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(what) && l.ends_with(&format!("-{hook}")))
+            .unwrap_or_else(|| panic!("{what} to {hook} in {stderr}"));
+        line.rsplit(' ').next().unwrap().to_owned()
+    };
+    let (fail_rec, ok_rec) = (key("disk: change", "rec"), key("disk: recovery", "rec"));
+    let (fail_bad, ok_bad) = (key("disk: change", "bad"), key("disk: recovery", "bad"));
+    let load_rec = key("load: change", "rec");
+    let load_bad = key("load: change", "bad");
+    let mut first = started(&site);
+    assert_eq!(first.len(), 1, "one systemctl call: {first:?}");
+    first[0].sort();
+    let mut want = vec![
+        fail_rec.clone(),
+        fail_bad.clone(),
+        load_rec.clone(),
+        load_bad.clone(),
+    ];
+    want.sort();
+    assert_eq!(first[0], want, "only the first of each hook and check");
+
+    // The recovery started out of turn waits: nothing told, still owed.
+    let (code, stderr) = under_systemd(&["notify-deliver", &ok_rec]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("waits for delivery {fail_rec}")),
+        "{stderr}"
+    );
+    assert!(site.runs("rec").is_empty());
+    assert!(started(&site).is_empty());
+    assert!(site.path("state/notify.owed").join(&ok_rec).exists());
+
+    // A later pass (a unit died) starts the first again, not the second.
+    let (code, stderr) = under_systemd(&["notify"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut again = started(&site);
+    again[0].sort();
+    assert_eq!(again, [want.clone()]);
+
+    // Delivered, the failure starts its recovery, and only that.
+    let (code, stderr) = under_systemd(&["notify-deliver", &fail_rec]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary(&site.runs("rec")), ["change OK -> FAILURE"]);
+    assert_eq!(started(&site), [[ok_rec.clone()]]);
+    let (code, stderr) = under_systemd(&["notify-deliver", &ok_rec]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        summary(&site.runs("rec")),
+        ["change OK -> FAILURE", "recovery FAILURE -> OK"]
+    );
+    // The last of its chain starts nothing.
+    assert!(started(&site).is_empty());
+
+    // Given up after its attempts, a delivery lets the next go too.
+    let (code, stderr) = under_systemd(&["notify-deliver", "--attempts", "1", &fail_bad]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("giving up"), "{stderr}");
+    assert_eq!(started(&site), [[ok_bad.clone()]]);
+
+    // The other check was never held back by disk's chain.
+    let (code, stderr) = under_systemd(&["notify-deliver", &load_rec]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(started(&site).is_empty());
+    assert_eq!(
+        summary(&site.runs("rec")),
+        [
+            "change OK -> FAILURE",
+            "recovery FAILURE -> OK",
+            "change OK -> WARNING"
+        ]
+    );
+    // Each exactly once: nothing of rec's is owed any more, and a pass
+    // starts only what is (bad's recovery and load's change).
+    let (code, stderr) = under_systemd(&["notify"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut rest = started(&site);
+    rest[0].sort();
+    let mut want = vec![ok_bad, load_bad];
+    want.sort();
+    assert_eq!(rest, [want]);
+    assert_eq!(site.runs("rec").len(), 3);
+}

@@ -63,7 +63,9 @@ expect_eq() {
 
 # expect_match DESCRIPTION EXTENDED-REGEX SEEN (any line of SEEN may match)
 expect_match() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1" "a line matching /$2/" "$3"; fi
+    # A here-string, not a pipe: under pipefail, grep -q leaving early
+    # could fail the pipeline through the writer's SIGPIPE.
+    if grep -Eq -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "a line matching /$2/" "$3"; fi
 }
 
 # expect_no_match DESCRIPTION EXTENDED-REGEX SEEN
