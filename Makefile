@@ -372,6 +372,12 @@ deb-piuparts: deb
 	    -i /var/lib/systemd/coredump/ -i /var/lib/systemd/pstore/ \
 	    $(DEB_OUT)/$(NAME)_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 
+# `make bench BASELINE=REV` (e.g. HEAD~1): the broadcaster's benches also
+# measure the ssi-broadcaster of git revision REV, side by side in the same
+# run (built from `git archive` into target/baseline).
+BASELINE ?=
+BENCH_BASELINE = $(if $(BASELINE),SSI_BENCH_BASELINE=$(CURDIR)/target/baseline/release/ssi-broadcaster)
+
 bench:
 	$(CARGO) bench --locked -p ssi --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
@@ -380,9 +386,15 @@ bench:
 	$(CARGO) bench --locked -p ssi-status --bench status
 	$(CARGO) bench --locked -p ssi-status --bench notify
 	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
-	$(CARGO) bench --locked -p ssi-broadcaster --bench fanout
-	$(CARGO) bench --locked -p ssi-broadcaster --bench scrape
-	$(CARGO) bench --locked -p ssi-broadcaster --bench history
+ifneq ($(BASELINE),)
+	rm -rf target/baseline-src && mkdir -p target/baseline-src
+	git archive $(BASELINE) | tar -x -C target/baseline-src
+	$(CARGO) build --release --locked -p ssi-broadcaster \
+	  --manifest-path target/baseline-src/Cargo.toml --target-dir target/baseline
+endif
+	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench fanout
+	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench scrape
+	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench history
 
 clean:
 	$(CARGO) clean

@@ -10,8 +10,11 @@
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench fanout`
 //! Knobs: `SSI_BENCH_CLIENTS=100,1000`, `SSI_BENCH_IDLE_SECS=60`,
-//! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=20000`,
-//! `SSI_BENCH_WEBSOCKETD=0` to skip the comparison.
+//! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=20000`
+//! (a comma list measures several bursts, e.g. `100,20000`),
+//! `SSI_BENCH_WEBSOCKETD=0` to skip the comparison,
+//! `SSI_BENCH_BASELINE=PATH` to measure another `ssi-broadcaster` binary
+//! (e.g. the previous commit's) side by side, same run, same load.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -29,6 +32,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Ssi,
+    /// `SSI_BENCH_BASELINE`: another build of ssi-broadcaster.
+    Baseline,
     Websocketd,
 }
 
@@ -36,6 +41,7 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Ssi => "ssi-broadcaster",
+            Kind::Baseline => "baseline ssi-broadcaster",
             Kind::Websocketd => "websocketd+tail",
         }
     }
@@ -43,8 +49,9 @@ impl Kind {
 
 struct Config {
     paced: u64,
-    burst: u64,
+    bursts: Vec<u64>,
     idle: Duration,
+    baseline: Option<PathBuf>,
 }
 
 struct Report {
@@ -54,8 +61,8 @@ struct Report {
     p99_us: f64,
     max_us: f64,
     paced_missing: usize,
-    burst_ms: f64,
-    burst_complete: usize,
+    /// Per burst: its lines, until every client had the last, complete clients.
+    bursts: Vec<(u64, f64, usize)>,
     rss_idle_kib: u64,
     rss_loaded_kib: u64,
     rss_settled_kib: u64,
@@ -79,8 +86,14 @@ fn main() {
     };
     let cfg = Config {
         paced: num("SSI_BENCH_PACED", 200),
-        burst: num("SSI_BENCH_BURST", 20_000),
+        bursts: std::env::var("SSI_BENCH_BURST")
+            .unwrap_or_else(|_| "20000".into())
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .filter(|&n| n > 0)
+            .collect(),
         idle: Duration::from_secs(num("SSI_BENCH_IDLE_SECS", 60)),
+        baseline: std::env::var_os("SSI_BENCH_BASELINE").map(PathBuf::from),
     };
     let with_websocketd = num("SSI_BENCH_WEBSOCKETD", 1) != 0 && which("websocketd");
     if !with_websocketd {
@@ -91,6 +104,9 @@ fn main() {
     let mut reports = Vec::new();
     for &n in &clients {
         let mut kinds = vec![Kind::Ssi];
+        if cfg.baseline.is_some() {
+            kinds.push(Kind::Baseline);
+        }
         if with_websocketd {
             kinds.push(Kind::Websocketd);
         }
@@ -101,23 +117,32 @@ fn main() {
     }
 
     println!();
+    let bursts: String = cfg
+        .bursts
+        .iter()
+        .map(|b| format!(" burst {b} lines: all clients done | complete clients |"))
+        .collect();
     println!(
-        "| server | clients | paced p50 | paced p99 | paced max | paced lost | burst {} lines: all clients done | complete clients | RSS idle | RSS right after burst | RSS after idle period | RSS peak | CPU idle |",
-        cfg.burst
+        "| server | clients | paced p50 | paced p99 | paced max | paced lost |{bursts} RSS idle | RSS right after burst | RSS after idle period | RSS peak | CPU idle |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "|---|---|---|---|---|---|{}---|---|---|---|---|",
+        "---|---|".repeat(cfg.bursts.len())
+    );
     for r in &reports {
+        let bursts: String = r
+            .bursts
+            .iter()
+            .map(|(_, ms, complete)| format!(" {ms:.0} ms | {complete}/{} |", r.clients))
+            .collect();
         println!(
-            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.0} ms | {}/{} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} ms in {} s |",
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} |{bursts} {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} ms in {} s |",
             r.kind.name(),
             r.clients,
             r.p50_us / 1000.0,
             r.p99_us / 1000.0,
             r.max_us / 1000.0,
             r.paced_missing,
-            r.burst_ms,
-            r.burst_complete,
-            r.clients,
             r.rss_idle_kib as f64 / 1024.0,
             r.rss_loaded_kib as f64 / 1024.0,
             r.rss_settled_kib as f64 / 1024.0,
@@ -198,7 +223,7 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-fn start(kind: Kind) -> Server {
+fn start(kind: Kind, cfg: &Config) -> Server {
     let tmp = tempfile::tempdir().unwrap();
     let scripts = tmp.path().join("scripts");
     let logs = tmp.path().join("logs");
@@ -214,8 +239,12 @@ fn start(kind: Kind) -> Server {
     let log = logs.join("bench.log");
     std::fs::write(&log, "").unwrap();
     let port = free_port();
+    let bin = match (kind, &cfg.baseline) {
+        (Kind::Baseline, Some(b)) => b.clone(),
+        _ => PathBuf::from(BIN),
+    };
     let child = match kind {
-        Kind::Ssi => Command::new(BIN)
+        Kind::Ssi | Kind::Baseline => Command::new(bin)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--max-clients")
@@ -257,13 +286,20 @@ fn start(kind: Kind) -> Server {
     }
 }
 
+/// What one client saw of one burst.
+#[derive(Default, Clone)]
+struct BurstSeen {
+    received: u64,
+    in_order: bool,
+    next: u64,
+    done: Option<Instant>,
+}
+
 /// What one client saw.
 #[derive(Default)]
 struct Seen {
     paced_latency_ns: Vec<u64>,
-    burst_received: u64,
-    burst_in_order: bool,
-    burst_done: Option<Instant>,
+    bursts: Vec<BurstSeen>,
 }
 
 struct Shared {
@@ -277,7 +313,7 @@ struct Shared {
 fn payload(kind: Kind, text: &str) -> Option<&str> {
     match kind {
         Kind::Websocketd => text.trim_end().strip_prefix("OK, "),
-        Kind::Ssi => {
+        Kind::Ssi | Kind::Baseline => {
             let start = text.find("\"message\":\"")? + "\"message\":\"".len();
             let rest = &text[start..];
             Some(&rest[..rest.find('"')?])
@@ -285,7 +321,7 @@ fn payload(kind: Kind, text: &str) -> Option<&str> {
     }
 }
 
-fn client(kind: Kind, port: u16, burst: u64, shared: Arc<Shared>) -> Seen {
+fn client(kind: Kind, port: u16, bursts: Vec<u64>, shared: Arc<Shared>) -> Seen {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(300)))
@@ -293,11 +329,16 @@ fn client(kind: Kind, port: u16, burst: u64, shared: Arc<Shared>) -> Seen {
     let (mut ws, _) =
         tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
     let mut seen = Seen {
-        burst_in_order: true,
+        bursts: vec![
+            BurstSeen {
+                in_order: true,
+                ..BurstSeen::default()
+            };
+            bursts.len()
+        ],
         ..Seen::default()
     };
     let mut warm = false;
-    let mut next_burst = 0u64;
     loop {
         let msg = match ws.read() {
             Ok(Message::Text(t)) => t,
@@ -319,15 +360,19 @@ fn client(kind: Kind, port: u16, burst: u64, shared: Arc<Shared>) -> Seen {
                 seen.paced_latency_ns.push(recv.saturating_sub(sent));
                 shared.paced_seen.fetch_add(1, Ordering::Relaxed);
             }
-            (Some("B"), Some(seq), _) => {
+            (Some("B"), Some(seq), Some(round)) => {
                 let seq: u64 = seq.parse().unwrap_or(u64::MAX);
-                if seq != next_burst {
-                    seen.burst_in_order = false;
+                let round: usize = round.parse().unwrap_or(usize::MAX);
+                let (Some(b), Some(&len)) = (seen.bursts.get_mut(round), bursts.get(round)) else {
+                    continue;
+                };
+                if seq != b.next {
+                    b.in_order = false;
                 }
-                next_burst = seq + 1;
-                seen.burst_received += 1;
-                if seq + 1 == burst {
-                    seen.burst_done = Some(Instant::now());
+                b.next = seq + 1;
+                b.received += 1;
+                if seq + 1 == len {
+                    b.done = Some(Instant::now());
                     shared.burst_done.fetch_add(1, Ordering::SeqCst);
                 }
             }
@@ -415,7 +460,7 @@ fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> 
 }
 
 fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
-    let server = start(kind);
+    let server = start(kind, cfg);
     let pid = server.child.id();
     let shared = Arc::new(Shared {
         warm: AtomicUsize::new(0),
@@ -426,11 +471,11 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
     for i in 0..n {
         let sh = shared.clone();
         let port = server.port;
-        let burst = cfg.burst;
+        let bursts = cfg.bursts.clone();
         handles.push(
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
-                .spawn(move || client(kind, port, burst, sh))
+                .spawn(move || client(kind, port, bursts, sh))
                 .unwrap(),
         );
         // Stay under the listen backlog.
@@ -461,16 +506,21 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         shared.paced_seen.load(Ordering::Relaxed) >= want
     });
 
-    // The burst: every line in one write.
-    let mut text = String::with_capacity(cfg.burst as usize * 40);
-    for i in 0..cfg.burst {
-        text.push_str(&format!("OK, B {i} 0\n"));
+    // The bursts: every line of one in one write, one after the other.
+    let mut starts = Vec::new();
+    for (round, &len) in cfg.bursts.iter().enumerate() {
+        let mut text = String::with_capacity(len as usize * 40);
+        for i in 0..len {
+            text.push_str(&format!("OK, B {i} {round}\n"));
+        }
+        shared.burst_done.store(0, Ordering::SeqCst);
+        starts.push(Instant::now());
+        append(&server.log, &text);
+        wait_until("the burst", Duration::from_secs(300), || {
+            shared.burst_done.load(Ordering::SeqCst) >= n
+        });
+        std::thread::sleep(Duration::from_millis(500));
     }
-    let t0 = Instant::now();
-    append(&server.log, &text);
-    wait_until("the burst", Duration::from_secs(300), || {
-        shared.burst_done.load(Ordering::SeqCst) >= n
-    });
     let rss_loaded_kib = tree_rss_kib(pid);
     // Sum of each process's own peak (VmHWM) in the tree.
     let rss_peak_kib = tree_pids(pid)
@@ -490,16 +540,18 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
 
     append(&server.log, "OK, E\n");
     let mut lat: Vec<u64> = Vec::new();
-    let mut burst_complete = 0;
-    let mut burst_last = t0;
+    let mut complete = vec![0; cfg.bursts.len()];
+    let mut last = starts.clone();
     for h in handles {
         let s = h.join().unwrap();
         lat.extend(&s.paced_latency_ns);
-        if s.burst_received == cfg.burst && s.burst_in_order {
-            burst_complete += 1;
-        }
-        if let Some(d) = s.burst_done {
-            burst_last = burst_last.max(d);
+        for (round, b) in s.bursts.iter().enumerate() {
+            if b.received == cfg.bursts[round] && b.in_order {
+                complete[round] += 1;
+            }
+            if let Some(d) = b.done {
+                last[round] = last[round].max(d);
+            }
         }
     }
     drop(server);
@@ -518,8 +570,15 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         p99_us: pct(0.99),
         max_us: pct(1.0),
         paced_missing: want.saturating_sub(lat.len()),
-        burst_ms: burst_last.duration_since(t0).as_secs_f64() * 1000.0,
-        burst_complete,
+        bursts: (0..cfg.bursts.len())
+            .map(|i| {
+                (
+                    cfg.bursts[i],
+                    last[i].duration_since(starts[i]).as_secs_f64() * 1000.0,
+                    complete[i],
+                )
+            })
+            .collect(),
         rss_idle_kib,
         rss_loaded_kib,
         rss_settled_kib,
@@ -527,13 +586,16 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         idle_cpu_ms,
         idle_secs: cfg.idle.as_secs(),
     };
+    let bursts: Vec<String> = r
+        .bursts
+        .iter()
+        .map(|(len, ms, complete)| format!("burst of {len} {ms:.0} ms ({complete}/{n} complete)"))
+        .collect();
     eprintln!(
-        "   p50 {:.2} ms, p99 {:.2} ms, burst {:.0} ms ({}/{} complete), RSS idle {:.1} MiB, after burst {:.1} MiB, idle CPU {} ms",
+        "   p50 {:.2} ms, p99 {:.2} ms, {}, RSS idle {:.1} MiB, after burst {:.1} MiB, idle CPU {} ms",
         r.p50_us / 1000.0,
         r.p99_us / 1000.0,
-        r.burst_ms,
-        r.burst_complete,
-        n,
+        bursts.join(", "),
         r.rss_idle_kib as f64 / 1024.0,
         r.rss_loaded_kib as f64 / 1024.0,
         r.idle_cpu_ms

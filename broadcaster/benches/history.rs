@@ -8,10 +8,18 @@
 //! week). Everything lives in a temporary directory removed at the end.
 //!
 //! Then the same page in headless Chromium (when installed): the page
-//! loaded until every row shows its strip, and what one live update costs
-//! the page (one row rebuilt) against a whole table built anew.
+//! loaded until every row shows its strip, the page's own User Timing
+//! marks `ssi-first-rows` (the first screen of rows shows) and
+//! `ssi-all-rows` (every row with its strip), since navigation, and what
+//! one live update costs the page (one row rebuilt) against a whole table
+//! built anew.
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench history`
+//! Knobs: `SSI_BENCH_BASELINE=PATH` measures another `ssi-broadcaster`
+//! binary (e.g. the previous commit's, with its own dashboard) the same
+//! way, right after, on the same logs; `SSI_BENCH_SHOTS=DIR` saves
+//! screenshots of the 1,000-check page (light, dark, phone) there, named
+//! `scale-after-*.png` and, for the baseline, `scale-before-*.png`.
 
 #[path = "../tests/common/browser.rs"]
 mod browser;
@@ -69,7 +77,22 @@ fn main() {
         total as f64 / (1u64 << 30) as f64
     );
 
-    let mut server = Server::start(&fx);
+    let baseline = std::env::var_os("SSI_BENCH_BASELINE").map(std::path::PathBuf::from);
+    measure("this build", "after", Server::start(&fx), &fx, &ids);
+    if let Some(b) = baseline {
+        measure(
+            &format!("baseline {}", b.display()),
+            "before",
+            Server::start_program(&b, &fx),
+            &fx,
+            &ids,
+        );
+    }
+}
+
+/// Every measure against one running server; `shot` names its screenshots.
+fn measure(label: &str, shot: &str, mut server: Server, fx: &Fixture, ids: &[String]) {
+    println!("== {label}");
     let port = server.port;
 
     // Wait for the watcher to know every check.
@@ -117,13 +140,13 @@ fn main() {
     if median >= Duration::from_millis(300) {
         println!("MISSED: the dashboard's target is 300 ms");
     }
-    in_chromium(&fx, port, &ids);
+    in_chromium(fx, port, ids, shot);
     server.signal(libc::SIGTERM);
     server.wait_exit(Duration::from_secs(10));
 }
 
 /// The dashboard of the 1,000 checks in headless Chromium.
-fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
+fn in_chromium(fx: &Fixture, port: u16, ids: &[String], shot: &str) {
     let Some(exe) = browser::chromium() else {
         println!("in Chromium: SKIPPED, chromium is not installed (make test-deps installs it)");
         return;
@@ -136,16 +159,32 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
     );
     b.wait_for(&complete, serde_json::json!(true));
     let mut loads = Vec::new();
+    let (mut firsts, mut alls) = (Vec::new(), Vec::new());
+    // The marks' times since navigation (null when the page sets none),
+    // once the last has been set or a second has passed.
+    let marks = "new Promise(done => { const t0 = performance.now(); (function look() { \
+        const at = n => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : null; }; \
+        if (at('ssi-all-rows') !== null || performance.now() - t0 > 1000) done([at('ssi-first-rows'), at('ssi-all-rows')]); \
+        else setTimeout(look, 20); })(); })";
     for _ in 0..3 {
         let t = Instant::now();
         b.call("Page.reload", serde_json::json!({}));
         b.wait_for(&complete, serde_json::json!(true));
         loads.push(t.elapsed());
+        let m = b.eval_async(marks);
+        firsts.push(m[0].as_f64().unwrap_or(f64::NAN));
+        alls.push(m[1].as_f64().unwrap_or(f64::NAN));
     }
     loads.sort();
+    firsts.sort_by(f64::total_cmp);
+    alls.sort_by(f64::total_cmp);
     println!(
         "in Chromium: page loaded until all {CHECKS} strips show: median {:.0} ms of 3 (polled every 50 ms)",
         loads[1].as_secs_f64() * 1e3
+    );
+    println!(
+        "in Chromium: marks since navigation, median of 3: ssi-first-rows {:.0} ms (target 300), ssi-all-rows {:.0} ms (target 500) (NaN: the page sets no such mark)",
+        firsts[1], alls[1]
     );
     // The page's own cost of a status update, script and the frame after
     // it: one row rebuilt (as now), or every row (as before).
@@ -169,6 +208,27 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
         cost(&mut b, false),
         cost(&mut b, true)
     );
+    // Scrolling the whole table, 300 px a frame: the frames' intervals.
+    let scroll = "new Promise(done => { const gaps = []; let last = null; window.scrollTo(0, 0); \
+        function step(ts) { if (last !== null) gaps.push(ts - last); last = ts; \
+          if (window.scrollY + innerHeight >= document.documentElement.scrollHeight) { window.scrollTo(0, 0); done(gaps); return; } \
+          window.scrollBy(0, 300); requestAnimationFrame(step); } \
+        requestAnimationFrame(step); })";
+    let mut gaps: Vec<f64> = b
+        .eval_async(scroll)
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    gaps.sort_by(f64::total_cmp);
+    if !gaps.is_empty() {
+        println!(
+            "in Chromium: scrolling all {CHECKS} rows, 300 px a frame: {} frames, median {:.1} ms, worst {:.1} ms, {} over 25 ms (dropped)",
+            gaps.len(),
+            gaps[gaps.len() / 2],
+            gaps[gaps.len() - 1],
+            gaps.iter().filter(|&&g| g > 25.0).count()
+        );
+    }
     // The page asks for every history again every 5 minutes.
     let reload = "new Promise(done => { const t = performance.now(); \
         loadHistory().then(() => requestAnimationFrame(() => setTimeout(() => done(performance.now() - t), 0))); })";
@@ -191,6 +251,40 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String]) {
         "in Chromium: a line appended to a log until the page shows it: {:.0} ms (polled every 50 ms)",
         t.elapsed().as_secs_f64() * 1e3
     );
+    if let Some(dir) = std::env::var_os("SSI_BENCH_SHOTS") {
+        screenshots(&mut b, std::path::Path::new(&dir), shot);
+    }
+}
+
+/// The page in light, dark and on a phone, as `DIR/scale-NAME-*.png`.
+fn screenshots(b: &mut browser::Browser, dir: &std::path::Path, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (scheme, width, height, mobile) in [
+        ("light", 1400, 800, false),
+        ("dark", 1400, 800, false),
+        ("phone", 390, 844, true),
+    ] {
+        let dark = if scheme == "dark" { "dark" } else { "light" };
+        b.call(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": dark}]}),
+        );
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        b.eval_async("new Promise(r => { window.scrollTo(0, 0); requestAnimationFrame(() => requestAnimationFrame(r)); })");
+        let png = b.call(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png"}),
+        );
+        let png = data_encoding::BASE64
+            .decode(png["data"].as_str().unwrap().as_bytes())
+            .unwrap();
+        let path = dir.join(format!("scale-{name}-{scheme}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+    }
 }
 
 /// The body of `GET path`.

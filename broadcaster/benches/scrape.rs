@@ -6,7 +6,9 @@
 //! rendering alone.
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench scrape`
-//! Knobs: `SSI_BENCH_CHECKS=1000`, `SSI_BENCH_SCRAPES=200`.
+//! Knobs: `SSI_BENCH_CHECKS=1000`, `SSI_BENCH_SCRAPES=200`,
+//! `SSI_BENCH_BASELINE=PATH` to measure another `ssi-broadcaster` binary
+//! (e.g. the previous commit's) right after, on the same checks.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -51,7 +53,16 @@ fn main() {
         )
         .unwrap();
     }
-    let server = Server::start(&fx);
+    measure("this build", Server::start(&fx), checks, scrapes);
+    if let Some(b) = std::env::var_os("SSI_BENCH_BASELINE") {
+        let b = std::path::PathBuf::from(b);
+        let label = format!("baseline {}", b.display());
+        measure(&label, Server::start_program(&b, &fx), checks, scrapes);
+    }
+}
+
+fn measure(label: &str, server: Server, checks: usize, scrapes: usize) {
+    println!("== {label}");
     let port = server.port;
     // Until every check has its status.
     let want = format!(

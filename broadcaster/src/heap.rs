@@ -1,5 +1,6 @@
-//! Tuning glibc's allocator for many small threads. These calls exist only
-//! in glibc; with another C library (musl) they compile to nothing.
+//! Step 0, the process: tuning glibc's allocator for many small threads.
+//! These calls exist only in glibc; with another C library (musl) they
+//! compile to nothing.
 
 /// One malloc arena for the whole process: many connection threads each
 /// allocate a little and rarely, and separate arenas would only add

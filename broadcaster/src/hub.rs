@@ -1,5 +1,6 @@
-//! The fan-out: current services and statuses, and one shared queue of
-//! encoded frames that every client reads at its own pace.
+//! Step 2 of the data flow, the fan-out: current services and statuses, and
+//! one shared queue of encoded frames that every client reads at its own
+//! pace.
 //!
 //! Each message is encoded once and appended to a ring; a client is just a
 //! cursor into it. The ring holds at most `queue_len` messages and
@@ -39,7 +40,7 @@ pub struct Hub {
     /// they leave is worth giving back.
     heap_dirty: AtomicBool,
     /// What `GET /metrics` shows (a lock of its own).
-    pub metrics: crate::metrics::Registry,
+    pub metrics: crate::sink::metrics::Registry,
     /// The refused scripts, for the dashboard (a lock of its own).
     pub refused: crate::refused::Refused,
 }
@@ -55,38 +56,46 @@ struct Inner {
     first_seq: u64,
     /// Total length of the frames in `ring`.
     ring_bytes: usize,
-    clients: Vec<Arc<Client>>,
+    clients: Vec<Arc<Cursor>>,
     next_client_id: u64,
 }
 
-/// One connected client's side of the hub.
-pub struct Client {
+/// A subscriber's cursor into the ring: where one reader (a WebSocket peer
+/// or a push feeder) is, and how it is woken. ("Client" means the
+/// WebSocket peer only.)
+pub struct Cursor {
     id: u64,
     /// Sequence number of the next frame this client will read.
     cursor: AtomicU64,
-    /// Set while the client thread sleeps waiting for new frames.
+    /// What wakes the thread that serves it (shared by every client of a
+    /// writer thread, so a publication wakes that thread once).
+    waker: Arc<Waker>,
+}
+
+/// Wakes a thread sleeping in `poll` for one or many clients: an eventfd
+/// it polls with their sockets, written only while it sleeps.
+pub struct Waker {
+    /// Set while the thread sleeps waiting for new frames.
     waiting: AtomicBool,
-    /// Written to wake the client thread (an eventfd it polls with its socket).
     wake: OwnedFd,
 }
 
-/// Why a client cannot read on.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Fetch {
-    /// Frames were appended (possibly none).
-    Ok,
-    /// The client fell more than the queue length behind.
-    Lagged,
-}
+impl Waker {
+    /// A waker of its own.
+    pub fn new() -> io::Result<Arc<Waker>> {
+        Ok(Arc::new(Waker {
+            waiting: AtomicBool::new(false),
+            wake: eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?,
+        }))
+    }
 
-impl Client {
     /// The eventfd to poll for wake-ups.
-    pub fn wake_fd(&self) -> BorrowedFd<'_> {
+    pub fn fd(&self) -> BorrowedFd<'_> {
         self.wake.as_fd()
     }
 
     /// Clears pending wake-ups (after the eventfd polled readable).
-    pub fn clear_wake(&self) {
+    pub fn clear(&self) {
         let mut buf = [0u8; 8];
         // Nonblocking; EAGAIN just means nothing was pending.
         let _ = rustix::io::read(&self.wake, &mut buf);
@@ -98,9 +107,41 @@ impl Client {
         self.waiting.store(waiting, Ordering::SeqCst);
     }
 
-    fn wake(&self) {
+    /// Wakes the thread whether or not it sleeps.
+    pub fn wake(&self) {
         // Fails only when the counter is full, when a wake-up is pending anyway.
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+    }
+}
+
+/// Why a client cannot read on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// Frames were appended (possibly none).
+    Ok,
+    /// The client fell more than the queue length behind.
+    Lagged,
+}
+
+impl Cursor {
+    /// The eventfd to poll for wake-ups.
+    pub fn wake_fd(&self) -> BorrowedFd<'_> {
+        self.waker.fd()
+    }
+
+    /// Clears pending wake-ups (after the eventfd polled readable).
+    pub fn clear_wake(&self) {
+        self.waker.clear();
+    }
+
+    /// Announces that the thread is about to sleep; it must then check for
+    /// frames once more before polling, so no wake-up is lost.
+    pub fn set_waiting(&self, waiting: bool) {
+        self.waker.set_waiting(waiting);
+    }
+
+    fn wake(&self) {
+        self.waker.wake();
     }
 }
 
@@ -124,7 +165,7 @@ impl Hub {
             queue_bytes,
             shutdown: AtomicBool::new(false),
             heap_dirty: AtomicBool::new(false),
-            metrics: crate::metrics::Registry::default(),
+            metrics: crate::sink::metrics::Registry::default(),
             refused: crate::refused::Refused::default(),
         }
     }
@@ -225,7 +266,7 @@ impl Hub {
     }
 
     /// Appends a frame; collects the clients asleep waiting for one.
-    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Client>>) {
+    fn push(&self, inner: &mut Inner, frame: Bytes, wake: &mut Vec<Arc<Cursor>>) {
         inner.ring_bytes += frame.len();
         inner.ring.push_back(frame);
         let head = inner.first_seq + inner.ring.len() as u64;
@@ -240,7 +281,7 @@ impl Hub {
             // A client that has just lagged is woken even when busy: it may
             // be stuck on a full socket, holding frames, and must close.
             let lagged_now = cursor < first && cursor >= before;
-            if c.waiting.swap(false, Ordering::SeqCst) || lagged_now {
+            if c.waker.waiting.swap(false, Ordering::SeqCst) || lagged_now {
                 wake.push(c.clone());
             }
         }
@@ -279,7 +320,7 @@ impl Hub {
     }
 
     /// Whether the client needs frames that are gone (it must close).
-    pub fn is_lagged(&self, client: &Client) -> bool {
+    pub fn is_lagged(&self, client: &Cursor) -> bool {
         client.cursor.load(Ordering::SeqCst) < self.tail.load(Ordering::SeqCst)
     }
 
@@ -296,8 +337,12 @@ impl Hub {
 
     /// Registers a new client and returns it with its snapshot: `agent.ready`
     /// then one status update per known service that has a status.
-    pub fn subscribe(&self) -> io::Result<(Arc<Client>, Vec<Bytes>)> {
-        let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
+    pub fn subscribe(&self) -> io::Result<(Arc<Cursor>, Vec<Bytes>)> {
+        Ok(self.subscribe_with(Waker::new()?))
+    }
+
+    /// As [`Hub::subscribe`], for a client whose thread sleeps on `waker`.
+    pub fn subscribe_with(&self, waker: Arc<Waker>) -> (Arc<Cursor>, Vec<Bytes>) {
         let mut inner = self.lock();
         let services: Vec<&ServiceInfo> = inner.services.values().collect();
         let mut snapshot = vec![Message::Ready { services }.to_frame()];
@@ -307,19 +352,18 @@ impl Hub {
             }
         }
         let head = inner.first_seq + inner.ring.len() as u64;
-        let client = Arc::new(Client {
+        let client = Arc::new(Cursor {
             id: inner.next_client_id,
             cursor: AtomicU64::new(head),
-            waiting: AtomicBool::new(false),
-            wake,
+            waker,
         });
         inner.next_client_id += 1;
         inner.clients.push(client.clone());
-        Ok((client, snapshot))
+        (client, snapshot)
     }
 
     /// Forgets a client, and frees what only it still needed.
-    pub fn unsubscribe(&self, client: &Client) {
+    pub fn unsubscribe(&self, client: &Cursor) {
         let mut inner = self.lock();
         inner.clients.retain(|c| c.id != client.id);
         let bytes = inner.ring_bytes;
@@ -337,7 +381,33 @@ impl Hub {
 
     /// Appends up to `max` frames the client has not read yet to `out` and
     /// advances its cursor past them.
-    pub fn fetch(&self, client: &Client, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+    pub fn fetch(&self, client: &Cursor, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+        self.fetch_then(client, out, max, true)
+    }
+
+    /// As [`Hub::fetch`], but frees nothing: for a thread that fetches for
+    /// many clients, then calls [`Hub::release`] once (freeing looks at
+    /// every client: once per client and frame would cost a thousand
+    /// viewers a million looks per line).
+    pub fn fetch_only(&self, client: &Cursor, out: &mut VecDeque<Bytes>, max: usize) -> Fetch {
+        self.fetch_then(client, out, max, false)
+    }
+
+    /// Frees the frames every client has read.
+    pub fn release(&self) {
+        let mut inner = self.lock();
+        if !inner.ring.is_empty() {
+            self.trim(&mut inner, 0);
+        }
+    }
+
+    fn fetch_then(
+        &self,
+        client: &Cursor,
+        out: &mut VecDeque<Bytes>,
+        max: usize,
+        free: bool,
+    ) -> Fetch {
         let cursor = client.cursor.load(Ordering::SeqCst);
         if cursor == self.head.load(Ordering::SeqCst) {
             return Fetch::Ok;
@@ -350,7 +420,7 @@ impl Hub {
         let n = inner.ring.len().saturating_sub(start).min(max);
         out.extend(inner.ring.range(start..start + n).cloned());
         client.cursor.store(cursor + n as u64, Ordering::SeqCst);
-        if start + n == inner.ring.len() {
+        if free && start + n == inner.ring.len() {
             // Caught up: maybe everyone has, so frames can be freed now
             // rather than at the next publication.
             let mut inner = inner;
@@ -360,7 +430,7 @@ impl Hub {
     }
 
     /// Whether the client has unread frames (or has lagged).
-    pub fn has_pending(&self, client: &Client) -> bool {
+    pub fn has_pending(&self, client: &Cursor) -> bool {
         client.cursor.load(Ordering::SeqCst) != self.head.load(Ordering::SeqCst)
     }
 

@@ -1,5 +1,6 @@
-//! The JSON messages sent to clients, in the upstream SSI agent's shapes,
-//! and their encoding as ready-to-send WebSocket frames.
+//! Step 2 of the data flow: the JSON messages sent to clients, in the
+//! upstream SSI agent's shapes, and their encoding as ready-to-send
+//! WebSocket frames.
 
 use serde::Serialize;
 use ssi::status::Status;

@@ -1,8 +1,9 @@
-//! The scripts the broadcaster refuses (not executable, bad manifest,
-//! unsafe owner, id collision, …) and why, kept for the dashboard. They
-//! reach a browser only through `GET /api/history`, which the dashboard
-//! asks for: never on the WebSocket, whose clients may know only the four
-//! upstream message types, none of which can carry a refused script.
+//! Step 2 of the data flow, beside the hub: the scripts the broadcaster
+//! refuses (not executable, bad manifest, unsafe owner, id collision, …)
+//! and why, kept for the dashboard. They reach a browser only through `GET
+//! /api/history`, which the dashboard asks for: never on the WebSocket,
+//! whose clients may know only the four upstream message types, none of
+//! which can carry a refused script.
 
 use std::sync::Mutex;
 

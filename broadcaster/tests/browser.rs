@@ -805,6 +805,75 @@ fn dashboard_refused_scripts_not_run_yet_and_statuses_apart() {
     );
 }
 
+/// The page tells when its first screen of rows shows and when every row
+/// shows with its history strip, as User Timing marks (`ssi-first-rows`,
+/// `ssi-all-rows`) any bench or browser's performance panel can read: at
+/// the second, every row is there with its strip.
+#[test]
+fn dashboard_marks_first_and_all_rows() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    const CHECKS: usize = 300;
+    let fx = Fixture::new();
+    for i in 0..CHECKS {
+        fx.script(&format!("check-{i:03}.sh"), &format!("Check {i:03}"));
+        fx.append(&format!("check_{i:03}"), line("OK", "fine"));
+    }
+    let server = Server::start(&fx);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+    b.call("Page.enable", json!({}));
+    // What the page shows when each mark is set (the observer runs
+    // right after, and rows are only added meanwhile).
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "window.__at = {}; new PerformanceObserver(l => { for (const e of l.getEntries()) \
+            window.__at[e.name] = [document.querySelectorAll('#rows tr').length, \
+              document.querySelectorAll('#rows tr .strip .tick').length]; }).observe({entryTypes: ['mark']});"}),
+    );
+    b.call("Page.reload", json!({}));
+    b.wait_for(
+        "performance.getEntriesByName('ssi-all-rows').length",
+        json!(1),
+    );
+    let first = b.eval("performance.getEntriesByName('ssi-first-rows').map(m => m.startTime)");
+    let all = b.eval("performance.getEntriesByName('ssi-all-rows')[0].startTime");
+    assert_eq!(first.as_array().map(Vec::len), Some(1), "{first}");
+    assert!(
+        first[0].as_f64().unwrap() <= all.as_f64().unwrap(),
+        "{first} {all}"
+    );
+    b.wait_for("window.__at['ssi-all-rows'] !== undefined", json!(true));
+    let at_first = b.eval("window.__at['ssi-first-rows']");
+    assert!(
+        at_first[0].as_u64().unwrap() >= 1,
+        "no row at ssi-first-rows: {at_first}"
+    );
+    assert_eq!(
+        b.eval("window.__at['ssi-all-rows']"),
+        json!([CHECKS, CHECKS]),
+        "every row with its strip (one line each) at ssi-all-rows"
+    );
+    // Tick titles left for later in the bulk build all come.
+    b.wait_for(
+        "[...document.querySelectorAll('#rows .tick')].every(t => t.title.includes('OK \\u2013 fine'))",
+        json!(true),
+    );
+    // Once per page: a live line sets no mark again.
+    fx.append("check_007", line("FAILURE", "gone"));
+    b.wait_for(
+        "document.querySelector('tr[data-service-id=\"check_007\"] td.status').dataset.status",
+        json!("FAILURE"),
+    );
+    assert_eq!(
+        b.eval(
+            "performance.getEntriesByType('mark').filter(m => m.name.startsWith('ssi-')).length"
+        ),
+        json!(2)
+    );
+}
+
 /// `n` runs of a plugin check, one every 5 minutes up to a minute ago, each
 /// a status line and its `perfdata:` line (the runner's log format) with
 /// the value `value(i)`, in MB, against a warning at 30000 MB and a critical

@@ -78,3 +78,63 @@ fn five_thousand_logs_under_a_limit_of_1024_descriptors() {
     assert!(held < 300, "{held} descriptors after 1000 logs changed");
     assert_eq!(server.get("/healthz").0, 200);
 }
+
+/// The number of threads of process `pid`.
+fn threads(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
+}
+
+/// Viewers are served by a few writer threads, not a thread each: 300 of
+/// them leave the broadcaster with about as many threads as one does, and
+/// every one of them still gets every live line, in order, and the close
+/// frame of a shutdown.
+#[test]
+fn three_hundred_viewers_share_a_few_threads() {
+    const N: usize = 300;
+    let fx = Fixture::new();
+    fx.script("svc.sh", "Service");
+    fx.append("svc", line("OK", "start"));
+    let mut server = Server::start_with(
+        &fx,
+        &["--max-clients", "1000"],
+        &[
+            ("SSI_BROADCASTER_MAX_PENDING", "1000"),
+            ("SSI_BROADCASTER_MAX_PENDING_PER_SOURCE", "1000"),
+        ],
+    );
+    let mut first = server.connect();
+    first.snapshot(1);
+    let alone = threads(server.pid());
+    let mut clients = vec![first];
+    for _ in 1..N {
+        let mut c = server.connect();
+        c.snapshot(1);
+        clients.push(c);
+    }
+    let many = threads(server.pid());
+    assert!(
+        many <= alone + 8,
+        "{many} threads for {N} viewers, {alone} for one: a thread per viewer?"
+    );
+    for i in 0..5 {
+        fx.append("svc", line("WARNING", &format!("line {i}")));
+        for c in clients.iter_mut() {
+            let (_, status, message) = c.next_status();
+            assert_eq!((status.as_str(), message), ("WARNING", format!("line {i}")));
+        }
+    }
+    server.signal(libc::SIGTERM);
+    for c in clients.iter_mut() {
+        let (_, code) = c.read_to_close();
+        assert_eq!(
+            code,
+            Some(tungstenite::protocol::frame::coding::CloseCode::Away)
+        );
+    }
+    assert_eq!(
+        server.wait_exit(std::time::Duration::from_secs(10)),
+        Some(0)
+    );
+}

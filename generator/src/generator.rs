@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use ssi::service::{self, Discovery};
 
-use crate::log::Logger;
 use crate::units;
 
 /// What one generator run is given.
@@ -53,22 +52,22 @@ impl std::error::Error for WriteError {}
 /// Generates units for every valid script in `cfg.scripts_dir` into
 /// `cfg.output`. One bad script never stops the others; only an output
 /// directory that cannot be written is an error.
-pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
+pub fn run(cfg: &Config) -> Result<Summary, WriteError> {
     let discovery = match service::discover(&cfg.scripts_dir) {
         Ok(d) => d,
         Err(e) => {
-            log.error(&format!("{e}, ignoring."));
+            log::error!("{e}, ignoring.");
             Discovery::default()
         }
     };
     for (path, why) in &discovery.ignored {
-        log.debug(&format!("{}: {why}, skipped silently.", path.display()));
+        log::debug!("{}: {why}, skipped silently.", path.display());
     }
     if discovery.scripts.is_empty() {
-        log.debug(&format!(
+        log::debug!(
             "{}: no check scripts, nothing to generate.",
             cfg.scripts_dir.display()
-        ));
+        );
     }
 
     let wants = cfg.output.join("timers.target.wants");
@@ -77,14 +76,10 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
     for script in &discovery.scripts {
         // A misspelled key is read as a comment: say so, valid or not.
         for w in &script.warnings {
-            log.warning(&format!("{}: {w}.", script.path.display()));
+            log::warn!("{}: {w}.", script.path.display());
         }
         let Some(valid) = script.valid() else {
-            log.warning(&format!(
-                "{}: {}, ignoring.",
-                script.path.display(),
-                script.reason()
-            ));
+            log::warn!("{}: {}, ignoring.", script.path.display(), script.reason());
             summary.skipped += 1;
             continue;
         };
@@ -106,10 +101,11 @@ pub fn run(cfg: &Config, log: &Logger) -> Result<Summary, WriteError> {
         }
         let link = wants.join(&timer);
         replace_symlink(&Path::new("..").join(&timer), &link)?;
-        log.debug(&format!(
+        log::debug!(
             "{path}: generated {stem}.service and {timer} (schedule {:?}, timeout {}s).",
-            valid.schedule_text, valid.timeout
-        ));
+            valid.schedule_text,
+            valid.timeout
+        );
         summary.generated += 1;
     }
     Ok(summary)

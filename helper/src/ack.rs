@@ -5,14 +5,27 @@
 
 use std::path::Path;
 
-use ssi::notify::detect::is_good;
 use ssi::quiet::store::Ack;
 
+use crate::cli::AckArgs;
+use crate::command::{fail, Ctx, Failure, Outcome};
 use crate::entry::Entry;
 use crate::exit::Exit;
+use crate::find;
+use crate::notify::detect::is_good;
 use crate::quiet::{journal, who};
 use crate::silence::store;
-use crate::{fail, Ctx, Failure, Outcome};
+
+/// `ack ID`: [`ack`] of the one check named.
+pub fn run(ctx: &Ctx, a: &AckArgs) -> Result<Outcome, Failure> {
+    let entry = find::one(ctx, &a.id)?;
+    ack(
+        ctx,
+        &entry,
+        a.reason.as_deref().unwrap_or(""),
+        &a.state.dir(),
+    )
+}
 
 /// Acknowledges `entry`'s current status (which must be bad) for `reason`.
 pub fn ack(ctx: &Ctx, entry: &Entry, reason: &str, dir: &Path) -> Result<Outcome, Failure> {

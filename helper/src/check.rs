@@ -9,7 +9,11 @@ use serde::Serialize;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::service::{check_file, mark_collisions, Script};
 
+use crate::basetime;
+use crate::cli::CheckArgs;
+use crate::command::{fail, to_json, Ctx, Failure, Outcome};
 use crate::entry::{Entry, EntryJson};
+use crate::exit::Exit;
 use crate::look::{self, printable};
 
 /// Judges every file; the result keeps the order of `files`. Two of them
@@ -160,6 +164,38 @@ pub fn json(
         entry: Entry::new(script.clone(), log_dir, tz).to_json(now),
         next_elapse,
     }
+}
+
+/// `ssi-status check FILE…`.
+pub fn run(ctx: &Ctx, a: &CheckArgs) -> Result<Outcome, Failure> {
+    let base = match &a.base_time {
+        Some(b) => basetime::parse(b, &ctx.local, ctx.now).map_err(|e| fail(Exit::Usage, e))?,
+        None => u64::try_from(ctx.now.as_microsecond())
+            .map_err(|_| fail(Exit::Usage, "the clock is before 1970"))?,
+    };
+    let mut scripts = judge(&a.files);
+    let code = if scripts.iter().all(|s| s.is_valid()) {
+        Exit::Success
+    } else {
+        Exit::Failure
+    };
+    let stdout = if a.json {
+        scripts.sort_by(|x, y| {
+            (x.id.is_none(), &x.id, &x.path).cmp(&(y.id.is_none(), &y.id, &y.path))
+        });
+        let objs: Vec<_> = scripts
+            .iter()
+            .map(|s| json(s, &ctx.dirs.logs, base, ctx.now, &ctx.local, a.iterations))
+            .collect();
+        to_json(&objs)?
+    } else {
+        scripts
+            .iter()
+            .map(|s| text(s, base, &ctx.local, a.iterations))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok(Outcome { stdout, code })
 }
 
 #[cfg(test)]

@@ -9,7 +9,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use ssi::history::{Availability, Entry as Line, History};
 
+use crate::basetime;
+use crate::cli::HistoryArgs;
+use crate::command::{ask_systemd, fail, to_json, Ctx, Failure, Outcome};
 use crate::entry::{Entry, UnitsState};
+use crate::exit::Exit;
+use crate::find;
 use crate::look::{self, paint, printable};
 
 /// Lines shown without `--limit` or `--since`.
@@ -119,6 +124,52 @@ pub fn duration(d: SignedDuration) -> String {
 pub fn last_run(units: Option<&UnitsState>) -> Option<(Timestamp, SignedDuration)> {
     let (start, exit) = units?.service.as_ref()?.last_run()?;
     Some((start, exit.duration_since(start)))
+}
+
+/// `ssi-status history ID`.
+pub fn run(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome, Failure> {
+    let since = match &a.since {
+        Some(t) => {
+            let usec = basetime::parse_option("--since", t, &ctx.local, ctx.now)
+                .map_err(|e| fail(Exit::Usage, e))?;
+            Some(
+                Timestamp::from_microsecond(usec as i64)
+                    .map_err(|e| fail(Exit::Usage, format!("--since {t:?}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let limit = match (a.limit, since) {
+        (Some(n), _) => n as usize,
+        (None, Some(_)) => ssi::history::MAX_LIMIT,
+        (None, None) => DEFAULT_LIMIT,
+    };
+    let mut one = [find::one(ctx, &a.id)?];
+    ask_systemd(&mut one);
+    let entry = &one[0];
+    let Some(log) = &entry.log else {
+        return Err(fail(
+            Exit::Failure,
+            format!("{}: {}", entry.label(), entry.script.reason()),
+        ));
+    };
+    let query = ssi::history::Query {
+        limit,
+        since,
+        now: ctx.now,
+    };
+    let mut hist = ssi::history::read_history(log, &ctx.tz, &query)
+        .map_err(|e| fail(Exit::Failure, format!("cannot read {}: {e}", log.display())))?;
+    attach_last_run(&mut hist, entry.units.as_ref());
+    let stdout = if a.json {
+        to_json(&json(entry, &hist))?
+    } else {
+        text(&hist, &ctx.tz, ctx.color)
+    };
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
 }
 
 #[cfg(test)]

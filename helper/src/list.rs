@@ -7,8 +7,13 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::status::Status;
 
+use crate::cli::ListArgs;
+use crate::command::{fail, load, to_json, Ctx, Failure, Outcome};
 use crate::entry::{Entry, UnitsState};
+use crate::exit::Exit;
 use crate::look::{self, paint, printable};
+use crate::prometheus;
+use crate::watch;
 
 /// One column: header, and per row the text and its colour.
 struct Column {
@@ -319,6 +324,81 @@ pub fn nagios(entries: &[Entry], now: Timestamp) -> (String, u8) {
         count(Nagios::Unknown),
     );
     (line, worst.code())
+}
+
+/// The table for the terminal as it is now (`--full`: uncut).
+fn for_terminal(ctx: &Ctx, a: &ListArgs, entries: &[Entry], now: Timestamp) -> String {
+    if entries.is_empty() {
+        return format!("No check scripts in {}.\n", ctx.dirs.scripts.display());
+    }
+    let systemd = entries.iter().any(|e| e.units.is_some());
+    let width = if a.full { None } else { look::terminal_width() };
+    table(entries, systemd, &ctx.tz, now, ctx.color, width)
+}
+
+/// `--watch`: a title line and the table, drawn again on every change.
+fn watching(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
+    let start = std::time::Instant::now();
+    let dirs = [ctx.dirs.scripts.as_path(), ctx.dirs.logs.as_path()];
+    watch::run(&dirs, || {
+        let now = ctx.now + start.elapsed();
+        let title = format!(
+            "ssi-status --watch: {} (Ctrl-C to quit)  {}\n",
+            ctx.dirs.scripts.display(),
+            look::short_time(now, &ctx.tz)
+        );
+        let body = match load(ctx, true) {
+            Ok(entries) => for_terminal(ctx, a, &entries, now),
+            Err(f) => format!("ssi-status: {}\n", f.message),
+        };
+        let height = look::terminal_height().map(|h| h.saturating_sub(1));
+        title + &watch::fit_height(&body, height)
+    })
+    .map_err(|m| fail(Exit::Failure, m))?;
+    Ok(Outcome {
+        stdout: String::new(),
+        code: Exit::Success,
+    })
+}
+
+/// `ssi-status list` (and `ssi-status` alone).
+pub fn run(ctx: &Ctx, a: &ListArgs) -> Result<Outcome, Failure> {
+    if a.watch {
+        return watching(ctx, a);
+    }
+    let entries = load(ctx, true)?;
+    if a.nagios {
+        let (line, code) = nagios(&entries, ctx.now);
+        return Ok(Outcome {
+            stdout: line + "\n",
+            code: Exit::Nagios(code),
+        });
+    }
+    if a.prometheus {
+        let snap = prometheus::snapshot(&entries, ctx.now, &ctx.tz);
+        let text = ssi::metrics::render(&snap, ssi::metrics::Format::Text);
+        let stdout = match &a.output {
+            Some(path) => {
+                prometheus::write_atomic(path, &text).map_err(|m| fail(Exit::Failure, m))?;
+                String::new()
+            }
+            None => text,
+        };
+        return Ok(Outcome {
+            stdout,
+            code: Exit::Success,
+        });
+    }
+    let stdout = if a.json {
+        let objs: Vec<_> = entries.iter().map(|e| e.to_json(ctx.now)).collect();
+        to_json(&objs)?
+    } else {
+        for_terminal(ctx, a, &entries, ctx.now)
+    };
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,13 @@ use jiff::Timestamp;
 use ssi::logfile::{read_last_status, LastStatus};
 use ssi::service::Script;
 
+use crate::cli::RunArgs;
+use crate::command::{fail, to_json, Ctx, Failure, Outcome};
 use crate::exit::Exit;
+use crate::find;
+use crate::look;
 use crate::systemd::{self, StartError};
+use ssi::status::rfc3339;
 
 /// What a run of a check gave.
 #[derive(Debug)]
@@ -87,4 +92,64 @@ pub fn start(script: &Script, log: &Path, tz: &jiff::tz::TimeZone) -> Result<Ran
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
+}
+
+/// The JSON of `run --json`.
+#[derive(serde::Serialize)]
+struct RunJson {
+    id: String,
+    unit: String,
+    status: Option<ssi::status::Status>,
+    timestamp: Option<String>,
+    message: Option<String>,
+}
+
+/// `ssi-status run ID`.
+pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<Outcome, Failure> {
+    let entry = find::one(ctx, &a.id)?;
+    let (Some(id), Some(log)) = (&entry.script.id, &entry.log) else {
+        return Err(fail(
+            Exit::Failure,
+            format!("{}: {}", entry.label(), entry.script.reason()),
+        ));
+    };
+    let ran = start(&entry.script, log, &ctx.tz).map_err(|NotRun(code, m)| fail(code, m))?;
+    let last = &ran.last;
+    let stdout = if a.json {
+        to_json(&RunJson {
+            id: id.to_string(),
+            unit: ran.unit.clone(),
+            status: last.as_ref().map(|l| l.line.status),
+            timestamp: last.as_ref().map(|l| rfc3339(l.timestamp)),
+            message: last.as_ref().map(|l| l.line.message.clone()),
+        })?
+    } else {
+        match last {
+            Some(l) => {
+                let st = l.line.status;
+                let mut line = format!(
+                    "{}, {}",
+                    look::short_time(l.timestamp, &ctx.tz),
+                    look::paint(st.as_str(), look::status_sgr(st), ctx.color)
+                );
+                if !l.line.message.is_empty() {
+                    line.push_str(", ");
+                    line.push_str(&look::printable(&l.line.message));
+                }
+                line + "\n"
+            }
+            None => String::new(),
+        }
+    };
+    match ran.failed {
+        Some(message) => Err(Failure {
+            code: Exit::Failure,
+            stdout,
+            message,
+        }),
+        None => Ok(Outcome {
+            stdout,
+            code: Exit::Success,
+        }),
+    }
 }

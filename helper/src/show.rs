@@ -1,87 +1,24 @@
-//! `ssi-status show ID`: everything about one service, and finding a
-//! service from what the user typed.
+//! `ssi-status show ID`: everything about one service.
 
 use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
-use ssi::service::Script;
 
+use crate::cli::ShowArgs;
+use crate::command::{ask_systemd, to_json, Ctx, Failure, Outcome};
 use crate::entry::{Entry, EntryJson};
+use crate::exit::Exit;
+use crate::find;
 use crate::history;
 use crate::look::{self, paint, printable};
 use ssi::history::Availability;
+use ssi::logfile::read_last_lines;
 use ssi::perfdata::{Metric, Perfdata};
 
 /// How many log lines `show` prints.
 pub const TAIL_LINES: usize = 10;
-
-/// The script the user means by `arg` (`x`, `ssi_x`, `ssi_x.service`,
-/// `ssi_x.timer`), or, for a script whose file name makes no id, its
-/// file name.
-pub fn find<'a>(scripts: &'a [Script], arg: &str) -> Option<&'a Script> {
-    scripts.iter().find(|s| match &s.id {
-        Some(id) => id.matches_user(arg),
-        None => s.path.file_name().is_some_and(|n| n == arg),
-    })
-}
-
-/// `no service "foo"; did you mean "foo_bar"?`: up to three ids close to
-/// `arg` by edit distance, a mistyped start, or containing one another.
-pub fn not_found(scripts: &[Script], arg: &str) -> String {
-    let ids = scripts
-        .iter()
-        .filter_map(|s| s.id.as_ref())
-        .map(|id| id.as_str());
-    let quoted: Vec<String> = close_ids(ids, arg)
-        .iter()
-        .map(|id| format!("{id:?}"))
-        .collect();
-    match quoted.len() {
-        0 => format!("no service {arg:?}"),
-        1 => format!("no service {arg:?}; did you mean {}?", quoted[0]),
-        n => format!(
-            "no service {arg:?}; did you mean {} or {}?",
-            quoted[..n - 1].join(", "),
-            quoted[n - 1]
-        ),
-    }
-}
-
-/// The (at most three) ids closest to what the user typed, closest first.
-fn close_ids<'a>(ids: impl Iterator<Item = &'a str>, arg: &str) -> Vec<String> {
-    let want = normalize(arg);
-    let want_len = want.chars().count();
-    let mut close: Vec<(usize, String)> = ids
-        .filter_map(|id| {
-            let d = strsim::levenshtein(&want, id);
-            let near = d <= (want_len.max(id.len()) / 3).max(2);
-            let sub = want.len() >= 2 && (id.contains(&want) || want.contains(id));
-            // "dumy" for "dummy_service": a typo in the first few letters.
-            let start: String = id.chars().take(want_len).collect();
-            let typo_start = want_len >= 3 && strsim::levenshtein(&want, &start) <= 1;
-            (near || sub || typo_start).then(|| (d, id.to_owned()))
-        })
-        .collect();
-    close.sort();
-    close.truncate(3);
-    close.into_iter().map(|(_, id)| id).collect()
-}
-
-/// What the user typed, in id form: no `ssi_` prefix or unit suffix,
-/// lower case, `-` `.` and spaces as `_`.
-fn normalize(arg: &str) -> String {
-    let a = arg
-        .strip_suffix(".service")
-        .or_else(|| arg.strip_suffix(".timer"))
-        .unwrap_or(arg);
-    let a = a.strip_prefix("ssi_").unwrap_or(a);
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if matches!(c, '-' | '.' | ' ') { '_' } else { c })
-        .collect()
-}
 
 /// `show --json`: the list fields plus unit names and the log's tail.
 #[derive(Debug, Serialize)]
@@ -330,29 +267,41 @@ pub fn text(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions() {
-        let ids = [
-            "dummy_service",
-            "disk_usage",
-            "system_updates",
-            "tls_expiry",
-        ];
-        let close = |arg| close_ids(ids.iter().copied(), arg);
-        assert_eq!(close("dumy"), vec!["dummy_service"]);
-        assert_eq!(close("disk"), vec!["disk_usage"]);
-        assert_eq!(close("ssi_disk_usgae"), vec!["disk_usage"]);
-        assert_eq!(close("updates"), vec!["system_updates"]);
-        assert!(close("zzz").is_empty());
-    }
-
-    #[test]
-    fn normalizing_user_input() {
-        assert_eq!(normalize("ssi_Disk-Usage.service"), "disk_usage");
-        assert_eq!(normalize("disk usage"), "disk_usage");
-    }
+/// `ssi-status show ID`.
+pub fn run(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
+    let mut one = [find::one(ctx, &a.id)?];
+    ask_systemd(&mut one);
+    crate::quiet::attach(&mut one, &crate::notify::state_dir(), ctx.now, &ctx.tz);
+    let entry = &one[0];
+    // An unreadable log is already in `log_error`; show the rest.
+    let tail = match &entry.log {
+        Some(p) => read_last_lines(p, TAIL_LINES).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let query = ssi::history::Query {
+        limit: 0,
+        since: None,
+        now: ctx.now,
+    };
+    let availability = entry
+        .log
+        .as_ref()
+        .and_then(|p| ssi::history::read_history(p, &ctx.tz, &query).ok())
+        .map(|h| h.availability);
+    let stdout = if a.json {
+        to_json(&json(entry, tail, availability, ctx.now))?
+    } else {
+        text(
+            entry,
+            &tail,
+            availability.as_ref(),
+            &ctx.tz,
+            ctx.now,
+            ctx.color,
+        )
+    };
+    Ok(Outcome {
+        stdout,
+        code: Exit::Success,
+    })
 }

@@ -13,9 +13,13 @@ use jiff::Timestamp;
 use ssi::quiet::store::{Silence, Store, ALL};
 use ssi::service::discover;
 
+use crate::basetime;
+use crate::cli::SilenceArgs;
+use crate::command::{fail, Ctx, Failure, Outcome};
 use crate::exit::Exit;
+use crate::find;
+use crate::look;
 use crate::quiet::{journal, who};
-use crate::{fail, look, show, Ctx, Failure, Outcome};
 
 /// The checks `args` name, as service ids; an error naming every unknown
 /// one (and the known ids) when any is unknown.
@@ -24,9 +28,9 @@ pub fn resolve(ctx: &Ctx, args: &[String]) -> Result<Vec<String>, Failure> {
     let mut ids = Vec::new();
     let mut unknown = Vec::new();
     for a in args {
-        match show::find(&found.scripts, a).and_then(|s| s.id.as_ref()) {
+        match find::find(&found.scripts, a).and_then(|s| s.id.as_ref()) {
             Some(id) => ids.push(id.to_string()),
-            None => unknown.push(show::not_found(&found.scripts, a)),
+            None => unknown.push(find::not_found(&found.scripts, a)),
         }
     }
     if !unknown.is_empty() {
@@ -38,6 +42,53 @@ pub fn resolve(ctx: &Ctx, args: &[String]) -> Result<Vec<String>, Failure> {
     ids.sort();
     ids.dedup();
     Ok(ids)
+}
+
+/// `silence`: the end from `--for` or `--until` (a time to come), then
+/// [`silence`].
+pub fn run(ctx: &Ctx, a: &SilenceArgs) -> Result<Outcome, Failure> {
+    let until = match (&a.for_span, &a.until) {
+        (Some(span), _) => {
+            let usec = ssi::timespan::parse_usec(span)
+                .map_err(|e| fail(Exit::Usage, format!("--for {span:?}: {e}")))?;
+            let secs = i64::try_from(usec / 1_000_000).unwrap_or(i64::MAX);
+            if secs < 1 {
+                return Err(fail(
+                    Exit::Usage,
+                    format!("--for {span:?}: expected at least 1 s; nothing changed"),
+                ));
+            }
+            Some(
+                Timestamp::from_second(ctx.now.as_second().saturating_add(secs))
+                    .map_err(|e| fail(Exit::Usage, format!("--for {span:?}: {e}")))?,
+            )
+        }
+        (None, Some(t)) => {
+            let usec = basetime::parse_option("--until", t, &ctx.local, ctx.now)
+                .map_err(|e| fail(Exit::Usage, e))?;
+            let ts = Timestamp::from_microsecond(usec as i64)
+                .map_err(|e| fail(Exit::Usage, format!("--until {t:?}: {e}")))?;
+            if ts <= ctx.now {
+                return Err(fail(
+                    Exit::Usage,
+                    format!(
+                        "--until {t:?}: {} is not in the future, expected a time to come; nothing changed",
+                        look::long_time(ts, &ctx.tz)
+                    ),
+                ));
+            }
+            Some(ts)
+        }
+        (None, None) => None,
+    };
+    silence(
+        ctx,
+        &a.ids,
+        a.all,
+        until,
+        a.reason.as_deref().unwrap_or(""),
+        &a.state.dir(),
+    )
 }
 
 /// Opens (creating when needed) and locks the quiet state in `dir`.

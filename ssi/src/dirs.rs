@@ -32,7 +32,9 @@ impl Dirs {
     }
 }
 
-fn env_path(var: &str, default: &str) -> PathBuf {
+/// The path in the environment variable `var`, or `default` when it is
+/// unset or empty: every `SSI_*_DIR` override reads this way.
+pub fn env_path(var: &str, default: &str) -> PathBuf {
     match std::env::var_os(var) {
         Some(v) if !v.is_empty() => PathBuf::from(v),
         _ => PathBuf::from(default),

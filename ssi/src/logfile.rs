@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(err.to_string(), want);
         assert_eq!(read_last_lines(&path, 10).unwrap_err().to_string(), want);
         let mark = crate::logfile::forward::Mark::default();
-        let err = crate::notify::tail::read_new(&path, &mark).unwrap_err();
+        let err = crate::logfile::forward::read_new(&path, &mark).unwrap_err();
         assert_eq!(err.to_string(), want);
         // A link to nothing is refused the same way, not taken as missing.
         std::fs::remove_file(&secret).unwrap();

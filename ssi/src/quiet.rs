@@ -2,7 +2,7 @@
 //! silenced (`ssi-status silence`), acknowledged (`ssi-status ack`) or in
 //! maintenance (a window of its manifest, or `silence --all --until`).
 //!
-//! The one rule every view uses: the notifier ([`crate::notify::hush`]),
+//! The one rule every view uses: the notifier (`ssi-status`'s `notify::hush`),
 //! `ssi-status list`/`show`, the dashboard and the metrics all call
 //! [`judge`]. [`store`] keeps silences and acknowledgements on disk,
 //! [`window`] is the arithmetic of recurring windows.

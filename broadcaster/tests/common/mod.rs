@@ -146,7 +146,28 @@ impl Server {
     /// The binary's command line on a free loopback port, its stderr piped
     /// for `spawned` to read the listening line from.
     fn command(logs: &Path, scripts: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssi-broadcaster"));
+        Server::command_of(
+            Path::new(env!("CARGO_BIN_EXE_ssi-broadcaster")),
+            logs,
+            scripts,
+            args,
+            env,
+        )
+    }
+
+    /// Another build of the binary (a bench's baseline), as `start`.
+    pub fn start_program(program: &Path, fx: &Fixture) -> Server {
+        Server::spawned(Server::command_of(program, &fx.logs, &fx.scripts, &[], &[]))
+    }
+
+    fn command_of(
+        program: &Path,
+        logs: &Path,
+        scripts: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Command {
+        let mut cmd = Command::new(program);
         cmd.arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--log-dir")

@@ -99,7 +99,12 @@ fn parse_args() -> Result<Parsed, String> {
     Err("expected a SCRIPT to run".to_owned())
 }
 
+/// Its own messages go to standard error (the journal, under systemd)
+/// through the `log` facade, each line `ssi-run: …`.
+static LOG: ssi::journal::Journal = ssi::journal::Journal::new("ssi-run: ");
+
 fn main() -> ExitCode {
+    ssi::journal::init(&LOG, log::LevelFilter::Info);
     match parse_args() {
         Ok(Parsed::Run(opts)) => run(&opts),
         Ok(Parsed::Help) => {
@@ -130,7 +135,7 @@ impl Log {
             .as_fd()
             .try_clone_to_owned()
             .map(File::from)
-            .map_err(|e| eprintln!("ssi-run: standard output (the log): {e}"))
+            .map_err(|e| log::error!("standard output (the log): {e}"))
             .ok();
         Log {
             failed: file.is_none(),
@@ -142,7 +147,7 @@ impl Log {
         let Some(f) = &mut self.file else { return };
         if let Err(e) = f.write_all(bytes) {
             if !self.failed {
-                eprintln!("ssi-run: cannot write to the log (standard output): {e}");
+                log::error!("cannot write to the log (standard output): {e}");
             }
             self.failed = true;
         }
@@ -166,7 +171,7 @@ fn run(opts: &Opts) -> ExitCode {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("ssi-run: {script}: cannot run: {e}");
+            log::error!("{script}: cannot run: {e}");
             let line = format!("{}, ERROR, could not start {script}: {e}\n", now());
             log.write(status::clean_message(&line).as_bytes());
             // The shells' statuses for "not found" and "cannot execute".
@@ -196,7 +201,7 @@ fn run(opts: &Opts) -> ExitCode {
     let exit = match waited {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("ssi-run: {script}: cannot wait for it: {e}");
+            log::error!("{script}: cannot wait for it: {e}");
             let line = format!("{}, ERROR, lost track of the run: {e}\n", now());
             log.write(line.as_bytes());
             return ExitCode::FAILURE;
@@ -265,7 +270,7 @@ fn copy_stamped(out: impl Read, log: &mut Log) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                eprintln!("ssi-run: reading the script's standard output: {e}");
+                log::error!("reading the script's standard output: {e}");
                 break;
             }
         };
@@ -298,7 +303,7 @@ fn read_bounded(out: impl Read) -> Vec<u8> {
         .take(MAX_PLUGIN_OUTPUT as u64)
         .read_to_end(&mut kept)
     {
-        eprintln!("ssi-run: reading the plugin's standard output: {e}");
+        log::error!("reading the plugin's standard output: {e}");
     }
     // Drain the rest so that the plugin is never blocked writing it.
     let _ = io::copy(&mut r, &mut io::sink());

@@ -22,6 +22,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::Status;
 
+/// Overrides the notifier's state directory (tests, unusual installs).
+pub const STATE_DIR_ENV: &str = "SSI_STATE_DIR";
+/// The notifier's state directory, where `quiet.json` is.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/service-status-indicator";
+
+/// The state directory from [`STATE_DIR_ENV`], or the default (the
+/// broadcaster reads `quiet.json` there).
+pub fn state_dir() -> PathBuf {
+    crate::dirs::env_path(STATE_DIR_ENV, DEFAULT_STATE_DIR)
+}
+
 /// The file's name in the state directory.
 pub const QUIET_FILE: &str = "quiet.json";
 const LOCK_FILE: &str = "quiet.lock";
