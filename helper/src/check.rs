@@ -108,6 +108,26 @@ pub fn text(script: &Script, base: u64, local: &LocalZone, iterations: u32) -> S
             }
         }
     }
+    if let Some(w) = &m.maintenance {
+        field(&mut out, "Maintenance", &printable(w));
+        let window = ssi::quiet::window::Window::parse(w).ok();
+        let after = jiff::Timestamp::from_microsecond(base as i64).ok();
+        if let (Some(window), Some(after)) = (window, after) {
+            let next = window.current_or_next(after, local.time_zone());
+            let text = match next {
+                Some(span) => format!(
+                    "{} until {}",
+                    crate::look::long_time(span.start, local.time_zone()),
+                    crate::look::long_time(span.end, local.time_zone())
+                ),
+                None => String::from("never"),
+            };
+            field(&mut out, "Next window", &text);
+        }
+    }
+    if let Some(r) = m.remind_every {
+        field(&mut out, "Remind every", &look::span(r));
+    }
     out
 }
 

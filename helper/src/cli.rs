@@ -48,6 +48,12 @@ pub enum Cmd {
     Check(CheckArgs),
     /// Run a check now through systemd, wait, and print its new status
     Run(RunArgs),
+    /// No notification for these checks (or all) until a time, or until lifted
+    Silence(SilenceArgs),
+    /// Lift silences
+    Unsilence(UnsilenceArgs),
+    /// Acknowledge a check's current problem: quiet until it changes
+    Ack(AckArgs),
     /// Tell the notification hooks of new events (run by ssi-notify@.service)
     Notify(NotifyArgs),
     /// Deliver one owed event to its hook (run by ssi-notify-hook@.service)
@@ -88,6 +94,9 @@ pub struct NotifyArgs {
     /// Runs a new status must hold before it is told, for checks without "# notify-after:" [env: SSI_NOTIFY_AFTER; default: 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub after: Option<u32>,
+    /// Tell a still-bad check again after SPAN, for checks without "# remind-every:" [env: SSI_REMIND_EVERY; default: never]
+    #[arg(long, value_name = "SPAN")]
+    pub remind_every: Option<String>,
     #[command(flatten)]
     pub dirs: NotifyDirs,
     #[command(flatten)]
@@ -261,4 +270,73 @@ mod tests {
             }
         }
     }
+}
+
+/// Where silences and acknowledgements are kept.
+#[derive(Debug, Args)]
+pub struct StateDir {
+    /// Notifier state directory [env: SSI_STATE_DIR; default: /var/lib/service-status-indicator]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl StateDir {
+    /// The directory given, else the notifier's.
+    pub fn dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(crate::notify::state_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SilenceArgs {
+    /// Services: `x`, `ssi_x`, …
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Every check (with --until: a one-off maintenance window)
+    #[arg(long)]
+    pub all: bool,
+    /// For this long (`2h`, `1d 12h`, `30min`)
+    #[arg(long = "for", value_name = "SPAN", conflicts_with = "until")]
+    pub for_span: Option<String>,
+    /// Until this time (`2026-12-24 08:00`, `tomorrow`, `@1764151200`, …)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Why (logged, and shown by list, show and the dashboard)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsilenceArgs {
+    /// Services: `x`, `ssi_x`, …
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Every silence, one-off maintenance included
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// Service: `x`, `ssi_x`, …
+    pub id: String,
+    /// Why (logged, and shown by list, show and the dashboard)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub state: StateDir,
 }

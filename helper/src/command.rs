@@ -110,6 +110,7 @@ pub fn load(ctx: &Ctx, with_systemd: bool) -> Result<Vec<Entry>, Failure> {
         Some(Err(why)) => log::warn!("{why}; timer state unavailable"),
         None => {}
     }
+    crate::quiet::attach(&mut entries, &crate::notify::state_dir(), ctx.now, &ctx.tz);
     Ok(entries)
 }
 

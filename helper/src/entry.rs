@@ -52,6 +52,8 @@ pub struct Entry {
     pub log_error: Option<String>,
     /// systemd's view; `None` when systemd is not running or not asked.
     pub units: Option<UnitsState>,
+    /// Silenced, acknowledged, in maintenance ([`crate::quiet::attach`]).
+    pub quiet: ssi::quiet::Quiet,
     /// The local zone, where the schedule elapses.
     tz: TimeZone,
 }
@@ -76,6 +78,7 @@ impl Entry {
             last,
             log_error,
             units: None,
+            quiet: ssi::quiet::Quiet::default(),
             tz: tz.clone(),
         }
     }
@@ -171,6 +174,9 @@ impl Entry {
             exit_status: service
                 .and_then(|u| u.get("ExecMainStatus"))
                 .and_then(|v| v.parse().ok()),
+            maintenance_window: m.maintenance.clone(),
+            remind_every: m.remind_every,
+            quiet: self.quiet.clone(),
         }
     }
 }
@@ -253,6 +259,14 @@ pub struct EntryJson {
     pub service_result: Option<String>,
     /// Exit status of the last run.
     pub exit_status: Option<i32>,
+    /// `# maintenance:` as written.
+    pub maintenance_window: Option<String>,
+    /// `# remind-every:` in seconds.
+    pub remind_every: Option<u32>,
+    /// `silenced`, `acknowledged`, `maintenance`: each null, or who, why,
+    /// since and until when.
+    #[serde(flatten)]
+    pub quiet: ssi::quiet::Quiet,
 }
 
 /// The units to ask systemd about: the timer and the service of each id.

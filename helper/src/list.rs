@@ -215,6 +215,14 @@ fn col(
 /// `INVALID`, `not run yet` (no status line yet), or the status, with
 /// ` (late)` when the run is overdue.
 fn status_cell(e: &Entry, now: Timestamp) -> (String, &'static str) {
+    let (text, sgr) = plain_status_cell(e, now);
+    match e.quiet.label() {
+        "" => (text, sgr),
+        quiet => (format!("{text} [{quiet}]"), sgr),
+    }
+}
+
+fn plain_status_cell(e: &Entry, now: Timestamp) -> (String, &'static str) {
     if !e.script.is_valid() {
         return ("INVALID".to_owned(), look::INVALID_SGR);
     }

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: [`exit::Exit`].
 
+mod ack;
 mod basetime;
 mod check;
 mod cli;
@@ -14,8 +15,10 @@ mod list;
 mod look;
 mod notify;
 mod prometheus;
+mod quiet;
 mod run;
 mod show;
+mod silence;
 mod systemd;
 mod watch;
 
@@ -50,6 +53,9 @@ fn main() -> ExitCode {
         Some(Cmd::History(a)) => history::run(&ctx, a),
         Some(Cmd::Check(a)) => check::run(&ctx, a),
         Some(Cmd::Run(a)) => run::run(&ctx, a),
+        Some(Cmd::Silence(a)) => silence::run(&ctx, a),
+        Some(Cmd::Unsilence(a)) => silence::unsilence(&ctx, &a.ids, a.all, &a.state.dir()),
+        Some(Cmd::Ack(a)) => ack::run(&ctx, a),
         Some(Cmd::Notify(a)) => notify::run(&ctx, a),
         Some(Cmd::NotifyDeliver(a)) => notify::run_deliver(&ctx, a),
         Some(Cmd::NotifyTest(a)) => notify::run_test(&ctx, a),

@@ -42,6 +42,7 @@ pub fn snapshot(entries: &[Entry], now: Timestamp, tz: &TimeZone) -> Snapshot {
             interval_secs: valid
                 .and_then(|v| schedule_interval(v.schedule, last.map_or(now, |l| l.timestamp), tz)),
             status_lines: None,
+            quiet: (&e.quiet).into(),
             perfdata: last
                 .and_then(|l| l.perfdata.as_deref())
                 .map(|p| Arc::new(Perfdata::parse(p))),

@@ -135,6 +135,15 @@ pub fn text(
     if let Some(stem) = entry.unit_stem() {
         field(&mut out, "Units", &format!("{stem}.service, {stem}.timer"));
     }
+    if let Some(w) = &m.maintenance {
+        field(&mut out, "Maintenance", &printable(w));
+    }
+    if let Some(r) = m.remind_every {
+        field(&mut out, "Remind every", &look::span(r));
+    }
+    for (label, why) in crate::quiet::lines(&entry.quiet, tz) {
+        field(&mut out, label, &printable(&why));
+    }
     let log = entry
         .log
         .as_ref()
@@ -262,6 +271,7 @@ pub fn text(
 pub fn run(ctx: &Ctx, a: &ShowArgs) -> Result<Outcome, Failure> {
     let mut one = [find::one(ctx, &a.id)?];
     ask_systemd(&mut one);
+    crate::quiet::attach(&mut one, &crate::notify::state_dir(), ctx.now, &ctx.tz);
     let entry = &one[0];
     // An unreadable log is already in `log_error`; show the rest.
     let tail = match &entry.log {

@@ -76,7 +76,7 @@ fn path_with_fake(dir: &Path) -> String {
 }
 
 /// The fields every list/check/show object has, and their JSON types.
-const LIST_FIELDS: [(&str, &str); 27] = [
+const LIST_FIELDS: [(&str, &str); 32] = [
     ("id", "string?"),
     ("unit", "string?"),
     ("path", "string"),
@@ -104,6 +104,11 @@ const LIST_FIELDS: [(&str, &str); 27] = [
     ("service_state", "string?"),
     ("service_result", "string?"),
     ("exit_status", "number?"),
+    ("maintenance_window", "string?"),
+    ("remind_every", "number?"),
+    ("silenced", "object?"),
+    ("acknowledged", "object?"),
+    ("maintenance", "object?"),
 ];
 
 fn assert_type(obj: &Map<String, Value>, key: &str, ty: &str) {

@@ -34,6 +34,7 @@ fn main() {
                 last_status: Some(Timestamp::from_second(1_764_151_200 + i as i64).unwrap()),
                 late: i % 7 == 0,
                 interval_secs: Some(300),
+                quiet: Default::default(),
                 status_lines: Some(i as u64),
                 perfdata: None,
             })

@@ -14,6 +14,7 @@ pub mod logfile;
 pub mod manifest;
 pub mod metrics;
 pub mod perfdata;
+pub mod quiet;
 pub mod service;
 pub mod status;
 pub mod systemd;

@@ -8,7 +8,8 @@
 //! comment  = *space "#" *any EOL
 //! key line = *space "#" *space key *space ":" *space value *space EOL
 //! key      = "name" / "description" / "version" / "schedule" / "timeout"
-//!          / "notify-after" / "output" / "run-on-apply"            (any case)
+//!          / "notify-after" / "output" / "run-on-apply"
+//!          / "maintenance" / "remind-every"                        (any case)
 //! EOL      = [ CR ] LF
 //! ```
 //!
@@ -40,6 +41,8 @@ pub const MAX_TIMEOUT_SECS: u32 = 86_400;
 /// The largest `# notify-after:` (runs a new status must hold).
 pub const MAX_NOTIFY_AFTER: u32 = 100;
 
+/// The longest `# remind-every:` (a year).
+pub const MAX_REMIND_EVERY_SECS: u32 = 31_536_000;
 /// `# output:`, what a check's standard output and exit status mean.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,6 +85,14 @@ pub struct Fields {
     /// notifier's default applies). Older tools ignore the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_after: Option<u32>,
+    /// `# maintenance:`, a recurring maintenance window (`CALENDAR for
+    /// SPAN`, see [`crate::quiet::window`]), as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
+    /// `# remind-every:`, seconds after which a still-bad check is told
+    /// again; `None` when absent (the notifier's default applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_every: Option<u32>,
     /// `# output:`; `None` when absent (status lines, as always).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Output>,
@@ -277,18 +288,22 @@ enum Key {
     Schedule,
     Timeout,
     NotifyAfter,
+    Maintenance,
+    RemindEvery,
     Output,
     RunOnApply,
 }
 
 impl Key {
-    const ALL: [Key; 8] = [
+    const ALL: [Key; 10] = [
         Key::Name,
         Key::Description,
         Key::Version,
         Key::Schedule,
         Key::Timeout,
         Key::NotifyAfter,
+        Key::Maintenance,
+        Key::RemindEvery,
         Key::Output,
         Key::RunOnApply,
     ];
@@ -301,6 +316,8 @@ impl Key {
             Key::Schedule => "schedule",
             Key::Timeout => "timeout",
             Key::NotifyAfter => "notify-after",
+            Key::Maintenance => "maintenance",
+            Key::RemindEvery => "remind-every",
             Key::Output => "output",
             Key::RunOnApply => "run-on-apply",
         }
@@ -383,7 +400,11 @@ pub fn parse(content: &[u8]) -> Parsed {
         if seen[key as usize] == 0 {
             match key {
                 Key::Timeout => parsed.fields.timeout = Some(DEFAULT_TIMEOUT_SECS),
-                Key::NotifyAfter | Key::Output | Key::RunOnApply => {}
+                Key::NotifyAfter
+                | Key::Output
+                | Key::RunOnApply
+                | Key::Maintenance
+                | Key::RemindEvery => {}
                 _ => parsed.errors.push(Error::Missing { key: key.as_str() }),
             }
         }
@@ -403,9 +424,13 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
         return;
     };
     let value = match key {
-        Key::Schedule | Key::Timeout | Key::NotifyAfter | Key::Output | Key::RunOnApply => {
-            strip_trailing_comment(value)
-        }
+        Key::Schedule
+        | Key::Timeout
+        | Key::NotifyAfter
+        | Key::Output
+        | Key::RunOnApply
+        | Key::Maintenance
+        | Key::RemindEvery => strip_trailing_comment(value),
         _ => value,
     };
     let mut fail = |expected: String| {
@@ -469,6 +494,14 @@ fn accept(parsed: &mut Parsed, key: Key, raw: &[u8], lineno: usize) {
             _ => fail(format!(
                 "expected a whole number of runs from 1 to {MAX_NOTIFY_AFTER}"
             )),
+        },
+        Key::Maintenance => match crate::quiet::window::Window::parse(value) {
+            Ok(_) => parsed.fields.maintenance = Some(value.to_owned()),
+            Err(why) => fail(why),
+        },
+        Key::RemindEvery => match timespan::parse_whole_seconds(value, 1, MAX_REMIND_EVERY_SECS) {
+            Ok(secs) => parsed.fields.remind_every = Some(secs),
+            Err(why) => fail(why),
         },
         Key::Output => {
             if value.eq_ignore_ascii_case("nagios") {
@@ -564,11 +597,37 @@ mod tests {
                 schedule: Some("*:0/1".into()),
                 timeout: Some(DEFAULT_TIMEOUT_SECS),
                 notify_after: None,
+                maintenance: None,
+                remind_every: None,
                 output: None,
                 run_on_apply: None,
             }
         );
         assert_eq!(p.schedule_line, 5);
+    }
+
+    #[test]
+    fn maintenance_and_remind_every_rules() {
+        let t = |l: &str| parse(format!("{GOOD}{l}\n").as_bytes());
+        let e = |l: &str| errors(&format!("{GOOD}{l}\n"));
+        let f = t("# maintenance: Sun 02:00 for 2h # backups\n# remind-every: 4h").fields;
+        assert_eq!(f.maintenance.as_deref(), Some("Sun 02:00 for 2h"));
+        assert_eq!(f.remind_every, Some(14_400));
+        assert_eq!(
+            e("# maintenance: Sun 02:00"),
+            vec!["line 6: maintenance \"Sun 02:00\": expected a calendar expression, \"for\" and a length, like \"Sun 02:00 for 2h\""]
+        );
+        let bad = e("# maintenance: Sun 26:00 for 1h");
+        assert!(
+            bad[0].starts_with(
+                "line 6: maintenance \"Sun 26:00 for 1h\": calendar expression \"Sun 26:00\": "
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(
+            e("# remind-every: 0"),
+            vec!["line 6: remind-every \"0\": expected 1 to 31536000 seconds, got 0"]
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! | --- | --- | --- |
 //! | `ssi_build_info` | `version` | 1 |
 //! | `ssi_broadcaster_clients` | | WebSocket clients now (broadcaster only) |
+//! | `ssi_check_acknowledged` | `id` | 1 when its problem is acknowledged (`ssi-status ack`) |
+//! | `ssi_check_in_maintenance` | `id` | 1 in a maintenance window (its manifest's, or `silence --all --until`) |
 //! | `ssi_check_info` | `id`, `name`, `schedule`, `version` | 1, valid scripts only |
 //! | `ssi_check_last_status_timestamp_seconds` | `id` | Unix time of the last status line; absent before the first |
 //! | `ssi_check_late` | `id` | 1 when late ([`crate::late::is_late`]) |
@@ -20,6 +22,7 @@
 //! | `ssi_check_perfdata_min` | `id`, `label`, `unit` | its lowest possible value, where given |
 //! | `ssi_check_perfdata_warning` | `id`, `label`, `unit` | its warning threshold, where given |
 //! | `ssi_check_schedule_interval_seconds` | `id` | the schedule's gap between two runs after the last status line |
+//! | `ssi_check_silenced` | `id` | 1 when silenced (`ssi-status silence`) |
 //! | `ssi_check_status` | `id`, `status` | 1 for the current status, 0 for the five others; all 0 before the first line |
 //! | `ssi_check_status_lines_total` | `id` | status lines seen since start (broadcaster only) |
 //! | `ssi_check_valid` | `id` | 1 valid, 0 refused |
@@ -134,9 +137,32 @@ pub struct Check {
     pub interval_secs: Option<u64>,
     /// Status lines seen since the broadcaster started (broadcaster only).
     pub status_lines: Option<u64>,
+    /// Silenced, acknowledged, in maintenance ([`crate::quiet`]).
+    pub quiet: QuietFlags,
     /// The performance data of the last run, when it gave any (shared: a
     /// scrape copies no label).
     pub perfdata: Option<Arc<Perfdata>>,
+}
+
+/// The three quiet gauges of one check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuietFlags {
+    /// `ssi_check_silenced`.
+    pub silenced: bool,
+    /// `ssi_check_acknowledged`.
+    pub acknowledged: bool,
+    /// `ssi_check_in_maintenance`.
+    pub in_maintenance: bool,
+}
+
+impl From<&crate::quiet::Quiet> for QuietFlags {
+    fn from(q: &crate::quiet::Quiet) -> QuietFlags {
+        QuietFlags {
+            silenced: q.silenced.is_some(),
+            acknowledged: q.acknowledged.is_some(),
+            in_maintenance: q.maintenance.is_some(),
+        }
+    }
 }
 
 /// What only the broadcaster knows.
@@ -214,6 +240,34 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
     }
 
     w.family(
+        "ssi_check_acknowledged",
+        Kind::Gauge,
+        "",
+        "1 when the check's current problem is acknowledged (ssi-status ack): not told again until it changes.",
+    );
+    for (c, _) in &merged {
+        w.id_sample(
+            "ssi_check_acknowledged",
+            &c.id,
+            i64::from(c.quiet.acknowledged),
+        );
+    }
+
+    w.family(
+        "ssi_check_in_maintenance",
+        Kind::Gauge,
+        "",
+        "1 while the check is in a maintenance window: nothing about it is told.",
+    );
+    for (c, _) in &merged {
+        w.id_sample(
+            "ssi_check_in_maintenance",
+            &c.id,
+            i64::from(c.quiet.in_maintenance),
+        );
+    }
+
+    w.family(
         "ssi_check",
         Kind::Info,
         "",
@@ -275,6 +329,16 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
                 i64::try_from(s).unwrap_or(i64::MAX),
             );
         }
+    }
+
+    w.family(
+        "ssi_check_silenced",
+        Kind::Gauge,
+        "",
+        "1 when the check is silenced (ssi-status silence): nothing about it is told.",
+    );
+    for (c, _) in &merged {
+        w.id_sample("ssi_check_silenced", &c.id, i64::from(c.quiet.silenced));
     }
 
     w.family(
@@ -495,6 +559,7 @@ mod tests {
             last_status: status.map(|_| Timestamp::from_second(1_764_151_200).unwrap()),
             late: false,
             interval_secs: Some(300),
+            quiet: QuietFlags::default(),
             status_lines: None,
             perfdata: None,
         }

@@ -34,6 +34,7 @@ fn hostile() -> Snapshot {
             last_status: Some(Timestamp::from_second(1_764_151_200 + i as i64).unwrap()),
             late: i == 2,
             interval_secs: Some(86_400),
+            quiet: Default::default(),
             status_lines: Some(i as u64 * 7),
             // Labels as hostile as the names, every unit, U and huge values.
             perfdata: Some(std::sync::Arc::new(Perfdata::parse(&format!(
@@ -49,6 +50,7 @@ fn hostile() -> Snapshot {
             last_status: None,
             late: false,
             interval_secs: None,
+            quiet: Default::default(),
             status_lines: None,
             perfdata: None,
         }])

@@ -30,3 +30,24 @@ pub fn respond(
         head_only,
     )
 }
+
+/// Answers `GET /api/quiet`: `{"<id>": {"silenced": …, "acknowledged":
+/// …, "maintenance": …}}` for every check, each null or who, why, since
+/// and until when (as `ssi-status list --json` has them). The dashboard
+/// reads it; WebSocket clients get no new message type for it.
+pub fn respond_quiet(
+    stream: &mut TcpStream,
+    registry: &Registry,
+    head_only: bool,
+) -> io::Result<()> {
+    let body =
+        serde_json::to_vec(&registry.quiet(Timestamp::now())).unwrap_or_else(|_| b"{}".to_vec());
+    http::respond(
+        stream,
+        200,
+        "application/json",
+        "Cache-Control: no-store\r\n",
+        &body,
+        head_only,
+    )
+}

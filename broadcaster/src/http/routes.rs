@@ -101,6 +101,9 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request, peer: IpAddr, place
             &req,
             head_only,
         ),
+        "/api/quiet" => {
+            crate::http::metrics::respond_quiet(&mut stream, &ctx.hub.metrics, head_only)
+        }
         "/healthz" => http::respond(
             &mut stream,
             200,

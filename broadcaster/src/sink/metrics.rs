@@ -18,6 +18,11 @@
 //! line; a status line alone clears it (its run gave none). Malformed
 //! performance data is logged once per check, again only when what is
 //! wrong changes.
+//!
+//! The one exception: silences and acknowledgements are set by
+//! `ssi-status` in another process, so a scrape (and `GET /api/quiet`)
+//! reads the small `quiet.json` of the notifier's state directory whole,
+//! outside the lock, and judges each check by [`ssi::quiet::judge`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,8 +31,11 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use ssi::calendar::{CalendarSpec, LocalZone};
 use ssi::late::{computed_trigger, first_run_after, is_late, schedule_interval};
-use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, Snapshot};
+use ssi::metrics::{render, Broadcaster, Check, CheckInfo, Format, QuietFlags, Snapshot};
 use ssi::perfdata::Perfdata;
+use ssi::quiet::store::QuietState;
+use ssi::quiet::window::Window;
+use ssi::quiet::Quiet;
 use ssi::service::Discovery;
 use ssi::status::Status;
 
@@ -47,6 +55,8 @@ struct Script {
     /// `first_seen`), and the gap to the run after it.
     first_run: Option<Timestamp>,
     interval: Option<u64>,
+    /// Its manifest's maintenance window.
+    window: Option<Arc<Window>>,
 }
 
 /// The last status line of one log, and how many were seen.
@@ -76,6 +86,8 @@ struct State {
 pub struct Registry {
     state: Mutex<State>,
     tz: TimeZone,
+    /// Where `quiet.json` is (the notifier's state directory).
+    quiet_dir: std::path::PathBuf,
     /// The last body of each format (scrapes render only after a change).
     rendered: Rendered,
 }
@@ -93,6 +105,7 @@ impl Registry {
         Registry {
             state: Mutex::new(State::default()),
             tz,
+            quiet_dir: ssi::quiet::store::state_dir(),
             rendered: Rendered::default(),
         }
     }
@@ -131,6 +144,12 @@ impl Registry {
                 first_seen,
                 first_run: None,
                 interval: None,
+                window: s
+                    .manifest
+                    .maintenance
+                    .as_deref()
+                    .and_then(|w| Window::parse(w).ok())
+                    .map(Arc::new),
             };
             self.plan(&mut script, st.seen.get(id.as_str()).map(|s| s.at), now);
             // Two scripts with one id are both refused: one entry, invalid.
@@ -191,6 +210,33 @@ impl Registry {
         s.interval = schedule_interval(schedule, last.unwrap_or(now), &self.tz);
     }
 
+    /// Reads the quiet state; a missing file is none, a bad one is said on
+    /// stderr (the journal) and counts as none.
+    fn quiet_state(&self) -> QuietState {
+        ssi::quiet::store::read(&self.quiet_dir).unwrap_or_else(|e| {
+            log::warn!("{e}");
+            QuietState::default()
+        })
+    }
+
+    /// How each check with an id is quiet at `now`, by id (every check).
+    pub fn quiet(&self, now: Timestamp) -> BTreeMap<String, Quiet> {
+        let state = self.quiet_state();
+        let windows: Vec<(String, Option<Arc<Window>>)> = self
+            .lock()
+            .scripts
+            .iter()
+            .map(|(id, s)| (id.clone(), s.window.clone()))
+            .collect();
+        windows
+            .into_iter()
+            .map(|(id, w)| {
+                let q = ssi::quiet::judge(&state, &id, w.as_deref(), now, &self.tz);
+                (id, q)
+            })
+            .collect()
+    }
+
     /// Whether the check `id` (script `s`) is late at `now`.
     fn late(st: &State, id: &str, s: &Script, now: Timestamp) -> bool {
         let last = st.seen.get(id).map(|s| s.at);
@@ -199,6 +245,8 @@ impl Registry {
 
     /// What a scrape at `now` would show, named without copying it.
     fn key(&self, clients: u64, now: Timestamp) -> Key {
+        // Silences are set by another program: read before the lock.
+        let quiet = self.quiet(now).values().map(QuietFlags::from).collect();
         let st = self.lock();
         Key {
             generation: st.generation,
@@ -208,6 +256,7 @@ impl Registry {
                 .iter()
                 .map(|(id, s)| Self::late(&st, id, s, now))
                 .collect(),
+            quiet,
         }
     }
 
@@ -221,6 +270,7 @@ impl Registry {
 
     /// Everything a scrape shows at `now`, copied under the lock.
     pub fn snapshot(&self, clients: u64, now: Timestamp) -> Snapshot {
+        let quiet = self.quiet(now);
         let st = self.lock();
         let checks = st
             .scripts
@@ -237,6 +287,7 @@ impl Registry {
                     late: Self::late(&st, id, s, now),
                     interval_secs: s.interval,
                     status_lines: Some(seen.map_or(0, |s| s.lines)),
+                    quiet: quiet.get(id).map(QuietFlags::from).unwrap_or_default(),
                     perfdata: st.perfdata.get(id).cloned(),
                 }
             })
@@ -334,6 +385,55 @@ mod tests {
         r.record(&[update("minutely", "OK", &at(190).to_string())]);
         assert!(!late(at(200)), "a line came");
         assert!(late(at(190 + 60 + 21)), "the next run is late again");
+    }
+
+    #[test]
+    fn quiet_gauges_follow_the_state_file_and_the_manifest_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripts = dir.path().join("scripts");
+        std::fs::create_dir(&scripts).unwrap();
+        for (file, extra) in [
+            ("a.sh", ""),
+            ("b.sh", "# maintenance: *-*-* 10:00 for 1h\n"),
+        ] {
+            let p = scripts.join(file);
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\n# name: Check\n# description: d\n# version: 1\n# schedule: hourly\n{extra}echo OK\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        std::fs::write(
+            dir.path().join("quiet.json"),
+            r#"{"version":1,"silences":{"a":{"by":"root","reason":"r","since":0,"until":null}},"acks":{"b":{"by":"root","reason":"","since":0,"status":"FAILURE"}}}"#,
+        )
+        .unwrap();
+        let mut r = Registry::new(TimeZone::UTC);
+        r.quiet_dir = dir.path().to_owned();
+        r.set_scripts(&ssi::service::discover(&scripts).unwrap());
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let text = |now| render(&r.snapshot(0, now), Format::Text);
+        let t = text(at("2026-12-05T10:30:00Z"));
+        for line in [
+            "ssi_check_silenced{id=\"a\"} 1",
+            "ssi_check_silenced{id=\"b\"} 0",
+            "ssi_check_acknowledged{id=\"a\"} 0",
+            "ssi_check_acknowledged{id=\"b\"} 1",
+            "ssi_check_in_maintenance{id=\"a\"} 0",
+            "ssi_check_in_maintenance{id=\"b\"} 1",
+        ] {
+            assert!(t.lines().any(|l| l == line), "{line} in\n{t}");
+        }
+        let t = text(at("2026-12-05T11:00:00Z"));
+        assert!(
+            t.lines()
+                .any(|l| l == "ssi_check_in_maintenance{id=\"b\"} 0"),
+            "{t}"
+        );
+        let q = r.quiet(at("2026-12-05T10:30:00Z"));
+        assert_eq!(q["a"].silenced.as_ref().unwrap().reason, "r");
     }
 
     #[test]

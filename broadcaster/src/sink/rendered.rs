@@ -21,6 +21,9 @@ pub struct Key {
     pub clients: u64,
     /// Per check, in id order, whether it was late.
     pub late: Vec<bool>,
+    /// Per check, in id order, how it was quiet (set by another program:
+    /// `quiet.json` is read at each scrape).
+    pub quiet: Vec<ssi::metrics::QuietFlags>,
 }
 
 /// A body and what it shows.
@@ -71,6 +74,7 @@ mod tests {
             generation,
             clients,
             late: late.to_vec(),
+            quiet: Vec::new(),
         }
     }
 

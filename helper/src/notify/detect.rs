@@ -38,10 +38,25 @@ pub struct Check {
     pub count: u32,
     /// Whether the check was last announced late.
     pub late: bool,
+    /// Set when a change of status was kept quiet (see
+    /// [`super::hush`]): what had been told before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untold: Option<Untold>,
+    /// When a bad status of it was last told (Unix seconds), for
+    /// reminders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_at: Option<i64>,
     /// Where the last look at the log stopped (after the last line looked
     /// at); its fields sit beside the others in the state file.
     #[serde(flatten)]
     pub mark: Mark,
+}
+
+/// A check whose change of status was kept quiet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Untold {
+    /// The status last told before it (`None`: none yet).
+    pub told: Option<Status>,
 }
 
 /// A confirmed change of status.

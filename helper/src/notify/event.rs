@@ -25,6 +25,9 @@ pub enum Kind {
     Valid,
     /// `ssi-status notify-test`.
     Test,
+    /// A check still bad (unacknowledged, not silenced, not in
+    /// maintenance) after its reminder interval: told again.
+    Reminder,
 }
 
 impl Kind {
@@ -38,14 +41,37 @@ impl Kind {
             Kind::Invalid => "invalid",
             Kind::Valid => "valid",
             Kind::Test => "test",
+            Kind::Reminder => "reminder",
         }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = ();
+
+    /// The kind named as hooks see it (`change`, `on-time`, …).
+    fn from_str(s: &str) -> Result<Kind, ()> {
+        [
+            Kind::Change,
+            Kind::Recovery,
+            Kind::Late,
+            Kind::OnTime,
+            Kind::Invalid,
+            Kind::Valid,
+            Kind::Test,
+            Kind::Reminder,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or(())
     }
 }
 
 /// One event, every field a string as hooks see it (`""` when none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// `change`, `recovery`, `late`, `on-time`, `invalid`, `valid`, `test`.
+    /// `change`, `recovery`, `late`, `on-time`, `invalid`, `valid`, `test`,
+    /// `reminder`.
     pub event: Kind,
     /// The service id (for `invalid`, the file name when it makes none).
     pub id: String,

@@ -13,8 +13,10 @@
 pub mod detect;
 pub mod event;
 pub mod hook;
+pub mod hush;
 pub mod owed;
 pub mod pass;
+pub mod route;
 pub mod state;
 
 use std::path::PathBuf;

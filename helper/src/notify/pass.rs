@@ -28,12 +28,17 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use crate::notify::detect::{self, Input};
 use crate::notify::event::{Event, Kind};
 use crate::notify::hook;
+use crate::notify::hush;
 use crate::notify::owed::{Claimed, Owed};
+use crate::notify::route::{self, Hook};
 use crate::notify::state::{Delivery, Loaded, State, Store};
-use ssi::service::{discover_executables, Executable};
+use ssi::quiet::window::Window;
+use ssi::service::discover_executables;
 use ssi::status::rfc3339;
 
 use crate::cli::{DeliverArgs, NotifyArgs, NotifyDirs, NotifyTestArgs, RetryArgs};
@@ -57,6 +62,15 @@ pub struct Retry {
     pub pause: u64,
     /// Seconds each attempt may take.
     pub limit: u64,
+}
+
+/// What applies to checks whose manifest says nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// Runs a new status must hold.
+    pub after: u32,
+    /// Seconds after which a still-bad check is told again.
+    pub remind: Option<u32>,
 }
 
 /// Where hooks and state live.
@@ -83,25 +97,86 @@ fn owed(places: &Places) -> Result<Owed, Failure> {
     Owed::open(&places.state).map_err(|e| fail(Exit::Failure, e))
 }
 
-/// The hooks of the hooks directory that may run; every refused one is
-/// reported (`path: reason, ignoring.`).
-fn trusted_hooks(dir: &Path) -> Result<Vec<Executable>, Failure> {
-    let found = discover_executables(dir).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+/// The hooks of the hooks directory that may run, with their routing
+/// declarations; every refused one is reported (`path: reason,
+/// ignoring.`), a bad declaration refusing its hook.
+fn trusted_hooks(dir: &Path) -> Result<Vec<Hook>, Failure> {
+    let found = route::hooks(dir).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     Ok(found
         .into_iter()
-        .filter(|h| {
-            if !h.is_trusted() {
-                log::warn!("{}: {}, ignoring.", h.path.display(), h.reason());
+        .filter(|h| match h.refusal() {
+            Some(why) => {
+                log::warn!("{}: {why}, ignoring.", h.exe.path.display());
+                false
             }
-            h.is_trusted()
+            None => true,
         })
         .collect())
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// Quiet applied to one pass's `events` (see [`crate::notify::hush`]):
+/// silences that ended are dropped, acknowledgements that ended removed,
+/// each step logged; the events to tell.
+fn apply_quiet(
+    ctx: &Ctx,
+    entries: &[Entry],
+    checks: &mut BTreeMap<String, detect::Check>,
+    events: Vec<(String, Event)>,
+    inputs: &[Input],
+    remind: Option<u32>,
+    places: &Places,
+) -> Result<Vec<(String, Event)>, Failure> {
+    let host = &ssi::host::name();
+    let store =
+        ssi::quiet::store::Store::lock(&places.state).map_err(|e| fail(Exit::Failure, e))?;
+    let mut state = match store.load() {
+        Ok(s) => s,
+        // Better told too much than nothing: a broken quiet state hushes
+        // nothing, and says so at every pass until it is fixed.
+        Err(e) => {
+            log::warn!("{e}; telling every event");
+            let hushed = hush::apply(
+                checks,
+                events,
+                inputs,
+                &|_| ssi::quiet::Quiet::default(),
+                &|_| None,
+                ctx.now,
+                host,
+            );
+            return Ok(hushed.told);
+        }
+    };
+    let before = state.clone();
+    for id in state.expire(ctx.now) {
+        log::warn!("{id}: silence ended");
+    }
+    let mut windows: BTreeMap<String, Option<Window>> = BTreeMap::new();
+    let mut reminds: BTreeMap<String, Option<u32>> = BTreeMap::new();
+    for e in entries {
+        if let Some(id) = &e.script.id {
+            windows.insert(id.to_string(), crate::quiet::window_of(e));
+            reminds.insert(id.to_string(), e.script.manifest.remind_every.or(remind));
+        }
+    }
+    let judge = |id: &str| {
+        let w = windows.get(id).and_then(Option::as_ref);
+        ssi::quiet::judge(&state, id, w, ctx.now, &ctx.tz)
+    };
+    let every = |id: &str| reminds.get(id).copied().flatten();
+    let hushed = hush::apply(checks, events, inputs, &judge, &every, ctx.now, host);
+    for (e, why) in &hushed.quiet {
+        log::warn!("{}: {} not told: {why}", e.id, e.event.as_str());
+    }
+    for id in &hushed.acks_ended {
+        if state.acks.remove(id).is_some() {
+            log::warn!("{id}: acknowledgement ended (the status changed)");
+        }
+    }
+    if state != before {
+        store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
+    }
+    Ok(hushed.told)
 }
 
 /// One pass of the notifier: new events owed to every hook, then every
@@ -109,10 +184,11 @@ fn file_name(p: &Path) -> String {
 pub fn notify(
     ctx: &Ctx,
     entries: &[Entry],
-    after: u32,
+    defaults: Defaults,
     places: &Places,
     retry: Retry,
 ) -> Result<Outcome, Failure> {
+    let after = defaults.after;
     let inputs: Vec<Input> = entries
         .iter()
         .filter_map(|e| {
@@ -167,6 +243,15 @@ pub fn notify(
         log::warn!("{w}");
     }
     events.extend(scan.events);
+    let events = apply_quiet(
+        ctx,
+        entries,
+        &mut state.checks,
+        events,
+        &inputs,
+        defaults.remind,
+        places,
+    )?;
     let hooks = if events.is_empty() {
         Vec::new()
     } else {
@@ -184,8 +269,12 @@ pub fn notify(
         if hooks.is_empty() {
             log::warn!("{what}; no hook in {} to tell", places.hooks.display());
         }
-        for h in &hooks {
-            if let Some(d) = state.queue(&file_name(&h.path), key, event.clone()) {
+        let wanting: Vec<&Hook> = hooks.iter().filter(|h| h.wants(event)).collect();
+        if !hooks.is_empty() && wanting.is_empty() {
+            log::warn!("{what}; no hook's route wants it");
+        }
+        for h in wanting {
+            if let Some(d) = state.queue(&h.name(), key, event.clone()) {
                 owed.add(&d, 0).map_err(|e| fail(Exit::Failure, e))?;
                 log::info!("{what}; delivery {d}");
             }
@@ -329,7 +418,7 @@ pub fn deliver(key: &str, places: &Places, retry: Retry) -> Result<Outcome, Fail
         if let Some(next) = next.filter(|k| k != key) {
             // The timer's pass starts it within a minute if this fails.
             if let Err(f) = start_units(&[next]) {
-                eprintln!("ssi-status: {}", f.message);
+                log::warn!("{}", f.message);
             }
         }
     }
@@ -451,25 +540,21 @@ pub fn test(
         timestamp: rfc3339(ctx.now),
         host: ssi::host::name(),
     };
-    let found =
-        discover_executables(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;
+    let found = route::hooks(&places.hooks).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     if found.is_empty() {
         return Err(fail(
             Exit::Failure,
             format!("no hook in {}", places.hooks.display()),
         ));
     }
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+    let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
         let runs: Vec<_> = found
             .iter()
             .map(|h| {
                 let event = &event;
-                s.spawn(move || {
-                    if h.is_trusted() {
-                        hook::run(&h.path, event, Duration::from_secs(limit))
-                    } else {
-                        Err(format!("refused: {}", h.reason()))
-                    }
+                s.spawn(move || match h.refusal() {
+                    None => hook::run(&h.exe.path, event, Duration::from_secs(limit)),
+                    Some(why) => Err(format!("refused: {why}")),
                 })
             })
             .collect();
@@ -478,14 +563,19 @@ pub fn test(
             .zip(runs)
             .map(|(h, r)| {
                 let result = r.join().unwrap_or_else(|_| Err(String::from("crashed")));
-                (h.path.display().to_string(), result)
+                // What the hook gets, when a declaration routes it.
+                let result = result.map(|()| match &h.route {
+                    Ok(Some(route)) => format!(" (route: {})", route.describe()),
+                    _ => String::new(),
+                });
+                (h.exe.path.display().to_string(), result)
             })
             .collect()
     });
     let mut stdout = String::new();
     for (path, r) in &results {
         match r {
-            Ok(()) => stdout.push_str(&format!("{path}: ok\n")),
+            Ok(route) => stdout.push_str(&format!("{path}: ok{route}\n")),
             Err(why) => stdout.push_str(&format!("{path}: failed: {why}\n")),
         }
     }
@@ -547,8 +637,29 @@ pub fn run(ctx: &Ctx, a: &NotifyArgs) -> Result<Outcome, Failure> {
         Some(n) => n,
         None => default_after()?,
     };
+    let remind = default_remind(a)?;
     let entries = command::load(ctx, true)?;
-    notify(ctx, &entries, after, &a.dirs.places(), a.retry.retry())
+    notify(
+        ctx,
+        &entries,
+        Defaults { after, remind },
+        &a.dirs.places(),
+        a.retry.retry(),
+    )
+}
+
+/// `--remind-every`, else `SSI_REMIND_EVERY`, else none; seconds.
+fn default_remind(a: &NotifyArgs) -> Result<Option<u32>, Failure> {
+    let (what, value) = match &a.remind_every {
+        Some(v) => ("--remind-every", v.clone()),
+        None => match std::env::var("SSI_REMIND_EVERY") {
+            Ok(v) if !v.is_empty() => ("SSI_REMIND_EVERY", v),
+            _ => return Ok(None),
+        },
+    };
+    ssi::timespan::parse_whole_seconds(&value, 1, ssi::manifest::MAX_REMIND_EVERY_SECS)
+        .map(Some)
+        .map_err(|e| fail(Exit::Usage, format!("{what} {value:?}: {e}")))
 }
 
 /// `ssi-status notify-test [ID]`.
