@@ -321,6 +321,8 @@ struct BurstSeen {
 #[derive(Default)]
 struct Seen {
     paced_latency_ns: Vec<u64>,
+    /// Each paced receipt's line number (beside its latency).
+    paced_line: Vec<usize>,
     bursts: Vec<BurstSeen>,
 }
 
@@ -385,9 +387,10 @@ impl Viewer {
                 self.warm = true;
                 self.shared.warm.fetch_add(1, Ordering::SeqCst);
             }
-            (Some("P"), Some(_), Some(t)) => {
+            (Some("P"), Some(i), Some(t)) => {
                 let sent: u64 = t.parse().unwrap_or(recv);
                 self.seen.paced_latency_ns.push(recv.saturating_sub(sent));
+                self.seen.paced_line.push(i.parse().unwrap_or(usize::MAX));
                 self.shared.paced_seen.fetch_add(1, Ordering::Relaxed);
             }
             (Some("B"), Some(seq), Some(round)) => {
@@ -756,7 +759,15 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
     let mut lat: Vec<u64> = Vec::new();
     let mut complete = vec![0; cfg.bursts.len()];
     let mut last = starts.clone();
+    // Per paced line, its first and last viewer's latency: how late the
+    // line left the server's source and hub, and how long the fan-out took.
+    let mut first_last = vec![(u64::MAX, 0u64); cfg.paced as usize];
     for s in handles.into_iter().flat_map(|h| h.join().unwrap()) {
+        for (&l, &i) in s.paced_latency_ns.iter().zip(&s.paced_line) {
+            if let Some(fl) = first_last.get_mut(i) {
+                *fl = (fl.0.min(l), fl.1.max(l));
+            }
+        }
         lat.extend(&s.paced_latency_ns);
         for (round, b) in s.bursts.iter().enumerate() {
             if b.received == cfg.bursts[round] && b.in_order {
@@ -768,6 +779,29 @@ fn run(kind: Kind, n: usize, cfg: &Config) -> Report {
         }
     }
     drop(server);
+    let mut firsts: Vec<u64> = first_last
+        .iter()
+        .map(|f| f.0)
+        .filter(|&f| f != u64::MAX)
+        .collect();
+    let mut spreads: Vec<u64> = first_last
+        .iter()
+        .filter(|f| f.0 != u64::MAX)
+        .map(|f| f.1 - f.0)
+        .collect();
+    firsts.sort_unstable();
+    spreads.sort_unstable();
+    let ms = |v: &[u64], p: f64| {
+        v.get(((v.len().max(1) - 1) as f64 * p).round() as usize)
+            .map_or(f64::NAN, |&x| x as f64 / 1e6)
+    };
+    eprintln!(
+        "   per paced line: first viewer p50 {:.2} ms, p99 {:.2} ms; first to last viewer p50 {:.2} ms, p99 {:.2} ms",
+        ms(&firsts, 0.5),
+        ms(&firsts, 0.99),
+        ms(&spreads, 0.5),
+        ms(&spreads, 0.99)
+    );
     lat.sort_unstable();
     let pct = |p: f64| {
         if lat.is_empty() {
