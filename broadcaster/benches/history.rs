@@ -12,7 +12,8 @@
 //! marks `ssi-first-rows` (the first screen of rows shows) and
 //! `ssi-all-rows` (every row with its strip), since navigation, and what
 //! one live update costs the page (one row rebuilt) against a whole table
-//! built anew.
+//! built anew, and the frames while scrolling the whole table: right after
+//! those rebuilds (as measured before) and once the page has settled.
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench history`
 //! Knobs: `SSI_BENCH_BASELINE=PATH` measures another `ssi-broadcaster`
