@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod perfdata;
 pub mod quiet;
 pub mod service;
+pub mod statefile;
 pub mod status;
 pub mod systemd;
 pub mod timespan;

@@ -11,14 +11,13 @@
 //! hook's delivery) take turns under a lock file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rustix::fs::{flock, FlockOperation};
 use serde::{Deserialize, Serialize};
+use ssi::statefile;
 
 use super::detect::Check;
 use super::event::Event;
@@ -144,16 +143,7 @@ impl Store {
     pub fn lock(dir: &Path) -> Result<Store, String> {
         fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create state directory: {e}", dir.display()))?;
-        let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("{}: cannot open lock file: {e}", path.display()))?;
-        flock(&file, FlockOperation::LockExclusive)
-            .map_err(|e| format!("{}: cannot lock: {e}", path.display()))?;
+        let file = statefile::lock(&dir.join(LOCK_FILE)).map_err(|e| e.message)?;
         Ok(Store {
             dir: dir.to_owned(),
             _lock: file,
@@ -235,31 +225,7 @@ impl Store {
 
     /// Writes the state atomically and durably.
     pub fn save(&self, state: &State) -> Result<(), String> {
-        let path = self.path();
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let fail = |what: &str, e: io::Error| format!("{}: cannot {what}: {e}", tmp.display());
-        let mut text = serde_json::to_vec_pretty(state)
-            .map_err(|e| format!("{}: cannot encode: {e}", path.display()))?;
-        text.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| fail("create", e))?;
-        f.write_all(&text).map_err(|e| fail("write", e))?;
-        f.sync_all().map_err(|e| fail("sync", e))?;
-        fs::rename(&tmp, &path).map_err(|e| {
-            format!(
-                "{}: cannot rename to {}: {e}",
-                tmp.display(),
-                path.display()
-            )
-        })?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("{}: cannot sync directory: {e}", self.dir.display()))
+        statefile::write_json(&self.dir, STATE_FILE, state, 0o600)
     }
 }
 

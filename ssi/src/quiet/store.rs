@@ -11,15 +11,15 @@
 //! change it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rustix::fs::{flock, FlockOperation};
+
 use serde::{Deserialize, Serialize};
 
+use crate::statefile;
 use crate::status::Status;
 
 /// Overrides the notifier's state directory (tests, unusual installs).
@@ -142,24 +142,15 @@ impl Store {
     /// Waits for the lock of `dir` (which must exist: the notifier's state
     /// directory). Without the right to write there, the error says so.
     pub fn lock(dir: &Path) -> Result<Store, String> {
-        let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| {
-                let mut m = format!("{}: cannot open lock file: {e}", path.display());
-                if e.kind() == io::ErrorKind::PermissionDenied {
-                    m.push_str(
-                        "; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
-                    );
-                }
-                m
-            })?;
-        flock(&file, FlockOperation::LockExclusive)
-            .map_err(|e| format!("{}: cannot lock: {e}", path.display()))?;
+        let file = statefile::lock(&dir.join(LOCK_FILE)).map_err(|e| {
+            let mut m = e.message;
+            if e.kind == io::ErrorKind::PermissionDenied {
+                m.push_str(
+                    "; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
+                );
+            }
+            m
+        })?;
         Ok(Store {
             dir: dir.to_owned(),
             _lock: file,
@@ -173,34 +164,8 @@ impl Store {
 
     /// Writes the state atomically and durably.
     pub fn save(&self, state: &QuietState) -> Result<(), String> {
-        let path = self.dir.join(QUIET_FILE);
-        let tmp = self.dir.join(format!("{QUIET_FILE}.tmp"));
-        let fail = |what: &str, e: io::Error| format!("{}: cannot {what}: {e}", tmp.display());
-        let mut text = serde_json::to_vec_pretty(state)
-            .map_err(|e| format!("{}: cannot encode: {e}", path.display()))?;
-        text.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(|e| fail("create", e))?;
-        // The mode asked for is cut by the umask (the notifier's is 0077).
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .map_err(|e| fail("set the mode of", e))?;
-        f.write_all(&text).map_err(|e| fail("write", e))?;
-        f.sync_all().map_err(|e| fail("sync", e))?;
-        fs::rename(&tmp, &path).map_err(|e| {
-            format!(
-                "{}: cannot rename to {}: {e}",
-                tmp.display(),
-                path.display()
-            )
-        })?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("{}: cannot sync directory: {e}", self.dir.display()))
+        // Readable by all: the unprivileged broadcaster shows it.
+        statefile::write_json(&self.dir, QUIET_FILE, state, 0o644)
     }
 }
 
