@@ -70,6 +70,10 @@ if not ok:
     sys.stderr.write(json.dumps(m, indent=1, ensure_ascii=False)[:3000] + "\n")
 sys.exit(0 if ok else 1)' "$1" "$2"
 }
+# expect NAME FILE EXPR : passes NAME if pyq FILE EXPR, else fails it with why.
+expect() {
+    if pyq "$2" "$3" 2>"$work/why"; then pass "$1"; else fail "$1" "$(cat "$work/why")"; fi
+}
 
 # --- email through msmtp --------------------------------------------------
 if selected "email"; then
@@ -90,13 +94,9 @@ if selected "email"; then
     rc=$?
     if ((rc == 0)); then
         # No wait: msmtp is synchronous, and the hook must not return before it.
-        if pyq "$work/smtp.out" 'len(m) == 1 and m[0]["rcpt"] == ["<ops@example.com>"]
+        expect "$name" "$work/smtp.out" 'len(m) == 1 and m[0]["rcpt"] == ["<ops@example.com>"]
             and "Subject: [web1] Disk usage: OK -> FAILURE" in headers(m[0])
-            and "Status:   FAILURE (was OK)" in body(m[0]).split("\n")' 2>"$work/why"; then
-            pass "$name"
-        else
-            fail "$name" "$(cat "$work/why")"
-        fi
+            and "Status:   FAILURE (was OK)" in body(m[0]).split("\n")'
     else
         fail "$name" "exit status $rc: $(cat "$work/email.log")"
     fi
@@ -107,16 +107,12 @@ if selected "email"; then
     if email_hook SSI_EVENT=invalid SSI_STATUS= SSI_PREVIOUS_STATUS= SSI_NAME= \
         SSI_ID=$'evil\nBcc: spy@example.com' SSI_HOST=$'web1\r\nCc: spy2@example.com' \
         SSI_MESSAGE='line 5: schedule "x": expected …'; then
-        if pyq "$work/smtp.out" 'len(m) == 1 and m[0]["rcpt"] == ["<ops@example.com>"]
+        expect "$name" "$work/smtp.out" 'len(m) == 1 and m[0]["rcpt"] == ["<ops@example.com>"]
             and all(re.match(r"^(From|To|Subject|Date|Message-ID|MIME-Version|Content-Type|Content-Transfer-Encoding|Auto-Submitted|Received): ", h)
                     for h in headers(m[0]) if not h.startswith((" ", "\t")))
             and not any(re.match(r"^(Bcc|Cc):", h, re.I) for h in headers(m[0]))
             and any(re.fullmatch(r"Message-ID: <[!-~]+@[!-~]+>", h) for h in headers(m[0]))
-            and "ssi-status list shows why" in body(m[0])' 2>"$work/why"; then
-            pass "$name"
-        else
-            fail "$name" "$(cat "$work/why")"
-        fi
+            and "ssi-status list shows why" in body(m[0])'
     else
         fail "$name" "exit status $?: $(cat "$work/email.log")"
     fi
@@ -163,13 +159,9 @@ if selected "email"; then
             fail "$name" "$ssi: not built (cargo build, or set SSI_STATUS)"
         elif notify_test ${id:+"$id"}; then
             want=$([[ -n $id ]] && echo WARNING || echo OK)
-            if pyq "$work/smtp.out" 'len(m) == 1 and "Status:   '"$want"'" in body(m[0]).split("\n")
+            expect "$name" "$work/smtp.out" 'len(m) == 1 and "Status:   '"$want"'" in body(m[0]).split("\n")
                 and "(was" not in body(m[0]) and "ssi-status show" not in body(m[0])
-                and "ssi-status notify-test" in body(m[0])' 2>"$work/why"; then
-                pass "$name"
-            else
-                fail "$name" "$(cat "$work/why")"
-            fi
+                and "ssi-status notify-test" in body(m[0])'
         else
             fail "$name" "exit status $?: $(cat "$work/email.log")"
         fi
@@ -205,25 +197,17 @@ if selected "webhook"; then
                 continue
             fi
             key=$([[ $format == slack ]] && echo text || echo content)
-            if HOSTILE_NAME=$hostile_name HOSTILE_MESSAGE=$hostile_message pyq "$work/http.out" '
+            HOSTILE_NAME=$hostile_name HOSTILE_MESSAGE=$hostile_message expect "$name" "$work/http.out" '
                 len(m) == 1 and m[0].get("json") == {"'"$key"'": "[web1] " + os.environ["HOSTILE_NAME"]
-                    + ": OK -> FAILURE (" + os.environ["HOSTILE_MESSAGE"] + ")"}' 2>"$work/why"; then
-                pass "$name"
-            else
-                fail "$name" "$(cat "$work/why")"
-            fi
+                    + ": OK -> FAILURE (" + os.environ["HOSTILE_MESSAGE"] + ")"}'
         done
     done
     name="webhook: format=ntfy: a newline in the name adds no HTTP header"
     printf 'url=http://127.0.0.1:%s/hook\nformat=ntfy\n' "$port" >"$work/webhook.conf"
     : >"$work/http.out"
     env "${event_env[@]}" SSI_NAME=$'Disk\r\nX-Injected: yes' SSI_WEBHOOK_CONF="$work/webhook.conf" "$examples/webhook" </dev/null >/dev/null 2>&1
-    if pyq "$work/http.out" 'len(m) == 1 and "X-Injected" not in m[0]["headers"]
-        and m[0]["headers"].get("Title") == "web1 Disk X-Injected: yes"' 2>"$work/why"; then
-        pass "$name"
-    else
-        fail "$name" "$(cat "$work/why")"
-    fi
+    expect "$name" "$work/http.out" 'len(m) == 1 and "X-Injected" not in m[0]["headers"]
+        and m[0]["headers"].get("Title") == "web1 Disk X-Injected: yes"'
 fi
 
 printf 'hooks: %d passed, %d failed\n' "$passed" "$failed"
