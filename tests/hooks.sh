@@ -38,11 +38,11 @@ for tool in msmtp mawk gawk busybox curl python3; do
     command -v "$tool" >/dev/null || fail "hooks: $tool" "not installed (tests/deps.sh installs it)"
 done
 
-# sink NAME SCRIPT : starts tests/lib/SCRIPT recording into $work/NAME.out,
+# sink NAME SCRIPT [ARG…] : starts tests/SCRIPT recording into $work/NAME.out,
 # sets $port.
 sink() {
     rm -f "$work/$1.port"
-    python3 "$root/tests/lib/$2" "$work/$1.out" "$work/$1.port" </dev/null 2>"$work/$1.err" &
+    python3 "$root/tests/$2" "$work/$1.out" "$work/$1.port" "${@:3}" </dev/null 2>"$work/$1.err" &
     pids+=($!)
     local _
     for _ in $(seq 50); do [[ -s $work/$1.port ]] && break; sleep 0.1; done
@@ -77,7 +77,7 @@ expect() {
 
 # --- email through msmtp --------------------------------------------------
 if selected "email"; then
-    sink smtp smtp_sink.py
+    sink smtp lib/smtp_sink.py
     # msmtp reads ~/.msmtprc: HOME is $work for the hook.
     printf 'account default\nhost 127.0.0.1\nport %s\nfrom ssi@web1\nauth off\ntls off\n' "$port" >"$work/.msmtprc"
     chmod 600 "$work/.msmtprc"
@@ -170,7 +170,7 @@ fi
 
 # --- webhook under three awks ---------------------------------------------
 if selected "webhook"; then
-    sink http json_sink.py
+    sink http examples/receiver.py json
     for awk in mawk gawk busybox; do
         mkdir -p "$work/awk-$awk"
         if [[ $awk == busybox ]]; then
