@@ -486,6 +486,16 @@ fn key(b: &mut Browser, name: &str, code: u32) {
     );
 }
 
+/// A fixture of `n` checks (`check_000`, …), each with one OK line.
+fn ok_checks(n: usize) -> Fixture {
+    let fx = Fixture::new();
+    for i in 0..n {
+        fx.script(&format!("check-{i:03}.sh"), &format!("Check {i:03}"));
+        fx.append(&format!("check_{i:03}"), line("OK", "fine"));
+    }
+    fx
+}
+
 /// A snapshot holds one message per check: the page builds each row once
 /// per change of its check, not the whole table once per message (300
 /// checks made 300 rebuilds of 300 rows, freezing the page for over 30 s),
@@ -497,11 +507,7 @@ fn dashboard_builds_rows_per_change_not_the_table_per_message() {
         panic!("chromium is not installed (sudo make test-deps installs it)");
     };
     const CHECKS: usize = 300;
-    let fx = Fixture::new();
-    for i in 0..CHECKS {
-        fx.script(&format!("check-{i:03}.sh"), &format!("Check {i:03}"));
-        fx.append(&format!("check_{i:03}"), line("OK", "fine"));
-    }
+    let fx = ok_checks(CHECKS);
     let server = Server::start(&fx);
     let url = format!("http://127.0.0.1:{}/", server.port);
     let mut b = Browser::open(&exe, &url);
@@ -815,11 +821,7 @@ fn dashboard_marks_first_and_all_rows() {
         panic!("chromium is not installed (sudo make test-deps installs it)");
     };
     const CHECKS: usize = 300;
-    let fx = Fixture::new();
-    for i in 0..CHECKS {
-        fx.script(&format!("check-{i:03}.sh"), &format!("Check {i:03}"));
-        fx.append(&format!("check_{i:03}"), line("OK", "fine"));
-    }
+    let fx = ok_checks(CHECKS);
     let server = Server::start(&fx);
     let url = format!("http://127.0.0.1:{}/", server.port);
     let mut b = Browser::open(&exe, &url);

@@ -37,35 +37,31 @@ impl ColorChoice {
 /// systemd does, then the tty's size); `None` for pipes and files, which
 /// get every character.
 pub fn terminal_width() -> Option<usize> {
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    if let Some(c) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|c| *c > 0)
-    {
-        return Some(c);
-    }
-    let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdout()).ok()?;
-    (ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+    terminal_size("COLUMNS", |ws| ws.ws_col)
 }
 
 /// The terminal's height in lines when standard output is one (`LINES`
 /// first, then the tty's size).
 pub fn terminal_height() -> Option<usize> {
+    terminal_size("LINES", |ws| ws.ws_row)
+}
+
+/// One dimension of the terminal on standard output: `env` when set to a
+/// positive number, else what `pick` takes from the tty's size.
+fn terminal_size(env: &str, pick: fn(&rustix::termios::Winsize) -> u16) -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    if let Some(l) = std::env::var("LINES")
+    if let Some(n) = std::env::var(env)
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .filter(|l| *l > 0)
+        .filter(|n| *n > 0)
     {
-        return Some(l);
+        return Some(n);
     }
     let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdout()).ok()?;
-    (ws.ws_row > 0).then_some(usize::from(ws.ws_row))
+    let n = pick(&ws);
+    (n > 0).then_some(usize::from(n))
 }
 
 /// The ANSI SGR code for a status, by severity.

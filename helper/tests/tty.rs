@@ -1,5 +1,5 @@
 //! `ssi-status` on a real pseudo-terminal (driven by `common/terminal.py`): the
-//! table fits terminals of 80, 120 and 200 columns, and `--watch` redraws
+//! table fits terminals of 56, 80, 120 and 200 columns, and `--watch` redraws
 //! it in place when a log changes or the terminal is resized, until Ctrl-C.
 
 use std::fs;
@@ -274,4 +274,28 @@ fn watch_redraws_on_a_new_line_and_a_resize_until_ctrl_c() {
     assert!(last.starts_with("ssi-status --watch: scripts"), "{last}");
     assert!(last.contains("disk on fire"), "{last}");
     assert_fits(last, 200);
+}
+
+/// A terminal too narrow even for id, status, time and message: the ids
+/// are cut too (ending in `…`) so that every row still fits on one line.
+#[test]
+fn very_narrow_terminals_cut_the_ids() {
+    let dir = fixture();
+    let r = run(
+        dir.path(),
+        56,
+        40,
+        serde_json::json!([]),
+        &["--color", "never"],
+    );
+    assert_eq!(r.status, Some(0));
+    let table = plain(&r.output);
+    assert_fits(&table, 56);
+    assert_eq!(
+        headers(&table),
+        ["ID", "STATUS", "LAST RUN", "MESSAGE"],
+        "{table}"
+    );
+    assert!(!table.contains("long_check_name_here"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("long_ch… ")), "{table}");
 }
