@@ -647,6 +647,33 @@ mod tests {
     }
 
     #[test]
+    fn quiet_flags_are_one_gauge_each() {
+        let mut a = check("a", Some(Status::Warning));
+        a.quiet = QuietFlags {
+            silenced: true,
+            acknowledged: false,
+            in_maintenance: true,
+        };
+        let mut b = check("b", Some(Status::Warning));
+        b.quiet.acknowledged = true;
+        let text = render(
+            &Snapshot {
+                checks: vec![b, a],
+                ..Snapshot::default()
+            },
+            Format::Text,
+        );
+        for line in [
+            "# TYPE ssi_check_acknowledged gauge\n",
+            "ssi_check_acknowledged{id=\"a\"} 0\nssi_check_acknowledged{id=\"b\"} 1\n",
+            "ssi_check_in_maintenance{id=\"a\"} 1\nssi_check_in_maintenance{id=\"b\"} 0\n",
+            "ssi_check_silenced{id=\"a\"} 1\nssi_check_silenced{id=\"b\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in {text}");
+        }
+    }
+
+    #[test]
     fn colliding_ids_are_one_invalid_series() {
         let mut a = check("x", None);
         a.valid = false;
