@@ -226,3 +226,36 @@ fn nagios_check_tcp_open_then_closed() {
     assert!(last.message.contains("Connection refused"), "{}", c.log());
     let _ = &c.dir;
 }
+
+/// What the runner writes of a plugin's performance data is what the
+/// library reads back: the `perfdata:` line after its status line, long
+/// output between them or not, in base units.
+#[test]
+fn nagios_perfdata_reads_back_with_the_library() {
+    let c = check(
+        "#!/bin/sh\nprintf 'DISK WARNING - / at 60%%| /=12MB;20;30;0;40\\nlong line\\n| rpm=3\\n'\nexit 1\n",
+    );
+    let out = c.run(&["--output", "nagios"]);
+    assert!(out.status.success(), "{out:?}");
+    let last = ssi::logfile::read_last_status(&c.log, &jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.line.status, Status::Warning, "{}", c.log());
+    assert_eq!(last.line.message, "DISK WARNING - / at 60%", "{}", c.log());
+    let p = ssi::perfdata::Perfdata::parse(last.perfdata.as_deref().unwrap_or(""));
+    let got: Vec<(&str, Option<f64>, &str)> = p
+        .metrics
+        .iter()
+        .map(|m| (m.label.as_str(), m.value, m.unit.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/", Some(12.0 * 1024.0 * 1024.0), "bytes"),
+            ("rpm", Some(3.0), "number"),
+        ],
+        "{}",
+        c.log()
+    );
+    assert_eq!(p.ignored, 0, "{}", c.log());
+}

@@ -239,33 +239,18 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
         let _ = writeln!(w.out, "ssi_broadcaster_clients {}", b.clients);
     }
 
-    w.family(
+    w.flag_family(
         "ssi_check_acknowledged",
-        Kind::Gauge,
-        "",
         "1 when the check's current problem is acknowledged (ssi-status ack): not told again until it changes.",
+        &merged,
+        |c, _| c.quiet.acknowledged,
     );
-    for (c, _) in &merged {
-        w.id_sample(
-            "ssi_check_acknowledged",
-            &c.id,
-            i64::from(c.quiet.acknowledged),
-        );
-    }
-
-    w.family(
+    w.flag_family(
         "ssi_check_in_maintenance",
-        Kind::Gauge,
-        "",
         "1 while the check is in a maintenance window: nothing about it is told.",
+        &merged,
+        |c, _| c.quiet.in_maintenance,
     );
-    for (c, _) in &merged {
-        w.id_sample(
-            "ssi_check_in_maintenance",
-            &c.id,
-            i64::from(c.quiet.in_maintenance),
-        );
-    }
 
     w.family(
         "ssi_check",
@@ -303,15 +288,12 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
         }
     }
 
-    w.family(
+    w.flag_family(
         "ssi_check_late",
-        Kind::Gauge,
-        "",
         "1 when the check's timer fired, its time limit passed and no status line came.",
+        &merged,
+        |c, _| c.late,
     );
-    for (c, _) in &merged {
-        w.id_sample("ssi_check_late", &c.id, i64::from(c.late));
-    }
 
     perfdata_families(&mut w, &merged);
 
@@ -331,15 +313,12 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
         }
     }
 
-    w.family(
+    w.flag_family(
         "ssi_check_silenced",
-        Kind::Gauge,
-        "",
         "1 when the check is silenced (ssi-status silence): nothing about it is told.",
+        &merged,
+        |c, _| c.quiet.silenced,
     );
-    for (c, _) in &merged {
-        w.id_sample("ssi_check_silenced", &c.id, i64::from(c.quiet.silenced));
-    }
 
     w.family(
         "ssi_check_status",
@@ -377,15 +356,12 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
         }
     }
 
-    w.family(
+    w.flag_family(
         "ssi_check_valid",
-        Kind::Gauge,
-        "",
         "1 when the check script passes every rule, 0 when it is refused (and does not run).",
+        &merged,
+        |_, valid| valid,
     );
-    for (c, valid) in &merged {
-        w.id_sample("ssi_check_valid", &c.id, i64::from(*valid));
-    }
 
     w.family(
         "ssi_scripts_without_id",
@@ -508,6 +484,21 @@ impl Writer {
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
         if self.format == Format::OpenMetrics && !unit.is_empty() {
             let _ = writeln!(self.out, "# UNIT {name} {unit}");
+        }
+    }
+
+    /// A 0/1 gauge family with one `name{id="…"}` sample per check:
+    /// `flag` of the check and its merged validity.
+    fn flag_family(
+        &mut self,
+        name: &str,
+        help: &str,
+        checks: &[(&Check, bool)],
+        flag: fn(&Check, bool) -> bool,
+    ) {
+        self.family(name, Kind::Gauge, "", help);
+        for &(c, valid) in checks {
+            self.id_sample(name, &c.id, i64::from(flag(c, valid)));
         }
     }
 
@@ -653,6 +644,33 @@ mod tests {
         // Absent before the first line, rather than a 1970 time stamp.
         assert!(!text.contains("ssi_check_last_status_timestamp_seconds{id=\"a\"}"));
         assert!(text.contains("ssi_check_last_status_timestamp_seconds{id=\"b\"} 1764151200\n"));
+    }
+
+    #[test]
+    fn quiet_flags_are_one_gauge_each() {
+        let mut a = check("a", Some(Status::Warning));
+        a.quiet = QuietFlags {
+            silenced: true,
+            acknowledged: false,
+            in_maintenance: true,
+        };
+        let mut b = check("b", Some(Status::Warning));
+        b.quiet.acknowledged = true;
+        let text = render(
+            &Snapshot {
+                checks: vec![b, a],
+                ..Snapshot::default()
+            },
+            Format::Text,
+        );
+        for line in [
+            "# TYPE ssi_check_acknowledged gauge\n",
+            "ssi_check_acknowledged{id=\"a\"} 0\nssi_check_acknowledged{id=\"b\"} 1\n",
+            "ssi_check_in_maintenance{id=\"a\"} 1\nssi_check_in_maintenance{id=\"b\"} 0\n",
+            "ssi_check_silenced{id=\"a\"} 1\nssi_check_silenced{id=\"b\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in {text}");
+        }
     }
 
     #[test]

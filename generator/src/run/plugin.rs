@@ -22,10 +22,6 @@ use ssi::status::Status;
 /// status word, so such a line never reads as a status.
 pub const LONG_PREFIX: &str = "> ";
 
-/// Written before the performance data line (the contract with the
-/// performance data reader: it directly follows its status line).
-pub const PERFDATA_PREFIX: &str = "perfdata: ";
-
 /// The status a plugin's exit status means.
 pub fn status_of(code: i32) -> Status {
     match code {
@@ -111,7 +107,8 @@ impl Output {
         }
         out.push('\n');
         if !self.perfdata.is_empty() {
-            out.push_str(PERFDATA_PREFIX);
+            // The reader's own prefix: the line directly follows its status line.
+            out.push_str(ssi::perfdata::PREFIX);
             out.push_str(&self.perfdata.join(" "));
             out.push('\n');
         }
