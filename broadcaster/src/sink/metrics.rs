@@ -243,10 +243,10 @@ impl Registry {
         s.valid && is_late(computed_trigger(s.first_run, now), s.timeout, last, now)
     }
 
-    /// What a scrape at `now` would show, named without copying it.
-    fn key(&self, clients: u64, now: Timestamp) -> Key {
-        // Silences are set by another program: read before the lock.
-        let quiet = self.quiet(now).values().map(QuietFlags::from).collect();
+    /// What a scrape at `now` with `quiet` would show, named without
+    /// copying it.
+    fn key(&self, clients: u64, now: Timestamp, quiet: &BTreeMap<String, Quiet>) -> Key {
+        let quiet = quiet.values().map(QuietFlags::from).collect();
         let st = self.lock();
         Key {
             generation: st.generation,
@@ -263,14 +263,30 @@ impl Registry {
     /// The scrape body at `now` in `format`: the last one rendered, unless
     /// something it shows has changed since.
     pub fn body(&self, clients: u64, now: Timestamp, format: Format) -> Arc<str> {
-        let key = self.key(clients, now);
-        self.rendered
-            .get(key, format, || render(&self.snapshot(clients, now), format))
+        // Silences are set by another program: `quiet.json` is read once,
+        // before the lock, for both the key and the body it names.
+        let quiet = self.quiet(now);
+        let key = self.key(clients, now, &quiet);
+        self.rendered.get(key, format, || {
+            render(&self.snapshot_with(clients, now, &quiet), format)
+        })
     }
 
-    /// Everything a scrape shows at `now`, copied under the lock.
+    /// Everything a scrape shows at `now`, copied under the lock (the
+    /// tests' view of what [`Registry::body`] renders).
+    #[cfg(test)]
     pub fn snapshot(&self, clients: u64, now: Timestamp) -> Snapshot {
-        let quiet = self.quiet(now);
+        self.snapshot_with(clients, now, &self.quiet(now))
+    }
+
+    /// Everything a scrape shows at `now`, with `quiet` as judged for it,
+    /// copied under the lock.
+    fn snapshot_with(
+        &self,
+        clients: u64,
+        now: Timestamp,
+        quiet: &BTreeMap<String, Quiet>,
+    ) -> Snapshot {
         let st = self.lock();
         let checks = st
             .scripts
