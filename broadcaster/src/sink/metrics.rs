@@ -452,6 +452,53 @@ mod tests {
         assert_eq!(q["a"].silenced.as_ref().unwrap().reason, "r");
     }
 
+    /// Silences are set by another program and lateness by the clock: a
+    /// stored body is not served once either has changed what it shows.
+    #[test]
+    fn a_scrape_renders_again_when_quiet_json_or_the_clock_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripts = dir.path().join("scripts");
+        std::fs::create_dir(&scripts).unwrap();
+        let p = scripts.join("a.sh");
+        std::fs::write(
+            &p,
+            "#!/bin/sh\n# name: Check\n# description: d\n# version: 1\n# schedule: hourly\necho OK\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut r = Registry::new(TimeZone::UTC);
+        r.quiet_dir = dir.path().to_owned();
+        r.set_scripts(&ssi::service::discover(&scripts).unwrap());
+        let now: Timestamp = "2026-12-05T10:30:00Z".parse().unwrap();
+        r.record(&[update("a", "OK", "2026-12-05T10:00:00Z")]);
+        let first = r.body(0, now, Format::Text);
+        assert!(
+            first.lines().any(|l| l == "ssi_check_silenced{id=\"a\"} 0"),
+            "{first}"
+        );
+        assert!(Arc::ptr_eq(&first, &r.body(0, now, Format::Text)));
+        std::fs::write(
+            dir.path().join("quiet.json"),
+            r#"{"version":1,"silences":{"a":{"by":"root","reason":"r","since":0,"until":null}},"acks":{}}"#,
+        )
+        .unwrap();
+        let silenced = r.body(0, now, Format::Text);
+        assert!(
+            silenced
+                .lines()
+                .any(|l| l == "ssi_check_silenced{id=\"a\"} 1"),
+            "a silence set by another program: rendered again\n{silenced}"
+        );
+        let later = now
+            .checked_add(jiff::SignedDuration::from_hours(3))
+            .unwrap();
+        let late = r.body(0, later, Format::Text);
+        assert!(
+            late.lines().any(|l| l == "ssi_check_late{id=\"a\"} 1"),
+            "runs were missed: rendered again\n{late}"
+        );
+    }
+
     #[test]
     fn a_scrape_renders_only_after_a_change() {
         let r = Registry::new(TimeZone::UTC);
