@@ -13,17 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{connect_from, limit_descriptors, proc_kib, status_code, Fixture, Server};
+use common::{
+    connect_from, limit_descriptors, proc_kib, status_code, upgrade_request, Fixture, Server,
+};
 use tungstenite::protocol::frame::coding::CloseCode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
-
-fn upgrade_request(port: u16, version: &str, extra: &str) -> String {
-    format!(
-        "GET / HTTP/{version}\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-    )
-}
 
 /// Sends `request` on `s` and returns the status code of the answer
 /// (0 when none came within `timeout`) and the whole answer read so far.

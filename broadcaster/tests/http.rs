@@ -8,16 +8,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Fixture, Server};
+use common::{upgrade_request, Fixture, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssi-broadcaster");
-
-fn upgrade_request(port: u16, extra: &str) -> String {
-    format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-    )
-}
 
 #[test]
 fn dashboard_healthz_404_405() {
@@ -120,7 +113,11 @@ fn host_and_origin_are_checked() {
     );
 
     // The same rules guard the WebSocket upgrade.
-    let (code, _) = server.http(&upgrade_request(p, "Origin: http://evil.example\r\n"));
+    let (code, _) = server.http(&upgrade_request(
+        p,
+        "1.1",
+        "Origin: http://evil.example\r\n",
+    ));
     assert_eq!(code, 403);
     let (code, _) = server.http(
         "GET / HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -139,7 +136,7 @@ fn max_clients_answers_503_and_frees_slots() {
     let mut b = server.connect();
     a.snapshot(0);
     b.snapshot(0);
-    let (code, resp) = server.http(&upgrade_request(server.port, ""));
+    let (code, resp) = server.http(&upgrade_request(server.port, "1.1", ""));
     assert_eq!(code, 503, "{resp}");
     // Plain HTTP still works when full.
     assert_eq!(server.get("/healthz").0, 200);
@@ -149,7 +146,7 @@ fn max_clients_answers_503_and_frees_slots() {
     loop {
         // Read only the status line: a 101 keeps the connection open.
         let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-        s.write_all(upgrade_request(server.port, "").as_bytes())
+        s.write_all(upgrade_request(server.port, "1.1", "").as_bytes())
             .unwrap();
         let mut head = [0u8; 12];
         s.read_exact(&mut head).unwrap();

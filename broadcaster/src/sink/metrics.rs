@@ -243,10 +243,10 @@ impl Registry {
         s.valid && is_late(computed_trigger(s.first_run, now), s.timeout, last, now)
     }
 
-    /// What a scrape at `now` would show, named without copying it.
-    fn key(&self, clients: u64, now: Timestamp) -> Key {
-        // Silences are set by another program: read before the lock.
-        let quiet = self.quiet(now).values().map(QuietFlags::from).collect();
+    /// What a scrape at `now` with `quiet` would show, named without
+    /// copying it.
+    fn key(&self, clients: u64, now: Timestamp, quiet: &BTreeMap<String, Quiet>) -> Key {
+        let quiet = quiet.values().map(QuietFlags::from).collect();
         let st = self.lock();
         Key {
             generation: st.generation,
@@ -263,14 +263,30 @@ impl Registry {
     /// The scrape body at `now` in `format`: the last one rendered, unless
     /// something it shows has changed since.
     pub fn body(&self, clients: u64, now: Timestamp, format: Format) -> Arc<str> {
-        let key = self.key(clients, now);
-        self.rendered
-            .get(key, format, || render(&self.snapshot(clients, now), format))
+        // Silences are set by another program: `quiet.json` is read once,
+        // before the lock, for both the key and the body it names.
+        let quiet = self.quiet(now);
+        let key = self.key(clients, now, &quiet);
+        self.rendered.get(key, format, || {
+            render(&self.snapshot_with(clients, now, &quiet), format)
+        })
     }
 
-    /// Everything a scrape shows at `now`, copied under the lock.
+    /// Everything a scrape shows at `now`, copied under the lock (the
+    /// tests' view of what [`Registry::body`] renders).
+    #[cfg(test)]
     pub fn snapshot(&self, clients: u64, now: Timestamp) -> Snapshot {
-        let quiet = self.quiet(now);
+        self.snapshot_with(clients, now, &self.quiet(now))
+    }
+
+    /// Everything a scrape shows at `now`, with `quiet` as judged for it,
+    /// copied under the lock.
+    fn snapshot_with(
+        &self,
+        clients: u64,
+        now: Timestamp,
+        quiet: &BTreeMap<String, Quiet>,
+    ) -> Snapshot {
         let st = self.lock();
         let checks = st
             .scripts
@@ -434,6 +450,53 @@ mod tests {
         );
         let q = r.quiet(at("2026-12-05T10:30:00Z"));
         assert_eq!(q["a"].silenced.as_ref().unwrap().reason, "r");
+    }
+
+    /// Silences are set by another program and lateness by the clock: a
+    /// stored body is not served once either has changed what it shows.
+    #[test]
+    fn a_scrape_renders_again_when_quiet_json_or_the_clock_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripts = dir.path().join("scripts");
+        std::fs::create_dir(&scripts).unwrap();
+        let p = scripts.join("a.sh");
+        std::fs::write(
+            &p,
+            "#!/bin/sh\n# name: Check\n# description: d\n# version: 1\n# schedule: hourly\necho OK\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut r = Registry::new(TimeZone::UTC);
+        r.quiet_dir = dir.path().to_owned();
+        r.set_scripts(&ssi::service::discover(&scripts).unwrap());
+        let now: Timestamp = "2026-12-05T10:30:00Z".parse().unwrap();
+        r.record(&[update("a", "OK", "2026-12-05T10:00:00Z")]);
+        let first = r.body(0, now, Format::Text);
+        assert!(
+            first.lines().any(|l| l == "ssi_check_silenced{id=\"a\"} 0"),
+            "{first}"
+        );
+        assert!(Arc::ptr_eq(&first, &r.body(0, now, Format::Text)));
+        std::fs::write(
+            dir.path().join("quiet.json"),
+            r#"{"version":1,"silences":{"a":{"by":"root","reason":"r","since":0,"until":null}},"acks":{}}"#,
+        )
+        .unwrap();
+        let silenced = r.body(0, now, Format::Text);
+        assert!(
+            silenced
+                .lines()
+                .any(|l| l == "ssi_check_silenced{id=\"a\"} 1"),
+            "a silence set by another program: rendered again\n{silenced}"
+        );
+        let later = now
+            .checked_add(jiff::SignedDuration::from_hours(3))
+            .unwrap();
+        let late = r.body(0, later, Format::Text);
+        assert!(
+            late.lines().any(|l| l == "ssi_check_late{id=\"a\"} 1"),
+            "runs were missed: rendered again\n{late}"
+        );
     }
 
     #[test]

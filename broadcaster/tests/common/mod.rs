@@ -412,6 +412,15 @@ impl Server {
     }
 }
 
+/// A WebSocket upgrade request for `/` in HTTP/`version` with the `extra`
+/// header lines.
+pub fn upgrade_request(port: u16, version: &str, extra: &str) -> String {
+    format!(
+        "GET / HTTP/{version}\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
 /// A TCP connection to the broadcaster from a chosen loopback source
 /// address (127.0.0.2, …), so tests can play several peers.
 pub fn connect_from(src: [u8; 4], port: u16) -> std::io::Result<TcpStream> {
