@@ -11,7 +11,7 @@
 //! change it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -134,15 +134,14 @@ pub fn read(dir: &Path) -> Result<QuietState, String> {
 /// The quiet state, locked for writing until dropped.
 #[derive(Debug)]
 pub struct Store {
-    dir: PathBuf,
-    _lock: File,
+    dir: statefile::Locked,
 }
 
 impl Store {
     /// Waits for the lock of `dir` (which must exist: the notifier's state
     /// directory). Without the right to write there, the error says so.
     pub fn lock(dir: &Path) -> Result<Store, String> {
-        let file = statefile::lock(&dir.join(LOCK_FILE)).map_err(|e| {
+        let dir = statefile::Locked::take(dir, LOCK_FILE).map_err(|e| {
             let mut m = e.message;
             if e.kind == io::ErrorKind::PermissionDenied {
                 m.push_str(
@@ -151,21 +150,18 @@ impl Store {
             }
             m
         })?;
-        Ok(Store {
-            dir: dir.to_owned(),
-            _lock: file,
-        })
+        Ok(Store { dir })
     }
 
     /// Reads the state (see [`read`]).
     pub fn load(&self) -> Result<QuietState, String> {
-        read(&self.dir)
+        read(self.dir.dir())
     }
 
     /// Writes the state atomically and durably.
     pub fn save(&self, state: &QuietState) -> Result<(), String> {
         // Readable by all: the unprivileged broadcaster shows it.
-        statefile::write_json(&self.dir, QUIET_FILE, state, 0o644)
+        self.dir.write_json(QUIET_FILE, state, 0o644)
     }
 }
 
