@@ -160,7 +160,8 @@ pub fn silence(
     })
 }
 
-fn or_none(reason: &str) -> &str {
+/// A reason as the journal tells it: an empty one is "(none given)".
+pub fn or_none(reason: &str) -> &str {
     if reason.is_empty() {
         "(none given)"
     } else {
