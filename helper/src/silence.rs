@@ -97,8 +97,9 @@ pub fn store(dir: &Path) -> Result<Store, Failure> {
         fail(
             Exit::Failure,
             format!(
-                "{}: cannot create state directory: {e}; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
-                dir.display()
+                "{}: cannot create state directory: {e}; {}",
+                dir.display(),
+                ssi::quiet::store::NEEDS_RIGHTS
             ),
         )
     })?;

@@ -36,6 +36,9 @@ pub fn state_dir() -> PathBuf {
 /// The file's name in the state directory.
 pub const QUIET_FILE: &str = "quiet.json";
 const LOCK_FILE: &str = "quiet.lock";
+/// Advice added to an error of the quiet state's directory or lock.
+pub const NEEDS_RIGHTS: &str =
+    "changing silences and acknowledgements needs the rights to the notifier's state (root by default)";
 const VERSION: u32 = 1;
 /// The id a silence of every check (`silence --all`) is kept under.
 pub const ALL: &str = "*";
@@ -144,9 +147,8 @@ impl Store {
         let dir = statefile::Locked::take(dir, LOCK_FILE).map_err(|e| {
             let mut m = e.message;
             if e.kind == io::ErrorKind::PermissionDenied {
-                m.push_str(
-                    "; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
-                );
+                m.push_str("; ");
+                m.push_str(NEEDS_RIGHTS);
             }
             m
         })?;
