@@ -44,8 +44,8 @@ impl Locked {
         &self.dir
     }
 
-    /// Writes `value` as pretty JSON to `name` in the directory (see
-    /// [`write_json`]).
+    /// Writes `value` as pretty JSON to `name` in the directory,
+    /// atomically and durably, with `mode` whatever the umask.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T, mode: u32) -> Result<(), String> {
         write_json(&self.dir, name, value, mode)
     }
