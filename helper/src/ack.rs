@@ -14,7 +14,7 @@ use crate::exit::Exit;
 use crate::find;
 use crate::notify::detect::is_good;
 use crate::quiet::{journal, who};
-use crate::silence::store;
+use crate::silence::{or_none, store};
 
 /// `ack ID`: [`ack`] of the one check named.
 pub fn run(ctx: &Ctx, a: &AckArgs) -> Result<Outcome, Failure> {
@@ -67,14 +67,7 @@ pub fn ack(ctx: &Ctx, entry: &Entry, reason: &str, dir: &Path) -> Result<Outcome
     );
     store.save(&state).map_err(|e| fail(Exit::Failure, e))?;
     let line = format!("{id}: {status} acknowledged until it recovers");
-    journal(&format!(
-        "{line}, by {by}; reason: {}",
-        if reason.is_empty() {
-            "(none given)"
-        } else {
-            reason
-        }
-    ));
+    journal(&format!("{line}, by {by}; reason: {}", or_none(reason)));
     Ok(Outcome {
         stdout: line + "\n",
         code: Exit::Success,

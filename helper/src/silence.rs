@@ -97,8 +97,9 @@ pub fn store(dir: &Path) -> Result<Store, Failure> {
         fail(
             Exit::Failure,
             format!(
-                "{}: cannot create state directory: {e}; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
-                dir.display()
+                "{}: cannot create state directory: {e}; {}",
+                dir.display(),
+                ssi::quiet::store::NEEDS_RIGHTS
             ),
         )
     })?;
@@ -160,7 +161,8 @@ pub fn silence(
     })
 }
 
-fn or_none(reason: &str) -> &str {
+/// A reason as the journal tells it: an empty one is "(none given)".
+pub fn or_none(reason: &str) -> &str {
     if reason.is_empty() {
         "(none given)"
     } else {

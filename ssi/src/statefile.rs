@@ -8,7 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
 use serde::Serialize;
@@ -21,9 +21,39 @@ pub struct LockError {
     pub kind: io::ErrorKind,
 }
 
+/// A state directory whose lock file this process holds until dropped;
+/// the state files in it are written only through it.
+#[derive(Debug)]
+pub struct Locked {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Locked {
+    /// Waits for the exclusive lock of `dir/lock_name` (created, mode
+    /// 0600, if missing; `dir` must exist).
+    pub fn take(dir: &Path, lock_name: &str) -> Result<Locked, LockError> {
+        Ok(Locked {
+            dir: dir.to_owned(),
+            _lock: lock(&dir.join(lock_name))?,
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `value` as pretty JSON to `name` in the directory,
+    /// atomically and durably, with `mode` whatever the umask.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T, mode: u32) -> Result<(), String> {
+        write_json(&self.dir, name, value, mode)
+    }
+}
+
 /// Opens (creating, mode 0600) the lock file `path` and waits for its
 /// exclusive lock, held until the returned file is dropped.
-pub fn lock(path: &Path) -> Result<File, LockError> {
+fn lock(path: &Path) -> Result<File, LockError> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -47,12 +77,7 @@ pub fn lock(path: &Path) -> Result<File, LockError> {
 /// Writes `value` as pretty JSON to `dir/name`, atomically and durably,
 /// with `mode` whatever the umask (the notifier's is 0077, and a file the
 /// unprivileged broadcaster reads must be 0644).
-pub fn write_json<T: Serialize>(
-    dir: &Path,
-    name: &str,
-    value: &T,
-    mode: u32,
-) -> Result<(), String> {
+fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T, mode: u32) -> Result<(), String> {
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}.tmp"));
     let fail = |what: &str, e: io::Error| format!("{}: cannot {what}: {e}", tmp.display());
@@ -89,8 +114,8 @@ mod tests {
     #[test]
     fn written_whole_with_its_mode_and_no_temporary_file_stays() {
         let tmp = tempfile::tempdir().unwrap();
-        let _held = lock(&tmp.path().join("x.lock")).unwrap();
-        write_json(tmp.path(), "x.json", &vec![1, 2], 0o644).unwrap();
+        let held = Locked::take(tmp.path(), "x.lock").unwrap();
+        held.write_json("x.json", &vec![1, 2], 0o644).unwrap();
         let path = tmp.path().join("x.json");
         assert_eq!(fs::read_to_string(&path).unwrap(), "[\n  1,\n  2\n]\n");
         assert_eq!(
@@ -103,8 +128,7 @@ mod tests {
     #[test]
     fn a_lock_file_that_cannot_be_opened_is_named() {
         let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("missing-dir/x.lock");
-        let e = lock(&path).unwrap_err();
+        let e = Locked::take(&tmp.path().join("missing-dir"), "x.lock").unwrap_err();
         assert!(
             e.message
                 .contains("missing-dir/x.lock: cannot open lock file"),

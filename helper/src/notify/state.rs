@@ -11,7 +11,7 @@
 //! hook's delivery) take turns under a lock file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -134,8 +134,7 @@ pub struct Loaded {
 /// The state directory, locked for this process until dropped.
 #[derive(Debug)]
 pub struct Store {
-    dir: PathBuf,
-    _lock: File,
+    dir: statefile::Locked,
 }
 
 impl Store {
@@ -143,16 +142,13 @@ impl Store {
     pub fn lock(dir: &Path) -> Result<Store, String> {
         fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create state directory: {e}", dir.display()))?;
-        let file = statefile::lock(&dir.join(LOCK_FILE)).map_err(|e| e.message)?;
-        Ok(Store {
-            dir: dir.to_owned(),
-            _lock: file,
-        })
+        let dir = statefile::Locked::take(dir, LOCK_FILE).map_err(|e| e.message)?;
+        Ok(Store { dir })
     }
 
     /// The state file's path.
     pub fn path(&self) -> PathBuf {
-        self.dir.join(STATE_FILE)
+        self.dir.dir().join(STATE_FILE)
     }
 
     /// Reads the state. A missing file is a fresh start. A file that is
@@ -185,7 +181,7 @@ impl Store {
             Ok(mut state) if state.version == 1 => {
                 // Its deliveries were owed while in the outbox: they are
                 // owed in the directory from now on, attempts and all.
-                let owed = Owed::open(&self.dir)?;
+                let owed = Owed::open(self.dir.dir())?;
                 for (key, d) in &state.outbox {
                     owed.add(key, d.attempts)?;
                 }
@@ -204,6 +200,7 @@ impl Store {
         };
         let aside = self
             .dir
+            .dir()
             .join(format!("{STATE_FILE}.bad-{}", Timestamp::now().as_second()));
         fs::rename(&path, &aside).map_err(|e| {
             format!(
@@ -225,7 +222,7 @@ impl Store {
 
     /// Writes the state atomically and durably.
     pub fn save(&self, state: &State) -> Result<(), String> {
-        statefile::write_json(&self.dir, STATE_FILE, state, 0o600)
+        self.dir.write_json(STATE_FILE, state, 0o600)
     }
 }
 

@@ -11,7 +11,7 @@
 //! change it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,9 @@ pub fn state_dir() -> PathBuf {
 /// The file's name in the state directory.
 pub const QUIET_FILE: &str = "quiet.json";
 const LOCK_FILE: &str = "quiet.lock";
+/// Advice added to an error of the quiet state's directory or lock.
+pub const NEEDS_RIGHTS: &str =
+    "changing silences and acknowledgements needs the rights to the notifier's state (root by default)";
 const VERSION: u32 = 1;
 /// The id a silence of every check (`silence --all`) is kept under.
 pub const ALL: &str = "*";
@@ -134,38 +137,33 @@ pub fn read(dir: &Path) -> Result<QuietState, String> {
 /// The quiet state, locked for writing until dropped.
 #[derive(Debug)]
 pub struct Store {
-    dir: PathBuf,
-    _lock: File,
+    dir: statefile::Locked,
 }
 
 impl Store {
     /// Waits for the lock of `dir` (which must exist: the notifier's state
     /// directory). Without the right to write there, the error says so.
     pub fn lock(dir: &Path) -> Result<Store, String> {
-        let file = statefile::lock(&dir.join(LOCK_FILE)).map_err(|e| {
+        let dir = statefile::Locked::take(dir, LOCK_FILE).map_err(|e| {
             let mut m = e.message;
             if e.kind == io::ErrorKind::PermissionDenied {
-                m.push_str(
-                    "; changing silences and acknowledgements needs the rights to the notifier's state (root by default)",
-                );
+                m.push_str("; ");
+                m.push_str(NEEDS_RIGHTS);
             }
             m
         })?;
-        Ok(Store {
-            dir: dir.to_owned(),
-            _lock: file,
-        })
+        Ok(Store { dir })
     }
 
     /// Reads the state (see [`read`]).
     pub fn load(&self) -> Result<QuietState, String> {
-        read(&self.dir)
+        read(self.dir.dir())
     }
 
     /// Writes the state atomically and durably.
     pub fn save(&self, state: &QuietState) -> Result<(), String> {
         // Readable by all: the unprivileged broadcaster shows it.
-        statefile::write_json(&self.dir, QUIET_FILE, state, 0o644)
+        self.dir.write_json(QUIET_FILE, state, 0o644)
     }
 }
 
