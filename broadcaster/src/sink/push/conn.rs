@@ -499,10 +499,8 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         if blocked {
             flags |= PollFlags::OUT;
         }
-        let mut fds = [
-            PollFd::new(sock, flags),
-            PollFd::new(&shared.wake_rx, PollFlags::IN),
-        ];
+        let wake = shared.waker.fd();
+        let mut fds = [PollFd::new(sock, flags), PollFd::new(&wake, PollFlags::IN)];
         if !left.is_zero() {
             let _ = rustix::event::poll(&mut fds, Some(&timespec(left)));
         }
