@@ -48,12 +48,17 @@ impl Timing {
 /// `d` spread by ±10 %, so that many agents cut off together do not all
 /// come back in the same second.
 fn jitter(d: Duration) -> Duration {
+    let r = (random() >> 11) as f64 / (1u64 << 53) as f64;
+    d.mul_f64(0.9 + 0.2 * r)
+}
+
+/// A number nobody can guess (for jitter and ping payloads).
+fn random() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded randomly per process and per call.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos());
-    let r = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    d.mul_f64(0.9 + 0.2 * r)
+    h.finish()
 }
 
 /// What the feeder and the sender of one collector share.
