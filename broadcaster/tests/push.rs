@@ -281,6 +281,25 @@ impl Agent {
         }
     }
 
+    /// Waits for the "listening on" line of `--listen 127.0.0.1:0` and
+    /// connects a local WebSocket client to that port, its reads bounded
+    /// by `read_timeout`.
+    fn connect_local(&self, read_timeout: Duration) -> common::Client {
+        let listening = self.line("listening on ws://127.0.0.1:", Duration::from_secs(10));
+        let port: u16 = listening
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(read_timeout)).unwrap();
+        let (ws, _) =
+            tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
+        common::Client { ws }
+    }
+
     /// Asserts that the key is in no stderr line and not in the command line.
     fn assert_key_hidden(&self) {
         for l in self.all.lock().unwrap().iter() {
@@ -571,21 +590,8 @@ fn silent_collector_is_replaced_and_local_clients_are_not_delayed() {
     let mut env = FAST.to_vec();
     env.push(("SSI_BROADCASTER_PUSH_PING_MS", "300"));
     let agent = Agent::start(&fx, &["--listen", "127.0.0.1:0", "--push", &url], &env);
-    let listening = agent.line("listening on ws://127.0.0.1:", Duration::from_secs(10));
-    let port: u16 = listening
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
     deaf.connected(Duration::from_secs(5));
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let (ws, _) = tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
-    let mut local = common::Client { ws };
+    let mut local = agent.connect_local(Duration::from_secs(5));
     local.snapshot(0);
     let t = Instant::now();
     fx.append("alpha", common::line("FAILURE", "now"));
@@ -690,12 +696,6 @@ fn cpu_secs(pid: u32) -> f64 {
     let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     // SAFETY: sysconf has no preconditions.
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// 21.1: a collector that sends a close frame and keeps TCP open. The
@@ -813,7 +813,10 @@ fn outbox_is_bounded_in_bytes() {
         &format!("push {url}: not connected"),
         Duration::from_secs(5),
     );
-    eprintln!("{report}; RSS {} MiB", rss_kib(pid) / 1024);
+    eprintln!(
+        "{report}; RSS {} MiB",
+        common::proc_kib(pid as i32, "VmRSS") / 1024
+    );
     let kb: usize = report
         .split('(')
         .nth(1)
@@ -1026,23 +1029,10 @@ fn an_edit_updates_in_place_everywhere() {
     let collector = Collector::start(0, None, Mode::Normal);
     let url = format!("ws://127.0.0.1:{}/ws/agent/", collector.port);
     let agent = Agent::start(&fx, &["--listen", "127.0.0.1:0", "--push", &url], FAST);
-    let listening = agent.line("listening on ws://127.0.0.1:", Duration::from_secs(10));
-    let port: u16 = listening
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
     collector.connected(Duration::from_secs(10));
     expect_ready(&collector, &["alpha", "beta"]);
     assert_eq!(statuses(&collector, 1), ["a0"]);
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let (ws, _) = tungstenite::client::client(format!("ws://127.0.0.1:{port}/"), stream).unwrap();
-    let mut local = common::Client { ws };
+    let mut local = agent.connect_local(Duration::from_secs(10));
     local.snapshot(1);
 
     // As an editor saves: a new file renamed over the old one.

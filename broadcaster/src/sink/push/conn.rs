@@ -18,7 +18,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Bytes, Connector, HandshakeError, Message, Utf8Bytes, WebSocket};
 
-use super::{jitter, tls, Shared, Timing};
+use super::{jitter, random, tls, Shared, Timing};
 use crate::poll::timespec;
 
 type Ws = WebSocket<MaybeTlsStream<Timed>>;
@@ -424,7 +424,7 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
             ping_out = Some(now);
             last_ping = now;
             ping_payload[..8].copy_from_slice(&seq.to_be_bytes());
-            ping_payload[8..].copy_from_slice(&nonce().to_be_bytes());
+            ping_payload[8..].copy_from_slice(&random().to_be_bytes());
             match ws.write(Message::Ping(ping_payload.to_vec().into())) {
                 Ok(()) => {}
                 Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => blocked = true,
@@ -499,22 +499,12 @@ fn session(mut ws: Ws, shared: &Shared, timing: &Timing) -> String {
         if blocked {
             flags |= PollFlags::OUT;
         }
-        let mut fds = [
-            PollFd::new(sock, flags),
-            PollFd::new(&shared.wake_rx, PollFlags::IN),
-        ];
+        let wake = shared.waker.fd();
+        let mut fds = [PollFd::new(sock, flags), PollFd::new(&wake, PollFlags::IN)];
         if !left.is_zero() {
             let _ = rustix::event::poll(&mut fds, Some(&timespec(left)));
         }
     }
-}
-
-/// A number no collector can guess, for ping payloads.
-fn nonce() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
 }
 
 /// Sends a close frame (1001) and waits briefly for it to go out.

@@ -15,8 +15,6 @@ mod target;
 mod tls;
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,7 +22,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 use tungstenite::Bytes;
 
-use crate::hub::{Fetch, Hub};
+use crate::hub::{Fetch, Hub, Waker};
 use crate::opts::{PushOpts, Timing};
 use crate::poll::timespec;
 use outbox::{Bounds, Outbox};
@@ -50,12 +48,17 @@ impl Timing {
 /// `d` spread by ±10 %, so that many agents cut off together do not all
 /// come back in the same second.
 fn jitter(d: Duration) -> Duration {
+    let r = (random() >> 11) as f64 / (1u64 << 53) as f64;
+    d.mul_f64(0.9 + 0.2 * r)
+}
+
+/// A number nobody can guess (for jitter and ping payloads).
+fn random() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded randomly per process and per call.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos());
-    let r = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    d.mul_f64(0.9 + 0.2 * r)
+    h.finish()
 }
 
 /// What the feeder and the sender of one collector share.
@@ -70,10 +73,8 @@ struct Shared {
     connected: AtomicBool,
     /// Connections made and lost, for the report.
     connections: AtomicU64,
-    /// Wakes the sender: one byte when something is due.
-    wake_tx: UnixStream,
-    wake_rx: UnixStream,
-    wake_pending: AtomicBool,
+    /// Wakes the sender when something is due.
+    waker: Arc<Waker>,
 }
 
 impl Shared {
@@ -83,16 +84,12 @@ impl Shared {
     }
 
     fn wake(&self) {
-        if !self.wake_pending.swap(true, Ordering::SeqCst) {
-            let _ = (&self.wake_tx).write(&[1]);
-        }
+        self.waker.wake();
     }
 
     /// Clears wake-ups; call before looking at the outbox.
     fn clear_wake(&self) {
-        self.wake_pending.store(false, Ordering::SeqCst);
-        let mut buf = [0u8; 64];
-        while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
+        self.waker.clear();
     }
 
     /// Waits until woken or `until`; true when told to stop.
@@ -105,7 +102,8 @@ impl Shared {
             if left.is_zero() {
                 return false;
             }
-            let mut fds = [PollFd::new(&self.wake_rx, PollFlags::IN)];
+            let wake = self.waker.fd();
+            let mut fds = [PollFd::new(&wake, PollFlags::IN)];
             let _ = rustix::event::poll(&mut fds, Some(&timespec(left)));
             self.clear_wake();
         }
@@ -136,12 +134,7 @@ pub fn start(opts: &PushOpts, hub: &Arc<Hub>, timing: &Timing) -> Result<Pushers
         .collect::<Result<Vec<_>, _>>()?;
     let tls = tls::config(opts.ca.as_deref())?;
     for target in targets {
-        let (wake_tx, wake_rx) =
-            UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
-        for s in [&wake_tx, &wake_rx] {
-            s.set_nonblocking(true)
-                .map_err(|e| format!("cannot set up a socket pair: {e}"))?;
-        }
+        let waker = Waker::new().map_err(|e| format!("cannot create an eventfd: {e}"))?;
         let shared = Arc::new(Shared {
             target,
             outbox: Mutex::new(Outbox::new(Bounds {
@@ -153,9 +146,7 @@ pub fn start(opts: &PushOpts, hub: &Arc<Hub>, timing: &Timing) -> Result<Pushers
             resync: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             connections: AtomicU64::new(0),
-            wake_tx,
-            wake_rx,
-            wake_pending: AtomicBool::new(false),
+            waker,
         });
         // Subscribed here, before any status can be published after start.
         let (client, snapshot) = hub
