@@ -217,6 +217,7 @@ echo "$*" >>"$APPLY/calls"
 case $1 in
 daemon-reload) [[ -z ${RELOAD_HOOK:-} ]] || eval "$RELOAD_HOOK" ;;
 show) [[ ! -f $APPLY/show ]] || cat "$APPLY/show" ;;
+start) [[ -z ${START_EXIT:-} ]] || exit "$START_EXIT" ;;
 list-units)
     want=() failed_only=
     for a in "$@"; do
@@ -369,6 +370,15 @@ name="ssi-apply runs a script again once its content changed (not one that opted
 printf '#!/bin/sh\necho "OK, changed"\n' >"$apply/scripts/a.sh"
 printf '#!/bin/sh\necho "OK, changed too"\n' >"$apply/scripts/q.sh"
 if run_apply TRIGGER_UNIT=ssi-scripts@1.path && [[ $(started) == "start --no-block -- ssi_a.service" ]]; then
+    pass
+else
+    fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
+fi
+
+name="ssi-apply runs a changed script again on the next apply when starting it failed"
+printf '#!/bin/sh\necho "OK, changed again"\n' >"$apply/scripts/a.sh"
+if ! run_apply TRIGGER_UNIT=ssi-scripts@1.path START_EXIT=1 && [[ $(started) == "start --no-block -- ssi_a.service" ]] &&
+    run_apply && [[ $(started) == "start --no-block -- ssi_a.service" ]]; then
     pass
 else
     fail "$name" "calls: $(cat "$apply/calls"); output: $(cat "$apply/out")"
