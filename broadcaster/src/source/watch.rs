@@ -244,6 +244,8 @@ impl Watch {
         let mut scripts_changed = false;
         let mut replace = false;
         let mut rescan = false;
+        // Whether the log or the scripts directory itself was removed.
+        let mut lost = [false; 2];
         for ev in batch {
             let ev = match ev {
                 Ok(ev) => ev,
@@ -286,12 +288,24 @@ impl Watch {
                 if parent == Some(self.scripts.dir.as_path()) {
                     scripts_changed = true;
                 }
-                for t in [&self.logs, &self.scripts] {
+                for (i, t) in [&self.logs, &self.scripts].into_iter().enumerate() {
                     let waiting = t.watched_path() != Some(t.dir.as_path());
                     if path == &t.dir || (waiting && t.dir.starts_with(path)) {
                         replace = true;
                     }
+                    if path == &t.dir && ev.kind.is_remove() {
+                        lost[i] = true;
+                    }
                 }
+            }
+        }
+        // A directory removed took its watch with it. One made again at
+        // once may get the same inode number, so the watch's identity
+        // alone would say nothing changed: forget it, so it is watched
+        // (and its logs scanned) anew.
+        for (t, lost) in [&mut self.logs, &mut self.scripts].into_iter().zip(lost) {
+            if lost {
+                t.watched = None;
             }
         }
         let mut full_log_scan = rescan;
