@@ -56,7 +56,7 @@ fn dashboard_renders_and_updates_live_in_chromium() {
         .contains("WARNING"));
     // Worst first.
     assert_eq!(
-        b.eval("document.querySelector('#rows tr').dataset.serviceId"),
+        b.eval("document.querySelector('#services tbody tr').dataset.serviceId"),
         json!("disk_usage")
     );
 
@@ -92,11 +92,14 @@ fn dashboard_renders_and_updates_live_in_chromium() {
         json!({"type": "keyUp", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}),
     );
     b.wait_for(
-        "[...document.querySelectorAll('#rows tr')].map(r => r.dataset.serviceId).join()",
+        "[...document.querySelectorAll('#services tbody tr')].map(r => r.dataset.serviceId).join()",
         json!("disk_usage"),
     );
     b.eval("document.querySelector('#filters button[data-filter=\"ALL\"]').click()");
-    b.wait_for("document.querySelectorAll('#rows tr').length", json!(3));
+    b.wait_for(
+        "document.querySelectorAll('#services tbody tr').length",
+        json!(3),
+    );
 
     // The server goes away: the page says so, then reconnects by itself.
     let port = server.port;
@@ -517,17 +520,18 @@ fn dashboard_builds_rows_per_change_not_the_table_per_message() {
     b.call(
         "Page.addScriptToEvaluateOnNewDocument",
         json!({"source": "window.__rows = 0; const seen = new WeakSet(); \
-            new MutationObserver(recs => { for (const r of recs) if (r.target.id === 'rows') \
+            new MutationObserver(recs => { for (const r of recs) if (r.target.nodeName === 'TBODY') \
                 for (const n of r.addedNodes) if (n.nodeName === 'TR' && !seen.has(n)) { seen.add(n); window.__rows++; } \
             }).observe(document, {childList: true, subtree: true});"}),
     );
     b.call("Page.reload", json!({}));
     b.wait_for("typeof window.__rows", json!("number"));
-    let all_ok = "document.querySelectorAll('#rows td.status[data-status=\"OK\"]').length";
+    let all_ok =
+        "document.querySelectorAll('#services tbody td.status[data-status=\"OK\"]').length";
     b.wait_for(all_ok, json!(CHECKS));
     // The histories arrive after the snapshot and rebuild each row once.
     b.wait_for(
-        "document.querySelectorAll('#rows .strip .tick').length",
+        "document.querySelectorAll('#services tbody .strip .tick').length",
         json!(CHECKS),
     );
     let built = b.eval("window.__rows").as_u64().unwrap();
@@ -537,7 +541,7 @@ fn dashboard_builds_rows_per_change_not_the_table_per_message() {
         "{built} rows built for a snapshot of {CHECKS} checks"
     );
     assert_eq!(
-        b.eval("document.querySelectorAll('#rows tr.changed').length"),
+        b.eval("document.querySelectorAll('#services tbody tr.changed').length"),
         json!(0),
         "a snapshot's statuses are not news"
     );
@@ -561,7 +565,7 @@ fn dashboard_builds_rows_per_change_not_the_table_per_message() {
     assert_eq!(b.eval("window.__rows"), json!(1), "one update, one row");
     // Worst first: it moved to the top, and flashes.
     assert_eq!(
-        b.eval("document.querySelector('#rows tr').dataset.serviceId"),
+        b.eval("document.querySelector('#services tbody tr').dataset.serviceId"),
         json!("check_007")
     );
     assert_eq!(
@@ -569,12 +573,39 @@ fn dashboard_builds_rows_per_change_not_the_table_per_message() {
         json!(true)
     );
     assert_eq!(
-        b.eval("document.querySelectorAll('#rows tr.changed').length"),
+        b.eval("document.querySelectorAll('#services tbody tr.changed').length"),
         json!(1)
     );
     assert_eq!(
-        b.eval("document.querySelectorAll('#rows tr').length"),
+        b.eval("document.querySelectorAll('#services tbody tr').length"),
         json!(CHECKS)
+    );
+    // In order across the groups of rows the table is made of (each a
+    // <tbody> skipped whole off screen): the moved row pushed one row of
+    // every group along, and every group but the last is full.
+    let mut want = vec!["check_007".to_string()];
+    want.extend(
+        (0..CHECKS)
+            .filter(|&i| i != 7)
+            .map(|i| format!("check_{i:03}")),
+    );
+    assert_eq!(
+        b.eval("[...document.querySelectorAll('#services tbody tr')].map(r => r.dataset.serviceId).join()"),
+        json!(want.join(","))
+    );
+    let sizes = b.eval("[...document.getElementById('services').tBodies].map(g => g.rows.length)");
+    let sizes: Vec<u64> = sizes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), CHECKS as u64, "{sizes:?}");
+    assert!(sizes.len() > 1, "one group for {CHECKS} rows: {sizes:?}");
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|&n| n == sizes[0])
+            && sizes[sizes.len() - 1] <= sizes[0],
+        "{sizes:?}"
     );
 }
 
@@ -594,7 +625,7 @@ fn status_looks(b: &mut Browser) -> Vec<serde_json::Value> {
         "(() => {{ {CONTRAST_JS}
           const card = getComputedStyle(document.querySelector('table')).backgroundColor;
           const strip = document.createElement('div'); strip.className = 'strip';
-          document.querySelector('#rows td').append(strip);
+          document.querySelector('#services tbody td').append(strip);
           const out = ['OK', 'UPDATE', 'WARNING', 'UNKNOWN', 'FAILURE', 'ERROR', 'INVALID'].map(s => {{
             const t = document.createElement('span'); t.className = 'tick t-' + s; strip.append(t);
             const txt = document.createElement('span'); txt.className = 's-' + s; strip.append(txt);
@@ -675,7 +706,7 @@ fn dashboard_refused_scripts_not_run_yet_and_statuses_apart() {
 
     let url = format!("http://127.0.0.1:{}/", server.port);
     let mut b = Browser::open(&exe, &url);
-    let bad = "document.querySelector('#rows tr[data-invalid-path]')";
+    let bad = "document.querySelector('#services tbody tr[data-invalid-path]')";
     b.wait_for(&format!("!!{bad}"), json!(true));
     assert_eq!(
         b.eval(&format!("{bad}.querySelector('td.status').dataset.status")),
@@ -831,8 +862,8 @@ fn dashboard_marks_first_and_all_rows() {
     b.call(
         "Page.addScriptToEvaluateOnNewDocument",
         json!({"source": "window.__at = {}; new PerformanceObserver(l => { for (const e of l.getEntries()) \
-            window.__at[e.name] = [document.querySelectorAll('#rows tr').length, \
-              document.querySelectorAll('#rows tr .strip .tick').length]; }).observe({entryTypes: ['mark']});"}),
+            window.__at[e.name] = [document.querySelectorAll('#services tbody tr').length, \
+              document.querySelectorAll('#services tbody tr .strip .tick').length]; }).observe({entryTypes: ['mark']});"}),
     );
     b.call("Page.reload", json!({}));
     b.wait_for(
@@ -859,7 +890,7 @@ fn dashboard_marks_first_and_all_rows() {
     );
     // Tick titles left for later in the bulk build all come.
     b.wait_for(
-        "[...document.querySelectorAll('#rows .tick')].every(t => t.title.includes('OK \\u2013 fine'))",
+        "[...document.querySelectorAll('#services tbody .tick')].every(t => t.title.includes('OK \\u2013 fine'))",
         json!(true),
     );
     // Once per page: a live line sets no mark again.
@@ -1003,7 +1034,7 @@ fn screenshot_of_a_running_dashboard() {
     );
     // The histories (and with them the charts' data) come over HTTP.
     b.wait_for(
-        "[...document.querySelectorAll('#rows tr')].every(r => r.querySelector('.tick') || !r.querySelector('.s-NONE') )",
+        "[...document.querySelectorAll('#services tbody tr')].every(r => r.querySelector('.tick') || !r.querySelector('.s-NONE') )",
         json!(true),
     );
     if let Some(id) = std::env::var("SSI_SHOT_DETAIL")

@@ -96,7 +96,7 @@ fn quiet_checks_are_muted_explained_and_filterable() {
     // The filter shows only them.
     b.eval("document.querySelector('#filters button[data-filter=\"QUIET\"]').click()");
     b.wait_for(
-        "[...document.querySelectorAll('#rows tr')].map(r => r.dataset.serviceId).sort().join(' ')",
+        "[...document.querySelectorAll('#services tbody tr')].map(r => r.dataset.serviceId).sort().join(' ')",
         json!("backup db disk_usage"),
     );
     assert_eq!(
