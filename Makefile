@@ -106,7 +106,7 @@ lint: test-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	shellcheck -x tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/lib/tally.sh tests/fresh/run \
-	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply \
+	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh tests/bench.sh units/ssi-apply \
 	    examples/notify/email examples/notify/webhook tests/deb/run tests/hooks.sh
 	shellcheck -s sh debian/service-status-indicator.postinst debian/service-status-indicator.prerm debian/service-status-indicator.postrm
 
