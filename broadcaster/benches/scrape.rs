@@ -148,9 +148,9 @@ fn main() {
 
     if let Some(b) = std::env::var_os("SSI_BENCH_BASELINE") {
         let b = PathBuf::from(b);
-        let label = format!("baseline {}", b.display());
+        println!("baseline: {}", b.display());
         let server = Server::start_program(&b, &fx);
-        rows.extend(measure(&label, server.port, &all_read, checks, scrapes));
+        rows.extend(measure("baseline", server.port, &all_read, checks, scrapes));
         drop(server);
     }
 
