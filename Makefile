@@ -106,7 +106,7 @@ lint: test-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	shellcheck -x tests/e2e/run tests/e2e/lib.sh tests/deps.sh tests/run.sh tests/lib/skip.sh tests/lib/tally.sh tests/fresh/run \
-	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh units/ssi-apply \
+	    tests/units.sh tests/install.sh tests/prometheus.sh tests/examples/run.sh tests/examples/run-as-units.sh tests/scripts-watch.sh tests/bench.sh units/ssi-apply \
 	    examples/notify/email examples/notify/webhook tests/deb/run tests/hooks.sh
 	shellcheck -s sh debian/service-status-indicator.postinst debian/service-status-indicator.prerm debian/service-status-indicator.postrm
 
@@ -374,25 +374,37 @@ deb-piuparts: deb
 
 # `make bench BASELINE=REV` (e.g. HEAD~1): the broadcaster's benches also
 # measure the ssi-broadcaster of git revision REV, side by side in the same
-# run (built from `git archive` into target/baseline).
+# run. REV is resolved to its commit, and that commit is built from
+# `git archive` in a directory of its own, $(BASELINE_ROOT)/<commit>/, so a
+# build of one revision is never taken for another's (the archive's files
+# all carry the commit's date, and cargo judges freshness by mtime).
+# `make bench` first installs what the comparisons need (websocketd,
+# prometheus-node-exporter) through test-deps, as `make test` does.
 BASELINE ?=
-BENCH_BASELINE = $(if $(BASELINE),SSI_BENCH_BASELINE=$(CURDIR)/target/baseline/release/ssi-broadcaster)
+BASELINE_ROOT := $(abspath $(CARGO_TARGET_DIR))/baseline
+BASELINE_SHA := $(if $(BASELINE),$(shell git rev-parse --verify --quiet '$(BASELINE)^{commit}' 2>/dev/null))
+BASELINE_BIN = $(BASELINE_ROOT)/$(BASELINE_SHA)/target/release/ssi-broadcaster
+BENCH_BASELINE = $(if $(BASELINE),SSI_BENCH_BASELINE=$(BASELINE_BIN))
 
-bench:
+bench: test-deps
+ifneq ($(BASELINE),)
+	@[ -n "$(BASELINE_SHA)" ] || { echo "bench: BASELINE=$(BASELINE) does not name a commit of this repository (git rev-parse --verify '$(BASELINE)^{commit}' failed)" >&2; exit 1; }
+	@echo "==> baseline $(BASELINE) is $(BASELINE_SHA): building its ssi-broadcaster in $(BASELINE_ROOT)/$(BASELINE_SHA)"
+	rm -rf $(BASELINE_ROOT)/$(BASELINE_SHA)/src && mkdir -p $(BASELINE_ROOT)/$(BASELINE_SHA)/src
+	git archive $(BASELINE_SHA) | tar -x -C $(BASELINE_ROOT)/$(BASELINE_SHA)/src
+	$(CARGO) build --release --locked -p ssi-broadcaster \
+	  --manifest-path $(BASELINE_ROOT)/$(BASELINE_SHA)/src/Cargo.toml --target-dir $(BASELINE_ROOT)/$(BASELINE_SHA)/target
+endif
 	$(CARGO) bench --locked -p ssi --bench library
 	$(CARGO) bench --locked -p ssi-generator --bench generator
 	$(CARGO) bench --locked -p ssi --bench calendar
 	$(CARGO) bench --locked -p ssi --bench metrics
 	$(CARGO) bench --locked -p ssi-status --bench status
 	$(CARGO) bench --locked -p ssi-status --bench notify
-	@command -v websocketd >/dev/null || echo "note: install websocketd (apt-get install websocketd) for the broadcaster's comparison"
-ifneq ($(BASELINE),)
-	rm -rf target/baseline-src && mkdir -p target/baseline-src
-	git archive $(BASELINE) | tar -x -C target/baseline-src
-	$(CARGO) build --release --locked -p ssi-broadcaster \
-	  --manifest-path target/baseline-src/Cargo.toml --target-dir target/baseline
-endif
 	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench fanout
+	@# The scrape bench writes node_exporter's textfile with this build's
+	@# ssi-status, which it finds beside this build's ssi-broadcaster.
+	$(CARGO) build --release --locked -p ssi-status
 	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench scrape
 	$(BENCH_BASELINE) $(CARGO) bench --locked -p ssi-broadcaster --bench history
 

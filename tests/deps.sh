@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The one list of what the tests need, and the one place that installs it.
-# `make test`, `make lint`, `make e2e` (through `make test-deps`) and
-# .ci/run all come here; a test that needs a tool from this list fails when
+# The one list of what the tests and benches need, and the one place that
+# installs it. `make test`, `make lint`, `make e2e`, `make bench` (through
+# `make test-deps`) and .ci/run all come here; a test that needs a tool from this list fails when
 # the tool is missing, it never skips.
 #
 #   tests/deps.sh            install what is missing (root), or say how (others)
@@ -42,6 +42,8 @@ packages=(
     mawk                    # tests/hooks.sh: the webhook hook's JSON under Debian's default awk
     gawk                    # tests/hooks.sh: … under GNU awk
     busybox                 # tests/hooks.sh: … under busybox awk
+    websocketd              # make bench: broadcaster/benches/fanout.rs compares websocketd + tail -F
+    prometheus-node-exporter # make bench: broadcaster/benches/scrape.rs compares node_exporter's textfile collector
 )
 # cargo tools: binary name, crate.
 cargo_tools=(

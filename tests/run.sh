@@ -71,6 +71,7 @@ suite doctest cargo test --locked --workspace --doc
 suite examples env SSI_STATUS="$target/debug/ssi-status" tests/examples/run.sh
 suite units tests/units.sh
 suite install tests/install.sh
+suite bench tests/bench.sh
 suite prometheus tests/prometheus.sh
 suite hooks env SSI_STATUS="$target/debug/ssi-status" tests/hooks.sh
 

@@ -3,10 +3,10 @@
 //! same run, loopback only.
 //!
 //! For each client count (default 100 and 1,000): latency from append to
-//! receipt for paced lines (p50/p99 over every receipt), time for a
-//! 20,000-line burst to reach every client (and whether every line arrived,
-//! in order), RSS idle and after the burst (whole process tree), and CPU
-//! time while idle.
+//! receipt for paced lines (p50/p99 over every receipt), time for each
+//! burst — 100 lines (issue 27's burst figure), then 20,000 — to reach
+//! every client (and whether every line arrived, in order), RSS idle and
+//! after the bursts (whole process tree), and CPU time while idle.
 //!
 //! Measuring method: since issue 27's second pass the viewers are cheap —
 //! `SSI_BENCH_READERS` (default 2) threads each hold many WebSockets and
@@ -17,8 +17,8 @@
 //!
 //! Run: `cargo bench -p ssi-broadcaster --bench fanout`
 //! Knobs: `SSI_BENCH_CLIENTS=100,1000`, `SSI_BENCH_IDLE_SECS=60`,
-//! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=20000`
-//! (a comma list measures several bursts, e.g. `100,20000`),
+//! `SSI_BENCH_PACED=200` (lines, 10 ms apart), `SSI_BENCH_BURST=100,20000`
+//! (a comma list of burst sizes, measured one after the other),
 //! `SSI_BENCH_VIEWERS=poll|threads`, `SSI_BENCH_READERS=2`,
 //! `SSI_BENCH_WEBSOCKETD=0` to skip the comparison,
 //! `SSI_BENCH_BASELINE=PATH` to measure another `ssi-broadcaster` binary
@@ -99,7 +99,7 @@ fn main() {
     let cfg = Config {
         paced: num("SSI_BENCH_PACED", 200),
         bursts: std::env::var("SSI_BENCH_BURST")
-            .unwrap_or_else(|_| "20000".into())
+            .unwrap_or_else(|_| "100,20000".into())
             .split(',')
             .filter_map(|s| s.trim().parse().ok())
             .filter(|&n| n > 0)
