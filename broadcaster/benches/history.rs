@@ -232,7 +232,7 @@ fn in_chromium(fx: &Fixture, port: u16, ids: &[String], shot: &str) {
     // scrolls, as measured before), then once the page has settled (no
     // render pending, every title set), as a user scrolls a loaded page.
     let settle = "new Promise(r => (function w() { \
-        if (!pending && !titling) requestAnimationFrame(() => setTimeout(r, 0)); else setTimeout(w, 20); })())";
+        if (!pending && (typeof titling === 'undefined' || !titling)) requestAnimationFrame(() => setTimeout(r, 0)); else setTimeout(w, 20); })())";
     for (when, wait, refresh) in [
         ("right after the rebuilds", false, false),
         ("settled", true, false),
