@@ -907,6 +907,56 @@ fn dashboard_marks_first_and_all_rows() {
     );
 }
 
+/// The relative times ("9 d ago", "in 3 min") are refreshed every 15 s by
+/// writing only those whose words changed: rewriting all of them (two per
+/// row) made a 1,000-row table drop frames while scrolling.
+#[test]
+fn dashboard_refreshes_only_the_relative_times_that_changed() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    const CHECKS: usize = 40;
+    let fx = ok_checks(CHECKS);
+    let server = Server::start(&fx);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+    b.wait_for(
+        "document.querySelectorAll('#services tbody td.when time').length",
+        json!(CHECKS),
+    );
+    // Count the times written (a text replaced is a child list changed).
+    b.eval(
+        "window.__written = 0; new MutationObserver(recs => { for (const r of recs) \
+            if (r.target.nodeName === 'TIME') window.__written++; })\
+          .observe(document.getElementById('services'), {childList: true, characterData: true, subtree: true}); 1",
+    );
+    let refresh = "new Promise(r => { window.__written = 0; freshTimes(); setTimeout(() => r(window.__written), 0); })";
+    assert_eq!(
+        b.eval_async(refresh),
+        json!(0),
+        "nothing changed, nothing written"
+    );
+    // Two days on: every "… ago" and "in …" reads differently.
+    let times = "document.querySelectorAll('#services tbody time')";
+    b.eval("const realNow = Date.now; Date.now = () => realNow() + 2 * 86400e3; 1");
+    let differ = b.eval(&format!(
+        "[...{times}].filter(t => t.textContent !== relative(t.dateTime)).length"
+    ));
+    assert!(differ.as_u64().unwrap() >= CHECKS as u64, "{differ}");
+    assert_eq!(
+        b.eval_async(refresh),
+        differ,
+        "each changed time written once"
+    );
+    assert_eq!(
+        b.eval(&format!(
+            "[...{times}].every(t => t.textContent === relative(t.dateTime))"
+        )),
+        json!(true)
+    );
+    assert_eq!(b.eval_async(refresh), json!(0), "written once, not again");
+}
+
 /// `n` runs of a plugin check, one every 5 minutes up to a minute ago, each
 /// a status line and its `perfdata:` line (the runner's log format) with
 /// the value `value(i)`, in MB, against a warning at 30000 MB and a critical
