@@ -907,6 +907,83 @@ fn dashboard_marks_first_and_all_rows() {
     );
 }
 
+/// A broken script dropped in while the page is open shows within seconds:
+/// no WebSocket message can carry it, so the page asks `GET /api/refused`
+/// (the refused scripts, no log read) every 15 s, and a script fixed goes
+/// from the list the same way. Here the page's 15 s timers run every
+/// 0.5 s (the page's own code, its clock sped up).
+#[test]
+fn dashboard_shows_a_refused_script_dropped_in_while_open() {
+    let Some(exe) = chromium() else {
+        panic!("chromium is not installed (sudo make test-deps installs it)");
+    };
+    let fx = Fixture::new();
+    fx.script("disk-usage.sh", "Disk Usage");
+    fx.append("disk_usage", line("OK", "fine"));
+    let server = Server::start(&fx);
+    let (code, response) = server.get("/api/refused");
+    assert_eq!(code, 200, "{response}");
+    let refused = |response: &str| -> serde_json::Value {
+        serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap()
+    };
+    assert_eq!(refused(&response), json!({"invalid": []}));
+
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let mut b = Browser::open(&exe, &url);
+    b.call("Page.enable", json!({}));
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "const every = window.setInterval; \
+            window.setInterval = (f, ms, ...a) => every(f, ms === 15000 ? 500 : ms, ...a);"}),
+    );
+    b.call("Page.reload", json!({}));
+    b.wait_for(
+        "document.querySelectorAll('#services tbody tr[data-service-id]').length",
+        json!(1),
+    );
+    let bad = fx.script_with(
+        "broken.sh",
+        "# name: Broken\n# description: d\n# version: 1\n# schedule: every day\n",
+    );
+    // The broadcaster's list first (its watch sees the file), then the page.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = loop {
+        let v = refused(&server.get("/api/refused").1);
+        if v["invalid"].as_array().is_some_and(|a| !a.is_empty()) {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(
+        listed["invalid"][0]["path"],
+        json!(bad.display().to_string())
+    );
+    assert_eq!(listed["invalid"][0]["name"], json!("Broken"));
+    assert!(
+        listed["invalid"][0]["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("every day")),
+        "{listed}"
+    );
+    let row = "document.querySelector('#services tbody tr[data-invalid-path]')";
+    b.wait_for(
+        &format!("{row}?.dataset.invalidPath ?? null"),
+        json!(bad.display().to_string()),
+    );
+    assert!(b
+        .eval(&format!("{row}.querySelector('td.msg').textContent"))
+        .as_str()
+        .is_some_and(|t| t.contains("every day")));
+    // Fixed: gone from both.
+    fx.script("broken.sh", "Broken");
+    b.wait_for(&format!("{row} === null"), json!(true));
+    assert_eq!(
+        refused(&server.get("/api/refused").1),
+        json!({"invalid": []})
+    );
+}
+
 /// The relative times ("9 d ago", "in 3 min") are refreshed every 15 s by
 /// writing only those whose words changed: rewriting all of them (two per
 /// row) made a 1,000-row table drop frames while scrolling.
