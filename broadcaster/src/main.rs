@@ -137,7 +137,7 @@ fn run(mut o: Opts) -> Result<(), String> {
     };
     log::info!("listening on ws://{local}/{how}");
     daemon::ready();
-    let served = http::accept::serve(listener, ctx, signals, rescan);
+    let served = http::accept::serve(listener, ctx, signals, rescan, || pushers.report());
     pushers.stop(Duration::from_millis(800));
     served.map_err(|e| format!("accept loop failed: {e}"))
 }

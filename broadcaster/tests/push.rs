@@ -764,6 +764,26 @@ fn unsolicited_pongs_acknowledge_nothing() {
     assert_eq!(statuses(&collector, 2), ["l1", "l2"]);
 }
 
+/// SIGUSR1 of a broadcaster that serves the dashboard and pushes too
+/// reports both: its connections and queue, then each collector (the
+/// collectors' lines were left out unless it ran with `--no-listen`).
+#[test]
+fn sigusr1_reports_connections_and_collectors() {
+    let fx = Fixture::new();
+    fx.script("alpha.sh", "Alpha");
+    let collector = Collector::start(0, None, Mode::Normal);
+    let url = format!("ws://127.0.0.1:{}/", collector.port);
+    let agent = Agent::start(&fx, &["--listen", "127.0.0.1:0", "--push", &url], FAST);
+    collector.connected(Duration::from_secs(10));
+    agent.line("connected", Duration::from_secs(5));
+    let pid = agent.child.id();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
+    agent.line("WebSocket clients (at most", Duration::from_secs(5));
+    let line = agent.line(&format!("push {url}: connected"), Duration::from_secs(5));
+    assert!(line.contains("connections so far"), "{line}");
+}
+
 /// 21.3: the outbox is bounded in bytes: with the collector down and
 /// `--push-history`, 600 lines of 60 kB (36 MB) leave at most 16 MiB held,
 /// the superseded lines dropped first, and the latest line still arrives.

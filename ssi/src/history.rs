@@ -25,7 +25,7 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 use crate::logfile::{modified, open_regular, scan_lines_backwards};
-use crate::perfdata::{Metric, Perfdata};
+use crate::perfdata::{Following, Metric, Perfdata};
 use crate::status::{rfc3339, Status, StatusLineRef};
 
 /// How many bytes from the end of a log a history read looks at, at most:
@@ -194,14 +194,12 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
     let mut counted: Option<bool> = None;
     let av = &mut history.availability;
     let entries = &mut history.entries;
-    // The line after the one being looked at, when it is a `perfdata:` one.
-    let mut after: Option<Vec<u8>> = None;
+    let mut after = Following::default();
     scan_lines_backwards(&mut file, meta.len(), MAX_SCAN, |raw| {
         let Some(line) = StatusLineRef::parse(raw) else {
+            // Past the entries, only the availability is counted.
             if !entries_done {
-                after = raw
-                    .starts_with(crate::perfdata::PREFIX.as_bytes())
-                    .then(|| raw.to_vec());
+                after.passed(raw);
             }
             return true;
         };
@@ -216,9 +214,7 @@ pub fn read_history(path: &Path, tz: &TimeZone, q: &Query) -> io::Result<History
                     status: line.status,
                     message: cut(line.message().into_owned()),
                     duration: None,
-                    perfdata: perfdata
-                        .and_then(|p| Perfdata::of_line(&p))
-                        .map_or_else(Vec::new, |p| p.metrics),
+                    perfdata: perfdata.map_or_else(Vec::new, |p| Perfdata::parse(&p).metrics),
                 });
                 entries_done = entries.len() >= limit;
             }

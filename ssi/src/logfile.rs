@@ -16,7 +16,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::perfdata::PREFIX;
+use crate::perfdata::Following;
 use crate::status::{StatusLine, StatusLineRef};
 
 /// A log's latest status, with its time resolved.
@@ -63,8 +63,7 @@ pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastS
     let meta = file.metadata()?;
     let mtime = modified(&meta);
     let mut found = None;
-    // The line after the one being looked at, when it is a `perfdata:` one.
-    let mut after: Option<String> = None;
+    let mut after = Following::default();
     scan_lines_backwards(
         file,
         meta.len(),
@@ -75,9 +74,7 @@ pub fn last_status_in(file: &mut File, tz: &TimeZone) -> io::Result<Option<LastS
                 false
             }
             None => {
-                after = line
-                    .strip_prefix(PREFIX.as_bytes())
-                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                after.passed(line);
                 true
             }
         },

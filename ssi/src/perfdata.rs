@@ -233,6 +233,29 @@ impl Perfdata {
     }
 }
 
+/// Which `perfdata:` line is a status line's, for a reader going through a
+/// log backwards: the line directly after it, when that is a `perfdata:`
+/// line (the one rule of the library's backward readers, the last status
+/// and the history).
+#[derive(Debug, Default)]
+pub struct Following(Option<String>);
+
+impl Following {
+    /// A line that is not a status line was read (invalid UTF-8 replaced):
+    /// it is the line after whatever line is read next.
+    pub fn passed(&mut self, raw: &[u8]) {
+        self.0 = raw
+            .strip_prefix(PREFIX.as_bytes())
+            .map(|rest| String::from_utf8_lossy(rest).into_owned());
+    }
+
+    /// A status line was read: the text of its run's performance data
+    /// (after `perfdata: `), if the line after it carried any.
+    pub fn take(&mut self) -> Option<String> {
+        self.0.take()
+    }
+}
+
 /// The items of `text` and the column (1-based, in characters) each
 /// starts at: runs of non-space, where a quoted label may hold spaces.
 fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -775,6 +798,21 @@ mod tests {
             pd.problems,
             ["performance data: more than 32 labels, the 5 after the first 32 left out"]
         );
+    }
+
+    #[test]
+    fn following_is_the_perfdata_line_directly_after() {
+        // Read backwards: the perfdata line, then the status line before it.
+        let mut f = Following::default();
+        f.passed(b"perfdata: load1=0.5");
+        assert_eq!(f.take().as_deref(), Some("load1=0.5"));
+        assert_eq!(f.take(), None, "taken once");
+        // Another line between: not this run's.
+        f.passed(b"perfdata: load1=0.5");
+        f.passed(b"+ some output");
+        assert_eq!(f.take(), None);
+        f.passed(b"perfdata: x=\xff");
+        assert_eq!(f.take().as_deref(), Some("x=\u{fffd}"));
     }
 
     #[test]

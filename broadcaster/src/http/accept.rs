@@ -54,12 +54,14 @@ const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Accepts connections until SIGTERM or SIGINT, then closes every client
 /// (close frame 1001) and returns within about a second. SIGHUP makes the
-/// watcher rescan scripts and logs; SIGUSR1 writes a one-line report.
+/// watcher rescan scripts and logs; SIGUSR1 writes a one-line report,
+/// followed by `more`'s lines (the collectors', when pushing too).
 pub fn serve(
     listener: TcpListener,
     ctx: Arc<Context>,
     signals: SignalFd,
     rescan: RescanRequest,
+    more: impl Fn() -> Vec<String>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let mut spare = Spare::default();
@@ -73,7 +75,8 @@ pub fn serve(
         }
         spare.reserve(&signals);
         let (signalled, connecting) = wait(&signals, &listener, paused_until, now)?;
-        if signalled && read_signals(&signals).act(&rescan, || vec![ctx.report()]) {
+        let report = || [vec![ctx.report()], more()].concat();
+        if signalled && read_signals(&signals).act(&rescan, report) {
             break;
         }
         if connecting {
