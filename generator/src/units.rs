@@ -94,7 +94,10 @@ printf \"%%s, ERROR, %%s\\n\" \"$$(date \"+%%Y-%%m-%%d %%H:%%M:%%S\")\" \"$$why\
 }
 
 /// `ssi_<id>.service`: a oneshot that runs the script with its stdout
-/// appended to `<log_dir>/<id>.log`.
+/// appended to `<log_dir>/<id>.log`. Never refused a start: its timer
+/// (the schedule) sets how often it runs, and systemd's default limit (5
+/// starts in 10 s) failed a check scheduled every 2 s whenever a run came
+/// early, or ssi-apply's first run met the timer's.
 pub fn service_unit(
     s: &ValidScript<'_>,
     script_path: &str,
@@ -112,6 +115,7 @@ pub fn service_unit(
          Description={description}\n\
          Documentation=man:ssi-script(5)\n\
          SourcePath={source}\n\
+         StartLimitIntervalSec=0\n\
          \n\
          [Service]\n\
          Type=oneshot\n\
