@@ -292,16 +292,18 @@ fn hanging_systemctl_is_killed_and_answers_do_not_wait() {
         ("FAKE_SYSTEMCTL_PIDFILE", &pidfile_s),
         ("SSI_BROADCASTER_SYSTEMCTL_TIMEOUT_MS", "1500"),
     ]);
+    // Its pid, once written whole (the file exists before the pid is in it).
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !pidfile.exists() {
+    let pid: u32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break pid;
+        }
         assert!(Instant::now() < deadline, "systemctl was not asked");
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    };
     let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
     // While it hangs, answers go out at once, without durations.
     for path in ["/api/services/a/history", "/api/history"] {
