@@ -8,6 +8,7 @@
 //! GET /api/services/<id>/history?limit=N   one check, N in 1..=500 (default 50)
 //! GET /api/history?limit=N                 every check, N in 0..=50 (default 50),
 //!                                          and the refused scripts with their problems
+//! GET /api/refused                         the refused scripts alone, no log read
 //! ```
 //!
 //! Each check's last run carries `duration_ms` where systemd knows it,
@@ -353,6 +354,21 @@ fn limit(query: &str, max: usize) -> Result<usize, String> {
             })?;
     }
     Ok(limit)
+}
+
+/// Answers `GET /api/refused`: `{"invalid": [...]}`, the scripts refused
+/// at the last scan with their problems, as `/api/history` has them but
+/// without reading any log: the dashboard asks every 15 s, so a broken
+/// script dropped in shows within seconds (no WebSocket message can carry
+/// it).
+pub fn respond_refused(
+    stream: &mut std::net::TcpStream,
+    hub: &Hub,
+    head_only: bool,
+) -> std::io::Result<()> {
+    let body = serde_json::to_vec(&serde_json::json!({ "invalid": hub.refused.list() }))
+        .unwrap_or_else(|_| b"{\"invalid\":[]}".to_vec());
+    crate::http::respond(stream, 200, "application/json", "", &body, head_only)
 }
 
 #[cfg(test)]

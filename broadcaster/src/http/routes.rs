@@ -104,7 +104,7 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request, peer: IpAddr, place
         "/api/quiet" => {
             crate::http::metrics::respond_quiet(&mut stream, &ctx.hub.metrics, head_only)
         }
-        "/api/refused" => respond_refused(&mut stream, ctx, head_only),
+        "/api/refused" => crate::http::history::respond_refused(&mut stream, &ctx.hub, head_only),
         "/healthz" => http::respond(
             &mut stream,
             200,
@@ -134,17 +134,6 @@ fn route(ctx: &Context, mut stream: TcpStream, req: Request, peer: IpAddr, place
     if result.is_ok() {
         linger(ctx, stream, peer, place);
     }
-}
-
-/// Answers `GET /api/refused`: `{"invalid": [...]}`, the scripts refused
-/// at the last scan with their problems, as `/api/history` has them but
-/// without reading any log: the dashboard asks every 15 s, so a broken
-/// script dropped in shows within seconds (no WebSocket message can carry
-/// it).
-fn respond_refused(stream: &mut TcpStream, ctx: &Context, head_only: bool) -> std::io::Result<()> {
-    let body = serde_json::to_vec(&serde_json::json!({ "invalid": ctx.hub.refused.list() }))
-        .unwrap_or_else(|_| b"{\"invalid\":[]}".to_vec());
-    http::respond(stream, 200, "application/json", "", &body, head_only)
 }
 
 /// The lingering close of an answered connection, which gives its place
